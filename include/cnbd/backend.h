@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cnbd backend ABI: the only header a backend author needs.
+ *
+ * A backend is a shared object that defines one symbol, cnbd_backend_entry,
+ * through CNBD_BACKEND_REGISTER. It returns a struct cnbd_backend stamped
+ * with the ABI version and the size of the struct the backend was built
+ * with. The server copies up to that size and zero-fills the rest: fields
+ * are only ever appended, so a backend built against an older header keeps
+ * loading, and a different major version is refused.
+ *
+ * Two phases, because the server forks a process per connection:
+ *   open_export / close_export run in the master, before any client, with the
+ *     master's privileges (root when started as root). Open storage here.
+ *   open_conn / close_conn and every data call run in a per-connection
+ *     worker, after it dropped every privilege. Never assume root there.
+ *
+ * Every call returns 0 (or a handle) on success and -1 (or NULL) with errno
+ * set on failure; cnbd_error() attaches a message for the log. The server
+ * maps errno to the NBD error the client sees (EIO, ENOSPC, EPERM, ...).
+ *
+ * Build one: cc -shared -fPIC $(pkg-config --cflags cnbd-backend) -o x.so x.c
+ */
+#ifndef CNBD_BACKEND_H
+#define CNBD_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNBD_BACKEND_ABI_MAJOR	1
+#define CNBD_BACKEND_ABI_MINOR	0
+#define CNBD_BACKEND_ABI_VERSION \
+	((CNBD_BACKEND_ABI_MAJOR << 16) | CNBD_BACKEND_ABI_MINOR)
+
+/* Backend flags (struct cnbd_backend.flags) */
+/* Data calls may run concurrently on one connection's handle. */
+#define CNBD_BACKEND_PARALLEL	(1U << 0)
+/* What one connection writes and flushes, every other connection reads:
+ * the server may advertise NBD_FLAG_CAN_MULTI_CONN. */
+#define CNBD_BACKEND_MULTI_CONN	(1U << 1)
+/* pwrite/zero/trim honour CNBD_FUA themselves; otherwise the server
+ * emulates FUA with a flush after the write. */
+#define CNBD_BACKEND_NATIVE_FUA	(1U << 2)
+/* The storage is rotational: advertise NBD_FLAG_ROTATIONAL. */
+#define CNBD_BACKEND_ROTATIONAL	(1U << 3)
+
+/* Flags passed to data calls */
+#define CNBD_FUA	(1U << 0)	/* durable before returning */
+#define CNBD_MAY_TRIM	(1U << 1)	/* zero: punching a hole is fine */
+#define CNBD_FAST_ZERO	(1U << 2)	/* zero: fail with ENOTSUP unless fast */
+#define CNBD_REQ_ONE	(1U << 3)	/* extents: one extent is enough */
+
+/* Extent types, as base:allocation reports them */
+#define CNBD_EXTENT_HOLE	(1U << 0)
+#define CNBD_EXTENT_ZERO	(1U << 1)
+
+/* A parameter from the export's configuration: key = value. */
+struct cnbd_param {
+	const char *key;
+	const char *value;
+};
+
+struct cnbd_extents;	/* opaque: filled through cnbd_add_extent() */
+
+struct cnbd_backend {
+	/* Stamped by CNBD_BACKEND_HEADER; never set these by hand. */
+	uint32_t abi_version;
+	uint32_t struct_size;
+
+	const char *name;		/* matches the .so name */
+	const char *version;
+	const char *description;	/* one line */
+	const char *params_help;	/* "path=FILE  the file to export" ... */
+	uint32_t flags;			/* CNBD_BACKEND_* */
+
+	/* Master, at configuration time. Parse params, open storage; return
+	 * the export handle. Unknown keys are an error (EINVAL + message). */
+	void *(*open_export)(const struct cnbd_param *params, size_t nparams);
+	void (*close_export)(void *export_handle);
+
+	/* Worker, after the privilege drop. Optional: without open_conn the
+	 * connection handle is the export handle. */
+	void *(*open_conn)(void *export_handle, bool readonly);
+	void (*close_conn)(void *conn);
+
+	/* Required: the size in bytes; -1 on error. */
+	int64_t (*get_size)(void *conn);
+
+	/* Required. */
+	int (*pread)(void *conn, void *buf, uint32_t count, uint64_t offset,
+		     uint32_t flags);
+	/* Optional: without it the export is read-only. */
+	int (*pwrite)(void *conn, const void *buf, uint32_t count,
+		      uint64_t offset, uint32_t flags);
+	/* Optional: without it FLUSH is not advertised. */
+	int (*flush)(void *conn, uint32_t flags);
+	/* Optional: without it TRIM is not advertised. */
+	int (*trim)(void *conn, uint32_t count, uint64_t offset, uint32_t flags);
+	/* Optional: without it the server writes zeros with pwrite and does
+	 * not advertise FAST_ZERO. With CNBD_FAST_ZERO, fail with ENOTSUP if
+	 * zeroing would be no faster than writing. */
+	int (*zero)(void *conn, uint32_t count, uint64_t offset, uint32_t flags);
+	/* Optional: prefetch. Without it the server emulates CACHE by reading. */
+	int (*cache)(void *conn, uint32_t count, uint64_t offset, uint32_t flags);
+	/* Optional: report allocation from offset on, at least one extent,
+	 * through cnbd_add_extent(). Without it everything reads as data. */
+	int (*extents)(void *conn, uint32_t count, uint64_t offset,
+		       uint32_t flags, struct cnbd_extents *extents);
+	/* Append new fields here, and only here. */
+};
+
+#define CNBD_BACKEND_HEADER \
+	.abi_version = CNBD_BACKEND_ABI_VERSION, \
+	.struct_size = sizeof(struct cnbd_backend)
+
+#define CNBD_BACKEND_ENTRY_SYMBOL "cnbd_backend_entry"
+
+/* Defines the entry point. Use once per backend:
+ *   static const struct cnbd_backend ops = { CNBD_BACKEND_HEADER, ... };
+ *   CNBD_BACKEND_REGISTER(ops)
+ */
+#define CNBD_BACKEND_REGISTER(ops) \
+	__attribute__((visibility("default"))) \
+	const struct cnbd_backend *cnbd_backend_entry(void); \
+	const struct cnbd_backend *cnbd_backend_entry(void) { return &(ops); }
+
+/* Host services: provided by the server (and by libcnbd when a program
+ * embeds the engine). */
+
+/* A message for the log, kept with the failing call. printf-style. */
+void cnbd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A debug message, shown when the server runs with -v. */
+void cnbd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parse "512", "64K", "10M", "2G", "1T" into bytes; -1 with a message on
+ * a bad value. */
+int64_t cnbd_parse_size(const char *what, const char *value);
+/* Parse true/false/yes/no/on/off/1/0; -1 with a message on a bad value. */
+int cnbd_parse_bool(const char *what, const char *value);
+/* Report that [offset, offset+length) has this type (CNBD_EXTENT_*).
+ * Extents must be added in order, without gaps. */
+int cnbd_add_extent(struct cnbd_extents *extents, uint64_t offset,
+		    uint64_t length, uint32_t type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CNBD_BACKEND_H */

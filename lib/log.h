@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging: one line per event, to stderr (journald captures it under
+ * systemd) or to syslog when daemonized. */
+#ifndef CNBD_LOG_H
+#define CNBD_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void log_init(const char *ident, bool to_syslog, int verbosity);
+void log_set_prefix(const char *prefix);	/* e.g. "worker 1234 127.0.0.1:5555" */
+bool log_debug_enabled(void);
+void log_msg(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...)	log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif
