@@ -1,0 +1,37 @@
+# Tests: cmocka unit tests and interop tests against real NBD peers.
+#
+# Every tests/unit/test_<name>.c becomes $(B)/tests/unit/test_<name>,
+# linked with libcnbd, inih, libdl and cmocka. A fragment that needs more
+# for one test (extra objects, linker flags such as -Wl,--wrap=ioctl)
+# defines UNIT_EXTRA_test_<name>; it may do so before or after this file
+# is included (the variable is read by secondary expansion). Objects and
+# archives named there are also prerequisites.
+#
+#   make check           all programs, unit tests, then tests/run
+#   make check-unit      unit tests only
+#   make check-interop   interop tests only (against $(B)/nbd-serverd)
+#   make check T='protocol_*'   only tests whose name matches the glob
+
+UNIT_TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_TEST_BINS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+UNIT_TESTS     += $(UNIT_TEST_BINS)
+
+.SECONDEXPANSION:
+$(UNIT_TEST_BINS): $(B)/tests/unit/%: $(B)/tests/unit/%.o \
+		$$(filter %.o %.a,$$(UNIT_EXTRA_$$*)) $(LIBCNBD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter-out %.a,$(UNIT_EXTRA_$*)) \
+		$(filter %.a,$(UNIT_EXTRA_$*)) $(LIBCNBD) $(LIB_LIBS) -lcmocka
+
+TESTS_RUN = CNBD_BUILD=$(B) CNBD_UNIT_TESTS='$(sort $(UNIT_TESTS))' tests/run
+
+check: all $$(sort $$(UNIT_TESTS))
+	$(TESTS_RUN) $(T)
+
+check-unit: $$(sort $$(UNIT_TESTS))
+	$(TESTS_RUN) --unit $(T)
+
+check-interop: all
+	$(TESTS_RUN) --interop $(T)
+
+.PHONY: check-unit check-interop
