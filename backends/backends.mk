@@ -27,9 +27,13 @@ $(B)/backends/%.so: $(B)/backends/%.o
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) -o $@ $^
 
-# Unit tests call a backend's ops directly, linked with its objects.
-UNIT_EXTRA_test_backend_file   := $(B)/backends/file.o $(BACKEND_COMMON)
-UNIT_EXTRA_test_backend_memory := $(B)/backends/memory.o $(BACKEND_COMMON)
+# Unit tests call a backend's ops directly, linked with its objects; the
+# linker wraps what a test needs to fake (a file system without
+# fallocate modes, an unwritable file) or to watch (the error message).
+UNIT_EXTRA_test_backend_file   := $(B)/backends/file.o $(BACKEND_COMMON) \
+	-Wl,--wrap=fallocate,--wrap=open,--wrap=cnbd_error
+UNIT_EXTRA_test_backend_memory := $(B)/backends/memory.o $(BACKEND_COMMON) \
+	-Wl,--wrap=cnbd_error
 UNIT_EXTRA_test_backend_null   := $(B)/backends/null.o
 
 # The loader test dlopens fixtures and the shipped backends, which need
