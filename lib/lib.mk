@@ -7,11 +7,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd.a
 LIB_LIBS := -linih -ldl
 
-HOST_EXPORTS := -Wl,--export-dynamic-symbol=cnbd_error \
-	-Wl,--export-dynamic-symbol=cnbd_debug \
-	-Wl,--export-dynamic-symbol=cnbd_parse_size \
-	-Wl,--export-dynamic-symbol=cnbd_parse_bool \
-	-Wl,--export-dynamic-symbol=cnbd_add_extent
+# Backends call these host functions; nothing in the program itself may,
+# so each is both forced out of the archive (-u) and exported.
+HOST_SYMBOLS := cnbd_error cnbd_debug cnbd_parse_size cnbd_parse_bool cnbd_add_extent
+HOST_EXPORTS := $(foreach s,$(HOST_SYMBOLS),-Wl,-u,$(s) -Wl,--export-dynamic-symbol=$(s))
 
 $(LIBCNBD): $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "serve_session.h"
+
+int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
+			  const struct cnbd_serve_options *opts)
+{
+	struct session s = {
+		.fd = fd,
+		.hooks = hooks,
+		.peer = opts && opts->peer ? opts->peer : "client",
+	};
+	int rc;
+
+	pthread_mutex_init(&s.send_lock, NULL);
+	if (opts && opts->handshake_timeout > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &s.deadline);
+		s.deadline.tv_sec += opts->handshake_timeout;
+	}
+	rc = serve_handshake(&s);
+	if (rc == 1) {
+		log_info("%s: serving export '%s' (%llu bytes, flags 0x%04x%s)",
+			 s.peer, s.exp->name, (unsigned long long)s.size, s.tflags,
+			 s.structured ? ", structured replies" : "");
+		rc = serve_transmission(&s, opts ? opts->threads : 0);
+		log_info("%s: %s", s.peer, rc == 0 ? "disconnected" : "connection ended");
+	}
+	serve_close_export(&s);
+	free(s.meta_export);
+	pthread_mutex_destroy(&s.send_lock);
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
