@@ -63,8 +63,15 @@ $(B)/%.o: %.c
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
+# The README's two commands.
+run: all
+	$(B)/nbd-serverd -f -B $(B)/backends
+
+test:
+	tests/run-all
+
 clean:
 	rm -rf build $(CLEAN)
 
-.PHONY: all clean check check-kernel bench run install fuzz
+.PHONY: all clean check check-kernel bench run test install fuzz
 .DELETE_ON_ERROR:
