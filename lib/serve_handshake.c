@@ -132,6 +132,9 @@ static char *take_string(struct opt_data *d, uint32_t len)
 	return str;
 }
 
+static int lease(struct session *s, const struct cnbd_export *exp,
+		 char *why, size_t whylen);
+
 static uint16_t transmission_flags(const struct session *s)
 {
 	const struct cnbd_backend *be = s->be;
@@ -197,10 +200,26 @@ static int open_export(struct session *s, const struct cnbd_export *exp)
 	return 0;
 }
 
+/* Asks the owner for a connection lease on exp (GO, EXPORT_NAME). */
+static int lease(struct session *s, const struct cnbd_export *exp,
+		 char *why, size_t whylen)
+{
+	if (!s->hooks->acquire)
+		return 0;
+	if (s->hooks->acquire(s->hooks->ctx, exp, why, whylen) < 0)
+		return -1;
+	s->leased = true;
+	s->exp = exp;
+	return 0;
+}
+
 void serve_close_export(struct session *s)
 {
 	if (s->conn && s->be->close_conn)
 		s->be->close_conn(s->conn);
+	if (s->leased && s->hooks->release)
+		s->hooks->release(s->hooks->ctx, s->exp);
+	s->leased = false;
 	s->conn = NULL;
 	s->exp = NULL;
 	s->be = NULL;
@@ -277,8 +296,7 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				name[0] ? "no export named '%s'" : "no default export%s", name);
 		goto out;
 	}
-	if (option == NBD_OPT_GO && s->hooks->acquire &&
-	    s->hooks->acquire(s->hooks->ctx, exp, why, sizeof(why)) < 0) {
+	if (option == NBD_OPT_GO && lease(s, exp, why, sizeof(why)) < 0) {
 		rc = send_error(s, option, NBD_REP_ERR_POLICY, "%s",
 				why[0] ? why : "export is at its connection limit");
 		goto out;
@@ -321,7 +339,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 		log_info("EXPORT_NAME '%s': no such export: closing", name);
 		goto fail;
 	}
-	if (s->hooks->acquire && s->hooks->acquire(s->hooks->ctx, exp, why, sizeof(why)) < 0) {
+	if (lease(s, exp, why, sizeof(why)) < 0) {
 		log_info("EXPORT_NAME '%s' refused: %s: closing", name, why);
 		goto fail;
 	}

@@ -27,6 +27,7 @@ struct session {
 
 	/* Chosen by GO or EXPORT_NAME */
 	const struct cnbd_export *exp;
+	bool leased;			/* acquire granted: release at the end */
 	const struct cnbd_backend *be;
 	void *conn;
 	uint64_t size;

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-connection engine, for programs that serve their own data:
+ * hand it a connected socket and a way to find exports, and it speaks the
+ * whole protocol (what go-nbd's Handle(conn, exports, options) does).
+ * nbd-serverd's worker process is built on this same call.
+ * See cnbd/server.h for a ready-made listener around it.
+ */
+#ifndef CNBD_SERVE_PUBLIC_H
+#define CNBD_SERVE_PUBLIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cnbd/backend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cnbd_export {
+	char *name;
+	char *description;		/* may be NULL */
+	bool readonly;
+	uint32_t min_block;		/* advertised with NBD_INFO_BLOCK_SIZE; */
+	uint32_t pref_block;		/* 0 means the default (1, 4096, 32M) */
+	uint32_t max_block;		/* also the largest READ/WRITE accepted */
+	unsigned max_connections;	/* 0: unlimited */
+	const struct cnbd_backend *backend;
+	void *handle;			/* the export handle backend calls get */
+	uint64_t generation;		/* for the owner's bookkeeping */
+};
+
+struct cnbd_serve_hooks {
+	void *ctx;
+	/* The export for a name the client sent ("" means the default
+	 * export); NULL when there is none. */
+	const struct cnbd_export *(*find_export)(void *ctx, const char *name);
+	/* The index-th export for NBD_OPT_LIST, NULL past the last. */
+	const struct cnbd_export *(*export_at)(void *ctx, size_t index);
+	/* Optional: a connection lease on exp, asked for on GO and
+	 * EXPORT_NAME only (never INFO or LIST). 0 = granted; -1 = refused,
+	 * with the reason for the client in why. */
+	int (*acquire)(void *ctx, const struct cnbd_export *exp,
+		       char *why, size_t whylen);
+	/* Optional: the connection is done with the export acquire granted. */
+	void (*release)(void *ctx, const struct cnbd_export *exp);
+};
+
+struct cnbd_serve_options {
+	int handshake_timeout;	/* seconds for the whole negotiation; 0: none */
+	int threads;		/* request threads; 0: a default */
+	const char *peer;	/* for log lines, e.g. "127.0.0.1:41234" */
+};
+
+/* Serves one connection on fd, and closes it. Returns 0 after a clean
+ * disconnect, -1 when the connection ended on an error (logged). */
+int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
+			  const struct cnbd_serve_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
