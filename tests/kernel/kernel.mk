@@ -1,0 +1,25 @@
+# Kernel tests: boot Debian's kernel in qemu (TCG) with the host root shared
+# read-only over 9p and run tests/kernel/cases/*.sh inside it against the
+# real nbd.ko. See docs/kernel-testing.md.
+#
+#   make check-kernel                        all cases
+#   make check-kernel KERNEL_CASES='smoke_*' only these (globs, ',' or ' ')
+#   make kernel-shell                        an interactive shell in the VM
+#
+# CNBD_KERNEL_TIMEOUT, CNBD_CASE_TIMEOUT, CNBD_KERNEL_VERBOSE and friends
+# pass through the environment (listed at the top of run-vm.sh).
+
+KERNEL_CASES ?=
+
+# The cases use the project's binaries from the build dir, so build first;
+# $(B) follows SANITIZE=1 to build/asan.
+KERNEL_RUN = $(if $(KERNEL_CASES),CNBD_KERNEL_CASES='$(KERNEL_CASES)') \
+             CNBD_BUILD_DIR='$(abspath $(B))' tests/kernel/run-vm.sh
+
+check-kernel: all
+	$(KERNEL_RUN)
+
+kernel-shell: all
+	$(KERNEL_RUN) --shell
+
+.PHONY: kernel-shell
