@@ -1,0 +1,228 @@
+#!/bin/bash
+# A third party's backend: install cnbd's headers and pkg-config file into
+# a staging root, build a backend from ONE .c file with nothing but them,
+# drop it into a fresh backends directory, serve it with nbd-serverd and
+# check with libnbd's tools that clients see exactly what it says.
+# Then the root-ownership rule: the same .so made group-writable must not
+# be loaded by a server running as root.
+. "$(dirname "$0")/../lib/common.sh"
+
+need make cc pkg-config nbdinfo nbdsh python3
+cnbd_tmpdir
+
+# ---- install (only what a backend author needs) ----
+san=
+case "$CNBD_BUILD" in */asan) san=SANITIZE=1 ;; esac
+root=$tmp/root
+make -s -C "$CNBD_SRC" $san install-backends DESTDIR="$root" PREFIX=/usr \
+	>"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "make install-backends failed"; }
+for f in usr/include/cnbd/backend.h usr/include/cnbd/protocol.h \
+	 usr/lib/pkgconfig/cnbd-backend.pc; do
+	[ -f "$root/$f" ] || fail "not installed: /$f"
+done
+for b in file memory null; do
+	f=$root/usr/lib/cnbd/backends/$b.so
+	[ -f "$f" ] || fail "not installed: $f"
+	[ "$(stat -c %a "$f")" = 755 ] || fail "$f has mode $(stat -c %a "$f"), not 755"
+done
+
+export PKG_CONFIG_PATH=$root/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
+[ "$(pkg-config --modversion cnbd-backend)" = "$(sed -n 's/^VERSION *:= *//p' "$CNBD_SRC/Makefile")" ] ||
+	fail "pkg-config --modversion cnbd-backend is wrong"
+cflags=$(pkg-config --cflags cnbd-backend) || fail "pkg-config --cflags cnbd-backend failed"
+[ "$(echo $cflags)" = "-I$root/usr/include" ] || fail "unexpected cflags: $cflags"
+[ "$(pkg-config --variable=backenddir cnbd-backend)" = "$root/usr/lib/cnbd/backends" ] ||
+	fail "backenddir variable is $(pkg-config --variable=backenddir cnbd-backend)"
+
+# ---- the third-party backend: one file, the installed header only ----
+# stripes: 64 KiB stripes alternate between data (byte i of the disk is
+# (i % 251) ^ xor) and holes that read as zeros; no pwrite, so read-only.
+cat >"$tmp/stripes.c" <<'EOF'
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cnbd/backend.h>
+
+#define STRIPE 65536
+
+struct stripes {
+	int64_t size;
+	unsigned char xor;
+};
+
+static void *stripes_open_export(const struct cnbd_param *params, size_t n)
+{
+	struct stripes *s = calloc(1, sizeof(*s));
+	size_t i;
+
+	if (!s)
+		return NULL;
+	s->size = 1 << 20;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(params[i].key, "size")) {
+			s->size = cnbd_parse_size("stripes: size", params[i].value);
+			if (s->size < 0)
+				goto fail;
+		} else if (!strcmp(params[i].key, "xor")) {
+			s->xor = (unsigned char)atoi(params[i].value);
+		} else {
+			cnbd_error("stripes: unknown parameter '%s'", params[i].key);
+			errno = EINVAL;
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+static void stripes_close_export(void *h)
+{
+	free(h);
+}
+
+static int64_t stripes_get_size(void *h)
+{
+	return ((struct stripes *)h)->size;
+}
+
+static int is_data(uint64_t off)
+{
+	return (off / STRIPE) % 2 == 0;
+}
+
+static int stripes_pread(void *h, void *buf, uint32_t count, uint64_t off,
+			 uint32_t flags)
+{
+	struct stripes *s = h;
+	unsigned char *p = buf;
+	uint32_t i;
+
+	(void)flags;
+	for (i = 0; i < count; i++)
+		p[i] = is_data(off + i) ? (unsigned char)((off + i) % 251) ^ s->xor : 0;
+	return 0;
+}
+
+static int stripes_extents(void *h, uint32_t count, uint64_t off,
+			   uint32_t flags, struct cnbd_extents *e)
+{
+	uint64_t end = off + count, next;
+
+	(void)h;
+	while (off < end) {
+		next = (off / STRIPE + 1) * STRIPE;
+		if (cnbd_add_extent(e, off, next - off, is_data(off) ? 0 :
+				    CNBD_EXTENT_HOLE | CNBD_EXTENT_ZERO) < 0)
+			return -1;
+		if (flags & CNBD_REQ_ONE)
+			break;
+		off = next;
+	}
+	return 0;
+}
+
+static const struct cnbd_backend stripes = {
+	CNBD_BACKEND_HEADER,
+	.name = "stripes",
+	.version = "1.0",
+	.description = "alternating data and holes",
+	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN,
+	.open_export = stripes_open_export,
+	.close_export = stripes_close_export,
+	.get_size = stripes_get_size,
+	.pread = stripes_pread,
+	.extents = stripes_extents,
+};
+
+CNBD_BACKEND_REGISTER(stripes)
+EOF
+
+bdir=$tmp/backends
+mkdir -m 0755 "$bdir"
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $cflags \
+	-o "$bdir/stripes.so" "$tmp/stripes.c" || fail "the third-party backend did not build"
+chmod 0755 "$bdir/stripes.so"
+nm -D --defined-only "$bdir/stripes.so" | grep -qw cnbd_backend_entry ||
+	fail "stripes.so does not export cnbd_backend_entry"
+
+# ---- serve it ----
+port=$(free_port)
+conf=$tmp/server.conf
+write_server_config "$conf" "127.0.0.1:$port"
+sed -i "s|^backend-dir = .*|backend-dir = $bdir|" "$conf"
+add_export "$conf" stripes backend=stripes size=3M xor=90
+start_server "$conf"
+uri=nbd://127.0.0.1:$port/stripes
+
+nbdinfo --json "$uri" >"$tmp/info.json" || fail "nbdinfo failed"
+python3 - "$tmp/info.json" <<'EOF' || fail "nbdinfo reports the wrong export"
+import json, sys
+info = json.load(open(sys.argv[1]))
+e = info["exports"][0]
+assert e["export-size"] == 3 << 20, e["export-size"]
+assert e["is_read_only"] is True, "no pwrite must mean read-only"
+assert e["can_multi_conn"] is True, "MULTI_CONN flag not advertised"
+assert e["can_trim"] is False and e["can_zero"] is False
+EOF
+
+# What nbdinfo --map reports must be the stripes, exactly.
+nbdinfo --map "$uri" >"$tmp/map" || fail "nbdinfo --map failed"
+python3 - "$tmp/map" <<'EOF' || { cat "$tmp/map" >&2; fail "wrong allocation map"; }
+import sys
+got = [l.split()[:3] for l in open(sys.argv[1]) if l.strip()]
+want = []
+for i in range(48):
+    want.append([str(i * 65536), "65536", "0" if i % 2 == 0 else "3"])
+# Neighbours of one type merge, so consecutive stripes never repeat a type.
+assert got == want, got[:6]
+EOF
+
+nbdsh -u "$uri" -c '
+stripe = 65536
+def expect(off):
+    return (off % 251) ^ 90 if (off // stripe) % 2 == 0 else 0
+for off, n in ((0, 4096), (65536 - 100, 300), (3 * stripe + 7, 70000),
+               ((3 << 20) - 512, 512)):
+    buf = h.pread(n, off)
+    want = bytes(expect(off + i) for i in range(n))
+    assert buf == want, "data differs at %d+%d" % (off, n)
+try:
+    h.pwrite(b"x" * 512, 0)
+except nbd.Error as e:
+    assert e.errno == 1 or "EPERM" in str(e) or "read" in str(e).lower(), e
+else:
+    raise AssertionError("write to a read-only export succeeded")
+' || fail "nbdsh saw the wrong data"
+server_alive
+stop_server
+
+# ---- an unknown parameter reaches the backend, which refuses it ----
+conf2=$tmp/bad.conf
+port=$(free_port)
+write_server_config "$conf2" "127.0.0.1:$port"
+sed -i "s|^backend-dir = .*|backend-dir = $bdir|" "$conf2"
+add_export "$conf2" stripes backend=stripes colour=blue
+if timeout 10 "$SERVERD" -f -c "$conf2" >"$tmp/bad.log" 2>&1; then
+	fail "nbd-serverd started with a parameter the backend refused"
+fi
+grep -q "stripes: unknown parameter 'colour'" "$tmp/bad.log" ||
+	{ cat "$tmp/bad.log" >&2; fail "the backend's message did not reach the log"; }
+
+# ---- root-ownership rule: a group-writable backend is never loaded ----
+if [ "$(id -u)" = 0 ]; then
+	chmod 0775 "$bdir/stripes.so"
+	conf3=$tmp/writable.conf
+	port=$(free_port)
+	write_server_config "$conf3" "127.0.0.1:$port"
+	sed -i "s|^backend-dir = .*|backend-dir = $bdir|" "$conf3"
+	add_export "$conf3" stripes backend=stripes
+	if timeout 10 "$SERVERD" -f -c "$conf3" >"$tmp/writable.log" 2>&1; then
+		fail "nbd-serverd (root) started with a group-writable backend"
+	fi
+	grep -q "writable by group or others" "$tmp/writable.log" ||
+		{ cat "$tmp/writable.log" >&2; fail "no reason given for refusing the backend"; }
+fi
+echo "ok"
