@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * [NAME] sections: one export each. Keys the server knows are checked
+ * here; every other key is kept as a parameter for the backend, which
+ * judges it when the export is opened.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+#include "parse.h"
+
+#define DEFAULT_MIN_BLOCK	1
+#define DEFAULT_PREF_BLOCK	4096
+#define DEFAULT_MAX_BLOCK	(32 * 1024 * 1024)
+#define MAX_MIN_BLOCK		(64 * 1024)
+/* Each worker allocates request buffers this large: keep a client from
+ * asking for gigabytes. */
+#define MAX_MAX_BLOCK		(64 * 1024 * 1024)
+
+static bool power_of_2(uint64_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+static struct export_config *new_export(struct config_parse *p, const char *name,
+					char *err, size_t errlen)
+{
+	struct server_config *cfg = p->cfg;
+	struct export_config *ecs, *ec;
+	struct export_lines *lines;
+
+	ecs = realloc(cfg->exports, (cfg->nexports + 1) * sizeof(*ecs));
+	if (ecs)
+		cfg->exports = ecs;
+	lines = realloc(p->lines, (cfg->nexports + 1) * sizeof(*lines));
+	if (lines)
+		p->lines = lines;
+	if (!ecs || !lines)
+		goto oom;
+	ec = &cfg->exports[cfg->nexports];
+	memset(ec, 0, sizeof(*ec));
+	memset(&lines[cfg->nexports], 0, sizeof(*lines));
+	ec->exp.name = strdup(name);
+	if (!ec->exp.name)
+		goto oom;
+	ec->exp.min_block = DEFAULT_MIN_BLOCK;
+	ec->exp.pref_block = DEFAULT_PREF_BLOCK;
+	ec->exp.max_block = DEFAULT_MAX_BLOCK;
+	ec->line = config_scan_section_line(p->scan, name);
+	cfg->nexports++;
+	return ec;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+static struct export_config *find_or_add(struct config_parse *p, const char *name,
+					 struct export_lines **lines,
+					 char *err, size_t errlen)
+{
+	struct server_config *cfg = p->cfg;
+	struct export_config *ec;
+
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		if (!strcmp(cfg->exports[i].exp.name, name)) {
+			*lines = &p->lines[i];
+			return &cfg->exports[i];
+		}
+	}
+	ec = new_export(p, name, err, errlen);
+	if (ec)
+		*lines = &p->lines[cfg->nexports - 1];
+	return ec;
+}
+
+static int set_text(char **dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	if (config_twice(first, line, key, err, errlen) < 0)
+		return -1;
+	if (!*value) {
+		snprintf(err, errlen, "'%s' needs a value", key);
+		return -1;
+	}
+	free(*dst);
+	*dst = strdup(value);
+	if (!*dst) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* One block size key; the relations between the three are checked once
+ * the section is complete (config_export_check). */
+static int set_block(uint32_t *dst, int *first, int line, const char *key,
+		     const char *value, char *err, size_t errlen)
+{
+	int64_t n;
+
+	if (config_twice(first, line, key, err, errlen) < 0)
+		return -1;
+	if (parse_size(value, &n) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a size (a number with an optional K, M or G suffix)",
+			 key, value);
+		return -1;
+	}
+	if (!strcmp(key, "min-block-size") && (!power_of_2(n) || n > MAX_MIN_BLOCK)) {
+		snprintf(err, errlen, "min-block-size: %s is not a power of 2 from 1 to 64K", value);
+		return -1;
+	}
+	if (!strcmp(key, "preferred-block-size") && (!power_of_2(n) || n < 512 || n > MAX_MAX_BLOCK)) {
+		snprintf(err, errlen, "preferred-block-size: %s is not a power of 2 from 512 to 64M", value);
+		return -1;
+	}
+	if (!strcmp(key, "max-block-size") && (n < 512 || n > MAX_MAX_BLOCK)) {
+		snprintf(err, errlen, "max-block-size: %s is not from 512 to 64M", value);
+		return -1;
+	}
+	*dst = (uint32_t)n;
+	return 0;
+}
+
+static int add_param(struct export_config *ec, const char *key, const char *value,
+		     char *err, size_t errlen)
+{
+	struct cnbd_param *params;
+	struct cnbd_param *p;
+
+	for (size_t i = 0; i < ec->nparams; i++) {
+		if (!strcmp(ec->params[i].key, key)) {
+			snprintf(err, errlen, "'%s' given twice", key);
+			return -1;
+		}
+	}
+	params = realloc(ec->params, (ec->nparams + 1) * sizeof(*params));
+	if (!params)
+		goto oom;
+	ec->params = params;
+	p = &params[ec->nparams];
+	p->key = strdup(key);
+	p->value = strdup(value);
+	if (!p->key || !p->value) {
+		free((char *)p->key);
+		free((char *)p->value);
+		goto oom;
+	}
+	ec->nparams++;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static int set_bool(bool *dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	int b;
+
+	if (config_twice(first, line, key, err, errlen) < 0)
+		return -1;
+	b = parse_bool(value);
+	if (b < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
+			 key, value);
+		return -1;
+	}
+	*dst = b;
+	return 0;
+}
+
+static int set_max_connections(struct export_config *ec, struct export_lines *l,
+			       int line, const char *value, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (config_twice(&l->max_connections, line, "max-connections", err, errlen) < 0)
+		return -1;
+	if (parse_uint(value, 65535, &n) < 0) {
+		snprintf(err, errlen,
+			 "max-connections: '%s' is not a number from 0 (unlimited) to 65535", value);
+		return -1;
+	}
+	ec->exp.max_connections = n;
+	return 0;
+}
+
+int config_export_key(struct config_parse *p, const char *section,
+		      const char *key, const char *value,
+		      char *err, size_t errlen)
+{
+	struct export_lines *l;
+	struct export_config *ec = find_or_add(p, section, &l, err, errlen);
+	struct cnbd_export *e;
+	int line = p->line;
+
+	if (!ec)
+		return -1;
+	e = &ec->exp;
+	if (!strcmp(key, "backend"))
+		return set_text(&ec->backend_name, &l->backend, line, key, value, err, errlen);
+	if (!strcmp(key, "description"))
+		return set_text(&e->description, &l->description, line, key, value, err, errlen);
+	if (!strcmp(key, "readonly"))
+		return set_bool(&e->readonly, &l->readonly, line, key, value, err, errlen);
+	if (!strcmp(key, "min-block-size"))
+		return set_block(&e->min_block, &l->min_block, line, key, value, err, errlen);
+	if (!strcmp(key, "preferred-block-size"))
+		return set_block(&e->pref_block, &l->pref_block, line, key, value, err, errlen);
+	if (!strcmp(key, "max-block-size"))
+		return set_block(&e->max_block, &l->max_block, line, key, value, err, errlen);
+	if (!strcmp(key, "max-connections"))
+		return set_max_connections(ec, l, line, value, err, errlen);
+	return add_param(ec, key, value, err, errlen);
+}
+
+static int last_block_line(const struct export_config *ec, const struct export_lines *l)
+{
+	int line = ec->line;
+
+	if (l->min_block > line)
+		line = l->min_block;
+	if (l->pref_block > line)
+		line = l->pref_block;
+	if (l->max_block > line)
+		line = l->max_block;
+	return line;
+}
+
+/* The rules of NBD_INFO_BLOCK_SIZE (doc/proto.md). */
+static int check_blocks(const struct export_config *ec, char *reason, size_t len)
+{
+	const struct cnbd_export *e = &ec->exp;
+	uint32_t floor = e->min_block > 512 ? e->min_block : 512;
+
+	if (e->pref_block < floor) {
+		snprintf(reason, len, "preferred-block-size %u is smaller than %u (the larger of min-block-size and 512)",
+			 e->pref_block, floor);
+		return -1;
+	}
+	if (e->max_block < e->pref_block) {
+		snprintf(reason, len, "max-block-size %u is smaller than preferred-block-size %u",
+			 e->max_block, e->pref_block);
+		return -1;
+	}
+	if (e->max_block % e->min_block) {
+		snprintf(reason, len, "max-block-size %u is not a multiple of min-block-size %u",
+			 e->max_block, e->min_block);
+		return -1;
+	}
+	return 0;
+}
+
+int config_export_check(struct config_parse *p, struct export_config *ec,
+			const struct export_lines *lines, char *err, size_t errlen)
+{
+	char reason[512];
+
+	if (check_blocks(ec, reason, sizeof(reason)) < 0) {
+		snprintf(err, errlen, "%s:%d: export '%s': %s", p->cfg->source,
+			 last_block_line(ec, lines), ec->exp.name, reason);
+		return -1;
+	}
+	return 0;
+}
+
+void config_export_free(struct export_config *ec)
+{
+	for (size_t i = 0; i < ec->nparams; i++) {
+		free((char *)ec->params[i].key);
+		free((char *)ec->params[i].value);
+	}
+	free(ec->params);
+	free(ec->backend_name);
+	free(ec->exp.name);
+	free(ec->exp.description);
+	memset(ec, 0, sizeof(*ec));
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbd-serverd: read the configuration, open every export and listening
+ * socket while privileged, then hand over to the master loop. Anything
+ * wrong with the configuration stops the server here, with exit status 1,
+ * before it listens.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "export_open.h"
+#include "export_list.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "privdrop.h"
+
+#define DEFAULT_CONFIG	CNBD_SYSCONFDIR "/cnbd/nbd-serverd.conf"
+
+struct options {
+	bool foreground;
+	const char *config;
+	const char *backend_dir;	/* overrides [server] backend-dir */
+	int verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nbd-serverd [OPTION]...\n"
+		"Serve block devices over the NBD protocol.\n\n"
+		"  -f, --foreground   stay in the foreground and log to stderr\n"
+		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -B, --backend-dir DIR  load backends from DIR (overrides backend-dir)\n"
+		"  -v, --verbose      log debug messages too\n"
+		"      --help         show this help and exit\n"
+		"      --version      show the version and exit\n\n"
+		"Without a configuration file it serves a 1 GiB memory export named\n"
+		"'default' on 127.0.0.1:10809. See nbd-serverd(8).\n", DEFAULT_CONFIG);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "backend-dir", required_argument, NULL, 'B' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fc:B:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->foreground = true; break;
+		case 'c': o->config = optarg; break;
+		case 'B': o->backend_dir = optarg; break;
+		case 'v': o->verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("nbd-serverd (cnbd) %s\n", CNBD_VERSION); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nbd-serverd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct options *o, struct server_config *cfg)
+{
+	char err[1024];
+	int rc;
+
+	if (o->config)
+		rc = config_parse_file(o->config, cfg, err, sizeof(err));
+	else if (access(DEFAULT_CONFIG, F_OK) == 0)
+		rc = config_parse_file(DEFAULT_CONFIG, cfg, err, sizeof(err));
+	else {
+		log_info("no configuration file %s: serving a 1 GiB memory export 'default' on %s",
+			 DEFAULT_CONFIG, CONFIG_DEFAULT_LISTEN);
+		rc = config_builtin(cfg, err, sizeof(err));
+	}
+	if (rc < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (o->backend_dir) {
+		free(cfg->backend_dir);
+		cfg->backend_dir = strdup(o->backend_dir);
+		if (!cfg->backend_dir) {
+			log_error("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_listeners(const struct server_config *cfg, struct master *m)
+{
+	char err[512];
+
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		if (listen_open(cfg->listen[i], cfg->unix_mode, &m->ls, &m->nls,
+				err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			listen_close_all(m->ls, m->nls, true);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < m->nls; i++)
+		log_info("listening on %s", m->ls[i].name);
+	return 0;
+}
+
+/* Every descriptor the master holds that a worker must close. */
+static int *master_fd_list(const struct master *m, size_t *n)
+{
+	int *fds = calloc(m->nls + 1, sizeof(*fds));
+
+	if (!fds)
+		return NULL;
+	for (size_t i = 0; i < m->nls; i++)
+		fds[i] = m->ls[i].fd;
+	fds[m->nls] = m->sigfd;
+	*n = m->nls + 1;
+	return fds;
+}
+
+static int prepare(const struct options *o, struct server_config *cfg,
+		   struct privdrop_target *drop)
+{
+	bool root = geteuid() == 0;
+	char err[1024];
+
+	if (load_config(o, cfg) < 0)
+		return -1;
+	if (!root)
+		log_warn("not running as root: workers keep this user's privileges (no privilege drop)");
+	if (privdrop_resolve(cfg->user, cfg->user_given, CONFIG_FALLBACK_USER,
+			     drop, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (export_open_all(cfg, root, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct server_config cfg;
+	struct privdrop_target drop;
+	struct export_list table;
+	struct master m = { .sigfd = -1 };
+	int *fds = NULL;
+	size_t nfds = 0;
+	int rc = 1;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 1;
+	log_init("nbd-serverd", false, o.verbose);
+	/* A client that vanishes mid-reply must not kill anyone. */
+	signal(SIGPIPE, SIG_IGN);
+	if (prepare(&o, &cfg, &drop) < 0)
+		return 1;
+	if (export_list_init(&table, &cfg) < 0 || open_listeners(&cfg, &m) < 0)
+		goto out;
+	m.sigfd = master_signals();
+	fds = master_fd_list(&m, &nfds);
+	if (m.sigfd < 0 || !fds) {
+		log_error("cannot set up signal handling");
+		goto out;
+	}
+	m.setup = (struct worker_setup){ .table = &table, .drop = &drop,
+		.handshake_timeout = cfg.handshake_timeout,
+		.master_fds = fds, .nmaster_fds = nfds };
+	if (!o.foreground && daemonize(cfg.pidfile) < 0)
+		goto out;
+	if (o.foreground && cfg.pidfile && pidfile_write(cfg.pidfile) < 0)
+		goto out;
+	log_info("nbd-serverd %s: %zu export%s%s%s", CNBD_VERSION, cfg.nexports,
+		 cfg.nexports == 1 ? "" : "s", drop.enabled ? ", workers run as " : "",
+		 drop.enabled ? drop.user : "");
+	rc = master_run(&m) == 0 ? 0 : 1;
+	pidfile_remove(cfg.pidfile);
+out:
+	listen_close_all(m.ls, m.nls, true);
+	export_close_all(&cfg);
+	export_list_free(&table);
+	config_free(&cfg);
+	free(fds);
+	free(m.ls);
+	return rc;
+}

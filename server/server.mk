@@ -1,0 +1,31 @@
+# nbd-serverd: the master (config, listen, fork, privilege drop) and the
+# worker that runs libcnbd's per-connection engine.
+SERVER_SRCS := $(wildcard server/*.c)
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
+SERVER_BIN  := $(B)/nbd-serverd
+SERVER_LIBS := -lcap-ng
+
+PROGRAMS += $(SERVER_BIN)
+
+$(SERVER_BIN): $(SERVER_OBJS) $(LIBCNBD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJS) $(LIBCNBD) $(LIB_LIBS) $(SERVER_LIBS) $(HOST_EXPORTS)
+
+# The config parser is tested without loading any backend.
+UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_scan.o \
+	$(B)/server/config_export.o $(B)/server/listen.o $(B)/server/peer.o \
+	$(B)/server/export_list.o
+
+install: install-server
+install-server: $(SERVER_BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/cnbd
+	install -m 0755 $(SERVER_BIN) $(DESTDIR)$(SBINDIR)/nbd-serverd
+	install -m 0644 server/nbd-serverd.8 $(DESTDIR)$(MANDIR)/man8/nbd-serverd.8
+	sed 's|@SBINDIR@|$(SBINDIR)|g' server/nbd-serverd.service \
+		> $(DESTDIR)$(UNITDIR)/nbd-serverd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-serverd.service
+	install -m 0644 server/nbd-serverd.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
+
+.PHONY: install-server
