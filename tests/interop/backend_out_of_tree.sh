@@ -7,8 +7,14 @@
 # be loaded by a server running as root.
 . "$(dirname "$0")/../lib/common.sh"
 
-need make cc pkg-config nbdinfo nbdsh python3
+need make cc pkg-config nbdinfo nbdsh nm python3
 cnbd_tmpdir
+
+# nbdsh runs "python3 -m nbd": make that Debian's python, which has the
+# libnbd bindings, even where another python3 comes first in PATH.
+nbdsh() {
+	PATH=/usr/bin:$PATH command nbdsh "$@"
+}
 
 # ---- install (only what a backend author needs) ----
 san=
