@@ -74,10 +74,10 @@ static void log_exit(pid_t pid, int status)
 		log_warn("worker %d killed by signal %d (%s)%s", (int)pid,
 			 WTERMSIG(status), strsignal(WTERMSIG(status)),
 			 WCOREDUMP(status) ? ", core dumped" : "");
-	else if (WIFEXITED(status) && WEXITSTATUS(status))
+	else if (WIFEXITED(status) && WEXITSTATUS(status) > 1)
 		log_info("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
-	else
-		log_debug("worker %d done", (int)pid);
+	else	/* 0, or 1: the connection failed and the worker said why */
+		log_debug("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
 }
 
 static void reap(struct master *m)
