@@ -94,6 +94,9 @@ static int setup(void **state)
 	int fd;
 
 	assert_non_null(f);
+	nrefused = 0;
+	unwritable_path = NULL;
+	last_error[0] = '\0';
 	f->be = cnbd_backend_entry();
 	snprintf(f->path, sizeof(f->path), "/tmp/cnbd-test-file-XXXXXX");
 	fd = mkstemp(f->path);
@@ -104,9 +107,6 @@ static int setup(void **state)
 	assert_non_null(f->exp);
 	f->conn = f->be->open_conn(f->exp, false);
 	assert_non_null(f->conn);
-	nrefused = 0;
-	unwritable_path = NULL;
-	last_error[0] = '\0';
 	*state = f;
 	return 0;
 }
@@ -119,6 +119,7 @@ static int teardown(void **state)
 	f->be->close_export(f->exp);
 	unlink(f->path);
 	free(f);
+	unwritable_path = NULL;
 	return 0;
 }
 
