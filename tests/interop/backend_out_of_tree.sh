@@ -198,7 +198,9 @@ for off, n in ((0, 4096), (65536 - 100, 300), (3 * stripe + 7, 70000),
 try:
     h.pwrite(b"x" * 512, 0)
 except nbd.Error as e:
-    assert e.errno == 1 or "EPERM" in str(e) or "read" in str(e).lower(), e
+    # A read-only export: libnbd refuses before sending, or the server
+    # answers EPERM.
+    assert e.errno in ("EPERM", "EINVAL", 1, 22), e
 else:
     raise AssertionError("write to a read-only export succeeded")
 ' || fail "nbdsh saw the wrong data"
