@@ -49,7 +49,7 @@ static int parse_params(struct memory_export *exp,
  * until it is written. */
 static int make_storage(struct memory_export *exp)
 {
-	exp->fd = memfd_create("cnbd-memory", MFD_CLOEXEC);
+	exp->fd = memfd_create("cnbd-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (exp->fd < 0) {
 		cnbd_error("memory: memfd_create: %s", strerror(errno));
 		return -1;
@@ -57,6 +57,16 @@ static int make_storage(struct memory_export *exp)
 	if (ftruncate(exp->fd, exp->size) < 0) {
 		cnbd_error("memory: cannot size the disk to %lld bytes: %s",
 			   (long long)exp->size, strerror(errno));
+		return -1;
+	}
+	/* Every worker holds the memfd: a compromised one could shrink it
+	 * and make the others fault (SIGBUS) on their mappings. Sealing the
+	 * size keeps a bad worker's harm to its own connection. Punching
+	 * holes stays allowed. */
+	if (fcntl(exp->fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		cnbd_error("memory: cannot seal the disk's size: %s",
+			   strerror(errno));
 		return -1;
 	}
 	if (!exp->size)

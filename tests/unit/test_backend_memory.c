@@ -5,7 +5,10 @@
  * was opened, pages are only allocated where written, and trim/zero give
  * them back.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +330,52 @@ static void test_zero_with_and_without_may_trim(void **state)
 	assert_int_equal(check_pattern(f, 110, 1000, 7), 0);
 }
 
+/* The memfd among this process's descriptors, -1 if there is none. */
+static int find_memfd(void)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int fd = -1;
+	ssize_t n;
+
+	assert_non_null(dir);
+	while (fd < 0 && (d = readdir(dir))) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (!strncmp(target, "/memfd:cnbd-memory", 18))
+			fd = atoi(d->d_name);
+	}
+	closedir(dir);
+	return fd;
+}
+
+/* A worker must not be able to resize the disk under the others. */
+static void test_size_is_sealed(void **state)
+{
+	struct fixture *f = *state;
+	int fd = find_memfd();
+	int seals;
+
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	seals = fcntl(fd, F_GET_SEALS);
+	assert_int_equal(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	errno = 0;
+	assert_int_equal(ftruncate(fd, 4096), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(fd, 32 * MiB), -1);
+	assert_int_equal(f->be->get_size(f->exp), 16 * MiB);
+	/* Punching holes is still allowed (trim and zero need it). */
+	write_pattern(f, 0, 4096, 11);
+	assert_int_equal(f->be->trim(f->exp, 4096, 0, 0), 0);
+	assert_reads_zeros(f, 0, 4096);
+}
+
 /* ---- sharing between processes ---- */
 
 /* A worker: sees the parent's data, writes its own, trims the parent's. */
@@ -405,6 +454,7 @@ int main(void)
 		T(test_extents_exact),
 		T(test_trim_frees_and_zeros),
 		T(test_zero_with_and_without_may_trim),
+		T(test_size_is_sealed),
 		T(test_child_writes_parent_reads),
 		T(test_data_survives_workers),
 	};
