@@ -13,6 +13,7 @@
 #                                first listen address accepts; SERVER_PID
 #   stop_server                  stops it (TERM, then KILL after 5 s)
 #   server_alive                 fails unless the server still runs
+#   remove_on_exit PATH          rm -rf PATH when the test ends
 #   fail MSG                     prints MSG and the server log tail; exit 1
 #   need TOOL...                 fails (never skips) when TOOL is missing
 # Variables: CNBD_BUILD (absolute), CNBD_SRC, SERVERD, SERVER_PID, tmp.
@@ -27,6 +28,7 @@ SERVER_PID=
 tmp=
 _cnbd_server_pids=()
 _cnbd_server_log=
+_cnbd_remove=()
 
 # Prints the test's name and a message on stderr.
 log() {
@@ -56,6 +58,9 @@ _cnbd_cleanup() {
 	for pid in "${_cnbd_server_pids[@]}"; do
 		_cnbd_stop_pid "$pid"
 	done
+	for pid in "${_cnbd_remove[@]}"; do
+		rm -rf "$pid"
+	done
 	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
 		if [ $rc != 0 ] && [ -n "${CNBD_KEEP_TMP:-}" ]; then
 			echo "keeping $tmp" >&2
@@ -74,6 +79,10 @@ cnbd_tmpdir() {
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+remove_on_exit() {
+	_cnbd_remove+=("$1")
 }
 
 free_port() {
