@@ -1,7 +1,12 @@
 #!/bin/bash
 # Build the test VM's initramfs: busybox-static, /init, and the modules that
 # mount the host root over virtio 9p (virtio_pci, 9pnet_virtio, 9p and their
-# dependencies from modules.dep, in load order).
+# dependencies from modules.dep, in load order), plus virtio_rng.
+#
+# virtio_rng feeds the guest's entropy pool from the host (qemu's
+# virtio-rng-pci). Without it the crng of a TCG guest takes anywhere from 2
+# to 15 s to initialise, and whatever calls getrandom() first (nbd-client,
+# through GnuTLS) stalls for that long.
 #
 # Usage: mkinitramfs.sh KERNEL_VERSION OUTPUT.cpio.gz
 #
@@ -13,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kver=${1:?usage: mkinitramfs.sh KERNEL_VERSION OUTPUT.cpio.gz}
 out=${2:?usage: mkinitramfs.sh KERNEL_VERSION OUTPUT.cpio.gz}
 moddir=/lib/modules/$kver
-wanted=(virtio_pci 9pnet_virtio 9p)
+wanted=(virtio_pci 9pnet_virtio 9p virtio_rng)
 
 busybox=$(command -v busybox || true)
 if [[ -z $busybox ]] || ! file -L "$busybox" | grep -q 'statically linked'; then

@@ -73,7 +73,7 @@ append+=" cnbd.case_timeout=${CNBD_CASE_TIMEOUT:-300}"
 
 # TCG, not KVM: on these machines a KVM guest hangs at "Booting from ROM".
 qemu=(qemu-system-x86_64 -accel tcg -m "${CNBD_KERNEL_MEM:-3G}" -smp 2
-      -nographic -no-reboot -nic none
+      -nographic -no-reboot -nic none -device virtio-rng-pci
       -kernel "$kernel" -initrd "$initrd" -append "$append"
       -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
       -virtfs "local,path=$repo,mount_tag=cnbdrepo,security_model=none,readonly=on,multidevs=remap")
