@@ -60,3 +60,13 @@ wait_worker() {
 status_field() {
 	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"
 }
+
+# refuse_start CONF PATTERN: nbd-serverd -f -c CONF must exit 1 within
+# 10 s with a line matching PATTERN (grep -E) on stderr.
+refuse_start() {
+	local rc=0
+	timeout 10 "$SERVERD" -f -c "$1" >"$tmp/refused.out" 2>"$tmp/refused.err" || rc=$?
+	[ $rc = 1 ] || fail "nbd-serverd with $1 exited $rc, want 1; stderr: $(cat "$tmp/refused.err")"
+	grep -qE -- "$2" "$tmp/refused.err" ||
+		fail "nbd-serverd with $1 did not say /$2/; stderr: $(cat "$tmp/refused.err")"
+}
