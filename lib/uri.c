@@ -206,7 +206,8 @@ static int parse_authority(const char *s, size_t len, struct nbd_uri *uri,
 					    s[hlen]);
 		}
 		if (hlen == 0)
-			return fail(err, errlen, "no host before ':'");
+			return fail(err, errlen,
+				    "no host before ':' (an IPv6 address goes in brackets: [::1])");
 		if (hlen > URI_HOST_MAX)
 			return fail(err, errlen, "host name longer than %d characters",
 				    URI_HOST_MAX);
@@ -346,6 +347,10 @@ int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen)
 	}
 	if (parse(text, uri, why, sizeof(why)) == 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", text, why);
+	/* Quote the URI, shortened so that the reason is never cut off. */
+	if (strlen(text) > 80)
+		snprintf(err, errlen, "%.60s...: %s", text, why);
+	else
+		snprintf(err, errlen, "%s: %s", text, why);
 	return -1;
 }

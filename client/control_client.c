@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* nbdctl's side of the control socket. Every step has a deadline: a
+ * udev rule calls nbdctl and must never hang on a stuck daemon. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control_client.h"
+#include "wire.h"
+
+static int connect_socket(const char *path, int timeout)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* Timeouts before connect() bound it too (a full backlog). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one '\n'-terminated line (without it) into buf. */
+static int read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		if (++n == len) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	}
+}
+
+enum control_result control_call(const char *socket_path, const char *request,
+				 int timeout, control_line_fn fn, void *opaque,
+				 char *err, size_t errlen)
+{
+	char line[CONTROL_LINE_MAX];
+	int fd = connect_socket(socket_path, timeout);
+	enum control_result rc = CONTROL_BROKEN;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot reach nbd-clientd at %s: %s", socket_path,
+			 strerror(errno));
+		return CONTROL_UNREACHABLE;
+	}
+	snprintf(line, sizeof(line), "%s\n", request);
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
+		snprintf(err, errlen, "sending to nbd-clientd: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (read_line(fd, line, sizeof(line)) < 0) {
+			snprintf(err, errlen, "reading nbd-clientd's reply: %s",
+				 errno == EAGAIN ? "timed out" : strerror(errno));
+			goto out;
+		}
+		if (!strcmp(line, "ok")) {
+			rc = CONTROL_OK;
+			goto out;
+		}
+		if (!strncmp(line, "error: ", 7)) {
+			snprintf(err, errlen, "%s", line + 7);
+			rc = CONTROL_REFUSED;
+			goto out;
+		}
+		if (fn && fn(opaque, line)) {
+			snprintf(err, errlen, "unexpected reply from nbd-clientd: %s", line);
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}

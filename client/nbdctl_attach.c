@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbdctl attach URI [--device nbdN] [--connections N] [--readonly]
+ *                   [--timeout SECONDS]
+ * nbdctl detach nbdN [--force]
+ * Both ask the client daemon, which owns every device it attaches.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control_client.h"
+#include "control_text.h"
+#include "nbdctl.h"
+#include "sysfs_nbd.h"
+#include "uri.h"
+
+/* Connecting, negotiating and binding each have their own bounds in the
+ * daemon; this only keeps nbdctl from waiting forever. */
+#define ATTACH_TIMEOUT_S	120
+#define DETACH_TIMEOUT_S	60
+
+static int print_device(void *opaque, const char *line)
+{
+	char dev[64];
+
+	(void)opaque;
+	if (control_field(line, "device", dev, sizeof(dev)) < 0)
+		return -1;
+	printf("%s\n", dev);
+	return 0;
+}
+
+static int parse_number(const char *what, const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v > max) {
+		fprintf(stderr, "nbdctl attach: %s '%s' is not a number up to %u\n",
+			what, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "connections", required_argument, NULL, 'C' },
+		{ "readonly", no_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *device = NULL;
+	unsigned connections = 1, timeout = 0;
+	bool readonly = false, have_timeout = false;
+	char request[CONTROL_LINE_MAX], err[512];
+	struct nbd_uri uri;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:C:rt:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			device = optarg;
+			break;
+		case 'C':
+			if (parse_number("--connections", optarg, 64, &connections) < 0)
+				return 2;
+			break;
+		case 'r':
+			readonly = true;
+			break;
+		case 't':
+			if (parse_number("--timeout", optarg, 86400, &timeout) < 0)
+				return 2;
+			have_timeout = true;
+			break;
+		default:
+			return nbdctl_usage(&nbdctl_attach_command);
+		}
+	}
+	if (optind != argc - 1 || connections == 0)
+		return nbdctl_usage(&nbdctl_attach_command);
+	if (device && !nbd_name_valid(device)) {
+		fprintf(stderr, "nbdctl attach: '%s' is not a device name like nbd0\n", device);
+		return 2;
+	}
+	/* Refuse a bad URI here, with the parser's own words. */
+	if (uri_parse(argv[optind], &uri, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nbdctl attach: %s\n", err);
+		return 1;
+	}
+	if (strlen(argv[optind]) > CONTROL_LINE_MAX - 128) {
+		fprintf(stderr, "nbdctl attach: URI too long\n");
+		return 1;
+	}
+	snprintf(request, sizeof(request), "attach %s device=%s connections=%u readonly=%s",
+		 argv[optind], device ? device : "any", connections,
+		 readonly ? "yes" : "no");
+	if (have_timeout)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request),
+			 " timeout=%u", timeout);
+	return nbdctl_daemon_call(opts, "attach", request, ATTACH_TIMEOUT_S,
+				  print_device, NULL);
+}
+
+const struct nbdctl_command nbdctl_attach_command = {
+	.name = "attach",
+	.usage = "URI [--device nbdN] [--connections N] [--readonly] [--timeout SECONDS]",
+	.summary = "attach an export to a device (any free one by default); prints the device",
+	.run = attach_run,
+};
+
+static int detach_run(int argc, char **argv, const struct nbdctl_options *opts)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char request[128];
+	bool force = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
+		if (c != 'f')
+			return nbdctl_usage(&nbdctl_detach_command);
+		force = true;
+	}
+	if (optind != argc - 1)
+		return nbdctl_usage(&nbdctl_detach_command);
+	if (!nbd_name_valid(argv[optind])) {
+		fprintf(stderr, "nbdctl detach: '%s' is not a device name like nbd0\n",
+			argv[optind]);
+		return 2;
+	}
+	snprintf(request, sizeof(request), "detach %s%s", argv[optind],
+		 force ? " force" : "");
+	return nbdctl_daemon_call(opts, "detach", request, DETACH_TIMEOUT_S, NULL, NULL);
+}
+
+const struct nbdctl_command nbdctl_detach_command = {
+	.name = "detach",
+	.usage = "nbdN [--force]",
+	.summary = "flush and disconnect a device the daemon attached (--force: even when mounted)",
+	.run = detach_run,
+};

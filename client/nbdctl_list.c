@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* nbdctl list: the devices the client daemon attached, one per line. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control_client.h"
+#include "control_text.h"
+#include "nbdctl.h"
+
+#define LIST_TIMEOUT_S	10
+
+static void field(const char *line, const char *key, char *out, size_t outlen)
+{
+	if (control_field(line, key, out, outlen) < 0)
+		snprintf(out, outlen, "-");
+}
+
+static int print_line(void *opaque, const char *line)
+{
+	char dev[32], state[32], size[32], conns[16], reconnects[16], uri[CONTROL_LINE_MAX];
+	char error[1024];
+	bool *header = opaque;
+
+	if (!*header) {
+		printf("%-8s %-13s %14s %5s %10s  %s\n", "DEVICE", "STATE", "SIZE",
+		       "CONNS", "RECONNECTS", "URI");
+		*header = true;
+	}
+	field(line, "device", dev, sizeof(dev));
+	field(line, "state", state, sizeof(state));
+	field(line, "size", size, sizeof(size));
+	field(line, "connections", conns, sizeof(conns));
+	field(line, "reconnects", reconnects, sizeof(reconnects));
+	field(line, "uri", uri, sizeof(uri));
+	printf("%-8s %-13s %14s %5s %10s  ", dev, state, size, conns, reconnects);
+	nbdctl_print_escaped(uri);
+	putchar('\n');
+	if (control_field(line, "error", error, sizeof(error)) == 0 && error[0]) {
+		printf("         last error: ");
+		nbdctl_print_escaped(error);
+		putchar('\n');
+	}
+	return 0;
+}
+
+static int list_run(int argc, char **argv, const struct nbdctl_options *opts)
+{
+	bool header = false;
+
+	(void)argv;
+	if (argc != 1)
+		return nbdctl_usage(&nbdctl_list_command);
+	return nbdctl_daemon_call(opts, "list", "list", LIST_TIMEOUT_S, print_line, &header);
+}
+
+const struct nbdctl_command nbdctl_list_command = {
+	.name = "list",
+	.usage = "",
+	.summary = "the devices the daemon attached: device, state, size, connections, reconnects, URI",
+	.run = list_run,
+};

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* A client connection's life: set up, bounded, opened from a URI, closed;
+ * and the error sentences every part of the client library leaves. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "client_priv.h"
+#include "wire.h"
+
+void client_init(struct nbd_client *c, int fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->next_cookie = 1;
+}
+
+int client_set_timeout(struct nbd_client *c, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds > 0 ? seconds : 0 };
+
+	c->timeout = seconds > 0 ? seconds : 0;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return client_fail(c, errno, "cannot set socket timeouts: %s",
+				   strerror(errno));
+	return 0;
+}
+
+int client_fail(struct nbd_client *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+	errno = err;
+	return -1;
+}
+
+int client_io_fail(struct nbd_client *c, const char *what)
+{
+	int err = errno;
+
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return client_fail(c, ETIMEDOUT, "timed out after %d s %s",
+				   c->timeout, what);
+	if (err == ECONNRESET || err == EPIPE)
+		return client_fail(c, err, "the server closed the connection %s", what);
+	return client_fail(c, err, "%s: %s", what, strerror(err));
+}
+
+int client_send(struct nbd_client *c, const void *a, size_t alen,
+		const void *b, size_t blen)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)a, .iov_len = alen },
+		{ .iov_base = (void *)b, .iov_len = blen },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
+
+	while (msg.msg_iovlen > 0) {
+		/* MSG_NOSIGNAL: a server that went away is an error to
+		 * report, not a SIGPIPE that kills the caller. */
+		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (msg.msg_iovlen > 0 && (size_t)n >= msg.msg_iov->iov_len) {
+			n -= msg.msg_iov->iov_len;
+			msg.msg_iov++;
+			msg.msg_iovlen--;
+		}
+		if (msg.msg_iovlen > 0) {
+			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + n;
+			msg.msg_iov->iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+void client_printable(char *out, size_t outlen, const uint8_t *in, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < outlen; i++)
+		out[n++] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	if (outlen)
+		out[n] = '\0';
+}
+
+int client_open_uri(struct nbd_client *c, const char *text, int timeout)
+{
+	struct nbd_uri uri;
+	char err[sizeof(c->error)];
+	int fd;
+
+	client_init(c, -1);
+	if (uri_parse(text, &uri, err, sizeof(err)) < 0)
+		return client_fail(c, EINVAL, "%s", err);
+	fd = client_connect_uri(&uri, timeout, err, sizeof(err));
+	if (fd < 0)
+		return client_fail(c, errno ? errno : ECONNREFUSED, "%s", err);
+	c->fd = fd;
+	if (client_set_timeout(c, timeout) < 0)
+		return -1;
+	return client_go(c, uri.export_name);
+}
+
+void client_close(struct nbd_client *c)
+{
+	if (c->fd < 0)
+		return;
+	if (c->transmission) {
+		uint8_t req[28] = { 0 };
+
+		put_be32(req, NBD_REQUEST_MAGIC);
+		put_be16(req + 6, NBD_CMD_DISC);
+		put_be64(req + 8, c->next_cookie++);
+		/* Best effort: the server may already be gone. */
+		client_send(c, req, sizeof(req), NULL, 0);
+	}
+	close(c->fd);
+	c->fd = -1;
+}
