@@ -147,6 +147,14 @@ static void file_close_conn(void *conn)
 	free(conn);
 }
 
+/* A file the master could only open read-only is advertised so. */
+static int file_can_write(void *conn)
+{
+	const struct file_conn *c = conn;
+
+	return !c->readonly && c->exp->writable;
+}
+
 static int64_t file_get_size(void *conn)
 {
 	struct file_export *exp = ((struct file_conn *)conn)->exp;
@@ -462,6 +470,7 @@ static const struct cnbd_backend file_backend = {
 	.zero = file_zero,
 	.cache = file_cache,
 	.extents = file_extents,
+	.can_write = file_can_write,
 };
 
 CNBD_BACKEND_REGISTER(file_backend)

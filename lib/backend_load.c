@@ -10,7 +10,7 @@
 #include "backend_load.h"
 
 struct loaded_backend {
-	char *name;
+	char *path;			/* the cache key: dir/name.so */
 	struct cnbd_backend *ops;
 	struct loaded_backend *next;
 };
@@ -85,10 +85,10 @@ static bool valid_backend_name(const char *name)
 	return true;
 }
 
-static const struct cnbd_backend *cached(const char *name)
+static const struct cnbd_backend *cached(const char *path)
 {
 	for (struct loaded_backend *l = loaded; l; l = l->next)
-		if (!strcmp(l->name, name))
+		if (!strcmp(l->path, path))
 			return l->ops;
 	return NULL;
 }
@@ -108,16 +108,18 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 		snprintf(err, errlen, "'%s' is not a backend name (letters, digits, - and _)", name);
 		return NULL;
 	}
-	if ((ops = cached(name)))
-		return ops;
 	if (snprintf(path, sizeof(path), "%s/%s.so", dir, name) >= (int)sizeof(path)) {
 		snprintf(err, errlen, "backend path too long");
 		return NULL;
 	}
+	/* Checked on every load, cached or not: a reload must not trust a
+	 * directory that became writable since. */
 	if (require_root_owned &&
 	    (!path_is_root_only_writable(dir, err, errlen) ||
 	     !path_is_root_only_writable(path, err, errlen)))
 		return NULL;
+	if ((ops = cached(path)))
+		return ops;
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		snprintf(err, errlen, "cannot load backend '%s': %s", name, dlerror());
@@ -142,7 +144,7 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 		return NULL;
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->name = strdup(name))) {
+	if (!l || !(l->path = strdup(path))) {
 		free(l);
 		free(copy);
 		snprintf(err, errlen, "out of memory");

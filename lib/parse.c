@@ -68,8 +68,12 @@ int parse_uint(const char *value, uint64_t max, uint64_t *out)
 	if (!value || !*value || *value == '-' || *value == '+')
 		return -1;
 	errno = 0;
-	n = strtoull(value, &end, 0);
-	if (errno || *end || n > max)
+	/* Base 10 unless it says 0x: "010" in a config file means ten. */
+	if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X'))
+		n = strtoull(value + 2, &end, 16);
+	else
+		n = strtoull(value, &end, 10);
+	if (errno || *end || end == value || n > max)
 		return -1;
 	*out = n;
 	return 0;

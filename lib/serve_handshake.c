@@ -138,7 +138,8 @@ static int lease(struct session *s, const struct cnbd_export *exp,
 static uint16_t transmission_flags(const struct session *s)
 {
 	const struct cnbd_backend *be = s->be;
-	bool writable = !s->exp->readonly && be->pwrite;
+	bool writable = !s->exp->readonly && be->pwrite &&
+			(!be->can_write || be->can_write(s->conn) > 0);
 	uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_CACHE;
 
 	if (!writable)

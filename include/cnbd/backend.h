@@ -111,6 +111,10 @@ struct cnbd_backend {
 	 * through cnbd_add_extent(). Without it everything reads as data. */
 	int (*extents)(void *conn, uint32_t count, uint64_t offset,
 		       uint32_t flags, struct cnbd_extents *extents);
+	/* Optional: 0 when this connection's storage cannot be written
+	 * (say, a file the master could only open read-only), so the server
+	 * advertises the export read-only instead of failing every write. */
+	int (*can_write)(void *conn);
 	/* Append new fields here, and only here. */
 };
 
