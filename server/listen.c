@@ -250,3 +250,11 @@ void listen_close_all(struct listener *ls, size_t nls, bool unlink_paths)
 			unlink(ls[i].unix_path);
 	}
 }
+
+void listen_free(struct listener *ls, size_t nls)
+{
+	listen_close_all(ls, nls, false);
+	for (size_t i = 0; i < nls; i++)
+		free(ls[i].unix_path);
+	free(ls);
+}

@@ -35,5 +35,7 @@ int listen_open(const char *spec, unsigned unix_mode, struct listener **ls,
 /* Closes the sockets; with unlink_paths also removes Unix socket files
  * (only the master does that, at exit). */
 void listen_close_all(struct listener *ls, size_t nls, bool unlink_paths);
+/* Closes (without unlinking) and frees the array. */
+void listen_free(struct listener *ls, size_t nls);
 
 #endif

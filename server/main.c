@@ -204,6 +204,7 @@ out:
 	export_list_free(&table);
 	config_free(&cfg);
 	free(fds);
-	free(m.ls);
+	free(m.workers);
+	listen_free(m.ls, m.nls);
 	return rc;
 }
