@@ -16,9 +16,13 @@ UNIT_TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_TEST_BINS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 UNIT_TESTS     += $(UNIT_TEST_BINS)
 
+# (A literal % in the prerequisites would be taken for the stem: the
+# filter patterns come from a variable.)
+TESTS_PCT := %
 .SECONDEXPANSION:
 $(UNIT_TEST_BINS): $(B)/tests/unit/%: $(B)/tests/unit/%.o \
-		$$(filter %.o %.a,$$(UNIT_EXTRA_$$*)) $(LIBCNBD)
+		$$(filter $$(TESTS_PCT).o $$(TESTS_PCT).a $$(TESTS_PCT).so,$$(UNIT_EXTRA_$$*)) \
+		$(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(filter-out %.a,$(UNIT_EXTRA_$*)) \
 		$(filter %.a,$(UNIT_EXTRA_$*)) $(LIBCNBD) $(LIB_LIBS) -lcmocka
@@ -35,3 +39,10 @@ check-interop: all
 	$(TESTS_RUN) --interop $(T)
 
 .PHONY: check-unit check-interop
+
+# The engine tests share a harness: the engine in a thread on a
+# socketpair, an in-test memory backend, and a small protocol client.
+UNIT_EXTRA_test_handshake    += $(B)/tests/lib/engine_harness.o
+UNIT_EXTRA_test_transmission += $(B)/tests/lib/engine_harness.o
+$(B)/tests/lib/engine_harness.o: CPPFLAGS += -Itests/lib
+$(B)/tests/unit/test_handshake.o $(B)/tests/unit/test_transmission.o: CPPFLAGS += -Itests/lib
