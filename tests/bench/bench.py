@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""make bench: cnbd's nbd-serverd beside nbdkit, nbd-server and qemu-nbd,
+in one run, over TCP loopback, with fio's nbd engine. Prints one markdown
+report and saves it (and every trial, as JSON) under --out.
+
+Knobs (environment), for quick runs while developing:
+  BENCH_RUNTIME    seconds per fio run (default 6)
+  BENCH_TRIALS     runs per cell, best kept (default 3)
+  BENCH_SERVERS    comma-separated substrings of row names to keep
+  BENCH_WORKLOADS  comma-separated workload keys (rr4k,rw4k,sr1m,sw1m,rr4k4c)
+  BENCH_SPARSE     0 skips the sparse copy
+
+How a cell is measured: read the server's cgroup CPU counter, run fio,
+wait for the connection's worker to exit (its last CPU belongs to this
+run), read the counter again. CPU per request = the difference / the
+requests fio completed. The trials are interleaved (workload, then trial,
+then server), so a burst of someone else's build lands on one trial of
+several servers instead of every trial of one server.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cpuacct  # noqa: E402
+import data  # noqa: E402
+import fio  # noqa: E402
+import iperf  # noqa: E402
+import report  # noqa: E402
+import servers  # noqa: E402
+import sparse  # noqa: E402
+
+GIB = 1 << 30
+TOOLS = ["fio", "nbdkit", "nbd-server", "qemu-nbd", "iperf3", "nbdcopy", "nbdinfo"]
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def machine(runtime, trials, cpu_method):
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    fio_version = subprocess.check_output(["fio", "--version"], text=True).strip()
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "kernel": platform.release(), "cpu": cpu, "nproc": os.cpu_count(),
+            "fio": fio_version, "runtime": runtime, "trials": trials,
+            "cpu_method": cpu_method}
+
+
+def start_all(build, groups, work, size, datafile, keep):
+    makers = [
+        ("cnbd memory", lambda: servers.cnbd(build, "memory", groups, work, size)),
+        ("cnbd file", lambda: servers.cnbd(build, "file", groups, work, size, path=datafile)),
+        ("cnbd null", lambda: servers.cnbd(build, "null", groups, work, size)),
+        ("nbdkit memory", lambda: servers.nbdkit("memory", groups, work, size)),
+        ("nbdkit file", lambda: servers.nbdkit("file", groups, work, size, path=datafile)),
+        ("nbdkit null", lambda: servers.nbdkit("null", groups, work, size)),
+        ("nbd-server file", lambda: servers.nbd_server(groups, work, size, datafile)),
+        ("qemu-nbd file", lambda: servers.qemu_nbd(groups, work, size, datafile)),
+    ]
+    running = []
+    for name, make in makers:
+        if keep and not any(k in name for k in keep):
+            continue
+        log("starting " + name)
+        s = make()
+        if s.storage == "memory":
+            log("prefilling %s from %s" % (name, datafile))
+            data.prefill(s.uri(), datafile)
+        running.append(s)
+    return running
+
+
+def measure(s, args, runtime, outdir, tag):
+    nprocs = len(s.group.pids())
+    before = s.cpu_ns()
+    r = fio.run(s.uri(), args, runtime, outdir, tag)
+    # A forking server's worker exits after fio disconnects; wait for it so
+    # its exit work is charged here and not to the next run.
+    deadline = time.monotonic() + 3
+    while len(s.group.pids()) > nprocs and time.monotonic() < deadline:
+        time.sleep(0.02)
+    r["cpu_us"] = (s.cpu_ns() - before) / 1000.0 / r["requests"]
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True, help="build dir with nbd-serverd and backends/")
+    ap.add_argument("--out", required=True, help="where results.md/json go")
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    runtime = int(os.environ.get("BENCH_RUNTIME", "6"))
+    trials = int(os.environ.get("BENCH_TRIALS", "3"))
+    keep = [k for k in os.environ.get("BENCH_SERVERS", "").split(",") if k]
+    wanted = [k for k in os.environ.get("BENCH_WORKLOADS", "").split(",") if k]
+    workloads = [w for w in fio.WORKLOADS if not wanted or w[0] in wanted]
+
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
+    if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
+        sys.exit("bench: %s/nbd-serverd is not built" % build)
+
+    os.makedirs(a.out, exist_ok=True)
+    fio_out = os.path.join(a.out, "fio")
+    os.makedirs(fio_out, exist_ok=True)
+    tag = "cnbd-bench-%d" % os.getpid()
+    work = os.path.join("/dev/shm", tag)
+    os.makedirs(work)
+    groups = cpuacct.Groups(tag)
+    log("server CPU accounting: " + groups.describe())
+    meta = machine(runtime, trials, groups.describe())
+    running, rows, cells, trial_log = [], [], {}, []
+    iperf_mbps, sparse_res = None, []
+    t_start = time.monotonic()
+    try:
+        datafile = os.path.join(work, "data.img")
+        log("writing 1 GiB of data to %s" % datafile)
+        data.write_data(datafile, GIB)
+        running = start_all(build, groups, work, GIB, datafile, keep)
+        rows = [{"name": s.name, "family": s.family, "storage": s.storage}
+                for s in running]
+
+        log("iperf3 loopback ceiling")
+        iperf_mbps = iperf.best_mbps(trials)
+        log("iperf3: %.0f MB/s" % iperf_mbps)
+
+        for key, label, unit, args in workloads:
+            for t in range(trials):
+                for s in running:
+                    name = "%s-%s-%d" % (s.name.replace(" ", "_"), key, t)
+                    cell = cells.setdefault((s.name, key), {"rate": None, "cpu_us": None})
+                    try:
+                        r = measure(s, args, runtime, fio_out, name)
+                    except Exception as e:  # keep going: one broken server is one row
+                        cell["error"] = str(e).splitlines()[0][:80]
+                        log("%s %s trial %d FAILED: %s" % (s.name, label, t + 1, e))
+                        continue
+                    v = r["iops"] if unit == "IOPS" else r["mbps"]
+                    cell["rate"] = max(cell["rate"] or 0, v)
+                    cell["cpu_us"] = min(cell["cpu_us"] or float("inf"), r["cpu_us"])
+                    trial_log.append(dict(r, server=s.name, workload=key, trial=t + 1))
+                    log("%-16s %-20s trial %d: %s, %.1f us/req" % (
+                        s.name, label, t + 1, report.rate(v, unit), r["cpu_us"]))
+        for s in running:
+            s.stop()
+        running = []
+
+        if os.environ.get("BENCH_SPARSE", "1") != "0":
+            log("sparse copy")
+            sparse_res = sparse.run(build, groups, work, trials)
+    finally:
+        for s in running:
+            s.stop()
+        groups.remove()
+        shutil.rmtree(work, ignore_errors=True)
+
+    text = report.build(meta, rows, cells, [w[0] for w in workloads], iperf_mbps, sparse_res)
+    text += "\n(run took %.0f s)\n" % (time.monotonic() - t_start)
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "iperf_mbps": iperf_mbps, "sparse": sparse_res,
+                   "trials": trial_log}, f, indent=1)
+    print(text)
+    log("saved %s" % os.path.join(a.out, "results.md"))
+
+
+if __name__ == "__main__":
+    main()

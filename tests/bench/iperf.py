@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+"""The ceiling for the 1 MiB workloads: single-stream TCP over loopback
+with iperf3, measured in the same run as the servers, on the same noisy
+cores, so the ratio to it means something today."""
+
+import json
+import subprocess
+import time
+
+from servers import free_port
+
+
+def best_mbps(trials, secs=3):
+    best = 0.0
+    for _ in range(trials):
+        port = free_port()
+        # -1: serve one client, then exit; no process left behind.
+        srv = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1",
+                                "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            out = None
+            for _ in range(50):  # the server needs a moment to listen
+                p = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port),
+                                    "-t", str(secs), "-J"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                if p.returncode == 0:
+                    out = json.loads(p.stdout)
+                    break
+                time.sleep(0.1)
+            if out is None:
+                raise RuntimeError("iperf3 client failed: %s" % p.stdout.decode()[-500:])
+            bps = out["end"]["sum_received"]["bits_per_second"]
+            best = max(best, bps / 8 / 1e6)
+        finally:
+            try:
+                srv.wait(5)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                srv.wait()
+    return best

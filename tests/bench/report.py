@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: MIT
+"""Turn one run's measurements into the markdown report: the table, the
+iperf3 ceiling, the sparse copy, and cnbd-vs-peer ratios with the issue's
+targets beside them. Targets are printed (PASS/MISS), never asserted: the
+numbers come from a shared, noisy machine."""
+
+from fio import WORKLOADS
+
+LABEL = {k: label for k, label, _, _ in WORKLOADS}
+UNIT = {k: unit for k, _, unit, _ in WORKLOADS}
+
+
+def rate(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "IOPS":
+        return "%.1fk IOPS" % (v / 1000) if v >= 1000 else "%.0f IOPS" % v
+    return "%.0f MB/s" % v
+
+
+def us(v):
+    return "n/a" if v is None else ("%.1f µs" % v if v < 100 else "%.0f µs" % v)
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def header(meta):
+    return [
+        "# cnbd benchmark, %s" % meta["date"],
+        "",
+        "- machine: %s, nproc %s, kernel %s" % (meta["cpu"], meta["nproc"], meta["kernel"]),
+        "- client and server share these cores with each other (and today with"
+        " other engineers' builds): compare rows of one run, not runs.",
+        "- %s; %d s per fio run, best of %d, trials interleaved across servers"
+        % (meta["fio"], meta["runtime"], meta["trials"]),
+        "- server CPU: %s; divided by the requests fio completed in that run"
+        % meta["cpu_method"],
+        "",
+    ]
+
+
+def userspace(rows, cells, wkeys):
+    out = ["## Userspace: fio --ioengine=nbd over TCP 127.0.0.1, data in RAM",
+           "",
+           "Each cell: best rate / the server's CPU per request (lowest of the"
+           " trials; all processes and threads of the server).",
+           "Rows marked (ref) do no storage work (null backends): they show"
+           " protocol cost and are left out of the ratios.",
+           "",
+           "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+           "|---|" + "---|" * len(wkeys)]
+    for srv in rows:
+        name = srv["name"] + (" (ref)" if srv["family"] == "ref" else "")
+        line = []
+        for k in wkeys:
+            c = cells.get((srv["name"], k))
+            if c is None or c.get("rate") is None:
+                line.append("error: %s" % (c or {}).get("error", "not run"))
+            else:
+                line.append("%s / %s" % (rate(c["rate"], UNIT[k]), us(c["cpu_us"])))
+        out.append("| %s | %s |" % (name, " | ".join(line)))
+    return out + [""]
+
+
+def _best(rows, cells, k, family):
+    best = None
+    for srv in rows:
+        if srv["family"] != family:
+            continue
+        c = cells.get((srv["name"], k))
+        if c and c.get("rate") is not None and (best is None or c["rate"] > best[1]["rate"]):
+            best = (srv, c)
+    return best
+
+
+def ratios(rows, cells, wkeys, iperf_mbps, sparse):
+    out = ["## cnbd's best backend vs the best peer (same run)", "",
+           "cnbd's best = its faster storage backend (memory or file) for that"
+           " workload; best peer = the fastest of nbdkit memory/file, nbd-server,"
+           " qemu-nbd. CPU is compared with nbdkit's plugin of the same kind.",
+           "",
+           "| measure | cnbd | peer | ratio | target | |",
+           "|---|---|---|---|---|---|"]
+    by_name = {s["name"]: s for s in rows}
+    for k in wkeys:
+        cn, peer = _best(rows, cells, k, "cnbd"), _best(rows, cells, k, "peer")
+        if not cn or not peer:
+            out.append("| %s | %s | %s | | | not measured |" % (
+                LABEL[k], "n/a" if not cn else "", "n/a" if not peer else ""))
+            continue
+        (cs, cc), (ps, pc) = cn, peer
+        r = cc["rate"] / pc["rate"]
+        want = 1.0 if k in ("sr1m", "sw1m") else 1.3
+        out.append("| %s | %s (%s) | %s (%s) | %.2fx | >= %.1fx | %s |" % (
+            LABEL[k], rate(cc["rate"], UNIT[k]), cs["storage"],
+            rate(pc["rate"], UNIT[k]), ps["name"], r, want, verdict(r >= want)))
+        if k in ("rr4k", "rw4k"):
+            kit = "nbdkit " + cs["storage"]
+            kc = cells.get((kit, k)) if kit in by_name else None
+            if kc and kc.get("cpu_us") and cc.get("cpu_us"):
+                r = cc["cpu_us"] / kc["cpu_us"]
+                out.append("| %s CPU/request | %s (%s) | %s (%s) | %.2fx | <= 0.5x | %s |" % (
+                    LABEL[k], us(cc["cpu_us"]), cs["storage"], us(kc["cpu_us"]), kit,
+                    r, verdict(r <= 0.5)))
+            else:
+                out.append("| %s CPU/request | | | | <= 0.5x | not measured |" % LABEL[k])
+        if k in ("sr1m", "sw1m") and iperf_mbps:
+            r = cc["rate"] / iperf_mbps
+            out.append("| %s vs iperf3 | %s | %s (iperf3) | %.2fx | >= 0.85x | %s |" % (
+                LABEL[k], rate(cc["rate"], "MB/s"), rate(iperf_mbps, "MB/s"),
+                r, verdict(r >= 0.85)))
+    for name, t_sparse, t_small in sparse:
+        if name.startswith("cnbd"):
+            r = t_sparse / t_small
+            out.append("| sparse copy 8 GiB (64 MiB data) vs 64 MiB | %.2f s | %.2f s (64 MiB) "
+                       "| %.2fx | < 3x | %s |" % (t_sparse, t_small, r, verdict(r < 3)))
+    return out + [""]
+
+
+def sparse_table(sparse, trials):
+    out = ["## Sparse copy: nbdcopy EXPORT null: (best of %d)" % trials, "",
+           "| server | 8 GiB export, 64 MiB data in 1 MiB pieces | 64 MiB export | ratio |",
+           "|---|---|---|---|"]
+    for name, a, b in sparse:
+        out.append("| %s | %.2f s | %.2f s | %.2fx |" % (name, a, b, a / b))
+    return out + [""]
+
+
+def build(meta, rows, cells, wkeys, iperf_mbps, sparse):
+    lines = header(meta) + userspace(rows, cells, wkeys)
+    lines.append("iperf3, one TCP stream over loopback, best of %d: %s"
+                 % (meta["trials"], rate(iperf_mbps, "MB/s") if iperf_mbps else "not run"))
+    lines.append("")
+    if sparse:
+        lines += sparse_table(sparse, meta["trials"])
+    lines += ratios(rows, cells, wkeys, iperf_mbps, sparse)
+    return "\n".join(lines) + "\n"
