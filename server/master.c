@@ -68,9 +68,12 @@ static void remove_worker(struct master *m, pid_t pid)
 	}
 }
 
-static void log_exit(pid_t pid, int status)
+static void log_exit(const struct master *m, pid_t pid, int status)
 {
-	if (WIFSIGNALED(status))
+	/* At shutdown the master's own SIGTERM is the expected end. */
+	if (m->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
+		log_debug("worker %d ended", (int)pid);
+	else if (WIFSIGNALED(status))
 		log_warn("worker %d killed by signal %d (%s)%s", (int)pid,
 			 WTERMSIG(status), strsignal(WTERMSIG(status)),
 			 WCOREDUMP(status) ? ", core dumped" : "");
@@ -86,7 +89,7 @@ static void reap(struct master *m)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		log_exit(pid, status);
+		log_exit(m, pid, status);
 		remove_worker(m, pid);
 	}
 }
@@ -186,6 +189,7 @@ static void end_workers(struct master *m)
 
 	if (!m->nworkers)
 		return;
+	m->stopping = true;
 	log_info("ending %zu worker%s", m->nworkers, m->nworkers == 1 ? "" : "s");
 	for (size_t i = 0; i < m->nworkers; i++)
 		kill(m->workers[i], SIGTERM);
@@ -206,7 +210,7 @@ static void end_workers(struct master *m)
 			continue;
 		if (pid < 0)
 			break;
-		log_exit(pid, status);
+		log_exit(m, pid, status);
 		remove_worker(m, pid);
 	}
 }

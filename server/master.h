@@ -3,6 +3,7 @@
 #ifndef CNBD_SERVER_MASTER_H
 #define CNBD_SERVER_MASTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,6 +18,7 @@ struct master {
 	pid_t *workers;
 	size_t nworkers;
 	size_t capworkers;
+	bool stopping;			/* workers are being ended */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
