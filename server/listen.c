@@ -211,8 +211,14 @@ static int open_unix(const struct listen_addr *addr, unsigned mode,
 	old_umask = umask(~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_umask);
-	if (rc < 0 || chmod(addr->path, mode) < 0 || listen(fd, SOMAXCONN) < 0)
+	if (rc < 0)
 		goto fail;
+	if (chmod(addr->path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+		close(fd);
+		unlink(addr->path);
+		return -1;
+	}
 	if (add_listener(ls, nls, fd, name, addr->path) < 0) {
 		close(fd);
 		unlink(addr->path);
