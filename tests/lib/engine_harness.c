@@ -306,6 +306,7 @@ int engine_start(struct engine *e, struct harness *h, int handshake_timeout)
 	};
 	e->rc = -12345;
 	assert_int_equal(pthread_create(&e->thread, NULL, engine_main, e), 0);
+	e->started = true;
 	return e->client_fd;
 }
 
@@ -314,7 +315,7 @@ int engine_wait(struct engine *e, int timeout_ms)
 	struct timespec until;
 	int rc;
 
-	if (e->joined)
+	if (!e->started || e->joined)
 		return e->rc;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
@@ -333,6 +334,8 @@ int engine_wait(struct engine *e, int timeout_ms)
 
 void engine_stop(struct engine *e)
 {
+	if (!e->started)
+		return;
 	if (e->client_fd >= 0) {
 		close(e->client_fd);
 		e->client_fd = -1;

@@ -78,6 +78,7 @@ struct engine {
 	int client_fd;			/* the test's end */
 	pthread_t thread;
 	int rc;				/* cnbd_serve_connection's result */
+	bool started;
 	bool joined;
 	struct cnbd_serve_hooks hooks;
 	struct cnbd_serve_options opts;

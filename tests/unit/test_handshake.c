@@ -56,8 +56,7 @@ static int teardown(void **state)
 {
 	struct world *w = *state;
 
-	if (w->e.client_fd > 0 || !w->e.joined)
-		engine_stop(&w->e);
+	engine_stop(&w->e);
 	tdisk_free(&w->disk);
 	tdisk_free(&w->small);
 	free(w);
