@@ -36,14 +36,15 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: nbd-serverd [OPTION]...\n"
 		"Serve block devices over the NBD protocol.\n\n"
-		"  -f, --foreground   stay in the foreground and log to stderr\n"
-		"  -c, --config FILE  configuration file (default %s)\n"
-		"  -B, --backend-dir DIR  load backends from DIR (overrides backend-dir)\n"
-		"  -v, --verbose      log debug messages too\n"
-		"      --help         show this help and exit\n"
-		"      --version      show the version and exit\n\n"
+		"  -f, --foreground       stay in the foreground and log to stderr\n"
+		"  -c, --config FILE      configuration file (default %s)\n"
+		"  -B, --backend-dir DIR  load backends from DIR (default %s)\n"
+		"  -v, --verbose          log debug messages too\n"
+		"      --help             show this help and exit\n"
+		"      --version          show the version and exit\n\n"
 		"Without a configuration file it serves a 1 GiB memory export named\n"
-		"'default' on 127.0.0.1:10809. See nbd-serverd(8).\n", DEFAULT_CONFIG);
+		"'default' on 127.0.0.1:10809. See nbd-serverd(8).\n",
+		DEFAULT_CONFIG, CNBD_BACKENDDIR);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)

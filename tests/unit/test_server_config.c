@@ -410,6 +410,25 @@ static void test_files(void **state)
 	assert_string_equal(err, want);
 }
 
+/* The example shipped for operators must be a valid configuration. */
+static void test_shipped_example(void **state)
+{
+	(void)state;
+	const char *src = getenv("CNBD_SRC");
+	char path[4096];
+	struct server_config cfg;
+
+	snprintf(path, sizeof(path), "%s/server/nbd-serverd.conf.example", src ? src : ".");
+	if (config_parse_file(path, &cfg, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.nexports, 1);
+	assert_string_equal(cfg.exports[0].exp.name, "default");
+	assert_string_equal(cfg.exports[0].backend_name, "memory");
+	assert_string_equal(cfg.listen[0], "127.0.0.1:10809");
+	assert_string_equal(cfg.user, "nbd");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_default_export_missing),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_shipped_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
