@@ -81,7 +81,12 @@ static int verify(const struct privdrop_target *t)
 		log_error("privilege drop: supplementary groups remain");
 		return -1;
 	}
-	capng_get_caps_process();
+	/* Read back from the kernel: libcap-ng's idea of the state is what
+	 * we asked for, not what we got. */
+	if (capng_get_caps_process() != 0) {
+		log_error("privilege drop: cannot read this process's capabilities");
+		return -1;
+	}
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE || !bounding_set_empty()) {
 		log_error("privilege drop: capabilities remain");
 		return -1;
