@@ -19,3 +19,21 @@ $(B)/nbdctl: $(NBDCTL_OBJS) $(LIBCNBD)
 $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CNBD_IO_OBJS) $(LIBCNBD) $(LIB_LIBS)
+
+# Unit tests of client/ code (tests/tests.mk builds them).
+# The extra objects are also listed as plain prerequisites: tests.mk's
+# $$(filter %.o ...) inside a static pattern rule has its '%' replaced by
+# the stem, so it never yields them.
+UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
+$(B)/tests/unit/test_client_devices_conf: $(UNIT_EXTRA_test_client_devices_conf)
+
+$(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
+
+CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
+	control_text.o device_table.o devices_conf.o supervisor.o ioctl_bind.o \
+	kmod_load.o sysfs_nbd.o)
+PROGRAMS += $(B)/nbd-clientd
+
+$(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod

@@ -145,3 +145,22 @@ int nbd_first_free(char *out, size_t outlen, bool (*skip)(const char *name))
 	}
 	return rc;
 }
+
+int nbd_limit_request_size(const char *name, uint32_t bytes)
+{
+	char path[128];
+	unsigned kb = bytes / 1024;
+	FILE *f;
+	int rc;
+
+	if (kb < 4)
+		kb = 4;
+	snprintf(path, sizeof(path), SYS_BLOCK "/%s/queue/max_sectors_kb", name);
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%u\n", kb) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}

@@ -22,6 +22,10 @@ uint64_t nbd_size(const char *name);
 bool nbd_is_free(const char *name);
 /* The netlink backend identifier, "" when none: 0, or -1 when unreadable. */
 int nbd_backend(const char *name, char *out, size_t outlen);
+/* Caps the kernel's request size (queue/max_sectors_kb) at bytes, for a
+ * server whose maximum payload is below the kernel's default. Best
+ * effort: 0 or -1. */
+int nbd_limit_request_size(const char *name, uint32_t bytes);
 /* The first free device, in numeric order, for which skip() is false.
  * -1 when there is none. */
 int nbd_first_free(char *out, size_t outlen, bool (*skip)(const char *name));

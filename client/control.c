@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* Listening, accepting, checking the peer and reading its request. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "control_client.h"
+#include "log.h"
+
+#define CONTROL_IO_TIMEOUT_S	10
+#define CONTROL_MAX_CLIENTS	32
+
+static atomic_int clients;
+
+static int make_parent_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* A socket file left by a daemon that died is removed; one that answers
+ * belongs to a running daemon. */
+static int claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "another nbd-clientd is listening on %s", sun->sun_path);
+		return -1;
+	}
+	close(fd);
+	if (unlink(sun->sun_path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale %s: %s", sun->sun_path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int control_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path %s is too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (make_parent_dir(path) < 0) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (claim_path(&sun, err, errlen) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Root only, from the moment it exists. */
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void control_reply(int fd, const char *fmt, ...)
+{
+	char line[CONTROL_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* A peer that went away is its own problem, not a SIGPIPE. */
+	if (send(fd, line, n, MSG_NOSIGNAL) < 0)
+		log_debug("control: reply not delivered: %s", strerror(errno));
+}
+
+static int read_request(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static bool peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+static void *serve_client(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct timeval tv = { .tv_sec = CONTROL_IO_TIMEOUT_S };
+	char *line = malloc(CONTROL_LINE_MAX);
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* The socket's mode already keeps others out; this holds even if
+	 * someone loosens it. */
+	if (!peer_is_root(fd))
+		control_reply(fd, "error: permission denied (nbd-clientd answers root only)");
+	else if (!line || read_request(fd, line, CONTROL_LINE_MAX) < 0)
+		control_reply(fd, "error: no request line (or longer than %d bytes)",
+			      CONTROL_LINE_MAX - 1);
+	else
+		control_dispatch(fd, line);
+	free(line);
+	close(fd);
+	atomic_fetch_sub(&clients, 1);
+	return NULL;
+}
+
+void control_accept(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	pthread_attr_t attr;
+	pthread_t thread;
+
+	if (fd < 0)
+		return;
+	if (atomic_fetch_add(&clients, 1) >= CONTROL_MAX_CLIENTS) {
+		control_reply(fd, "error: too many control connections; try again");
+		goto drop;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	errno = pthread_create(&thread, &attr, serve_client, (void *)(intptr_t)fd);
+	pthread_attr_destroy(&attr);
+	if (!errno)
+		return;
+	log_error("control: cannot start a thread: %s", strerror(errno));
+drop:
+	atomic_fetch_sub(&clients, 1);
+	close(fd);
+}

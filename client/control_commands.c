@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol's verbs:
+ *   attach URI [device=nbdN|any] [connections=N] [readonly=yes|no] [timeout=S]
+ *       -> device=nbdN
+ *   detach nbdN [force]
+ *   list          -> one line per device: device= state= size= connections=
+ *                    readonly= reconnects= source= uri= export= error=
+ *   udev-add nbdN    (returns at once)
+ *   udev-name nbdN   -> export=NAME
+ *   version       -> version=X
+ * Values that may hold anything are escaped (control_text.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "control_client.h"
+#include "control_text.h"
+#include "device.h"
+#include "log.h"
+#include "parse.h"
+#include "sysfs_nbd.h"
+
+#define MAX_WORDS	16
+
+static int split(char *line, char **words)
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (n == MAX_WORDS)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
+static int attach_option(struct device_conf *dc, const char *word, char *err, size_t errlen)
+{
+	const char *eq = strchr(word, '=');
+	const char *v = eq ? eq + 1 : "";
+	uint64_t n;
+	int b;
+
+	if (!strncmp(word, "device=", 7)) {
+		if (!nbd_name_valid(v) && strcmp(v, "any"))
+			goto bad;
+		snprintf(dc->device, sizeof(dc->device), "%s", v);
+	} else if (!strncmp(word, "connections=", 12)) {
+		if (parse_uint(v, DEVICE_MAX_CONNECTIONS, &n) < 0 || !n)
+			goto bad;
+		dc->connections = n;
+	} else if (!strncmp(word, "readonly=", 9)) {
+		if ((b = parse_bool(v)) < 0)
+			goto bad;
+		dc->readonly = b;
+	} else if (!strncmp(word, "timeout=", 8)) {
+		if (parse_uint(v, DEVICE_MAX_TIMEOUT, &n) < 0)
+			goto bad;
+		dc->timeout = n;
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad attach option '%s'", word);
+	return -1;
+}
+
+static void cmd_attach(int fd, int argc, char **argv)
+{
+	struct device_conf dc = { .device = "any", .connections = 1,
+				  .timeout = DEVICE_DEFAULT_TIMEOUT };
+	char err[512], name[64] = "";
+	struct device *d;
+	int rc = -1;
+
+	if (argc < 2) {
+		control_reply(fd, "error: attach needs a URI");
+		return;
+	}
+	dc.uri = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (attach_option(&dc, argv[i], err, sizeof(err)) < 0) {
+			control_reply(fd, "error: %s", err);
+			return;
+		}
+	}
+	d = device_new(&dc, false, err, sizeof(err));
+	if (!d) {
+		control_reply(fd, "error: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&device_lock);
+	if (device_start_locked(d, err, sizeof(err)) == 0) {
+		while (!d->first_done)
+			device_wait_locked(d, NULL);
+		rc = d->first_rc;
+		snprintf(name, sizeof(name), "%s", d->name);
+		snprintf(err, sizeof(err), "%s", d->error);
+	}
+	device_put_locked(d);
+	pthread_mutex_unlock(&device_lock);
+	if (rc == 0)
+		control_reply(fd, "device=%s", name);
+	control_reply(fd, rc == 0 ? "ok" : "error: %s", err);
+}
+
+/* Mounted (or otherwise claimed exclusively)? */
+static bool claimed(const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EBUSY;
+}
+
+static void cmd_detach(int fd, int argc, char **argv)
+{
+	bool force = argc == 3 && !strcmp(argv[2], "force");
+	struct device *d;
+
+	if (argc < 2 || argc > 3 || (argc == 3 && !force)) {
+		control_reply(fd, "error: usage: detach nbdN [force]");
+		return;
+	}
+	if (!force && nbd_name_valid(argv[1]) && claimed(argv[1])) {
+		control_reply(fd, "error: %s is in use (mounted?): unmount it first, or force",
+			      argv[1]);
+		return;
+	}
+	pthread_mutex_lock(&device_lock);
+	d = device_find_locked(argv[1]);
+	if (!d) {
+		pthread_mutex_unlock(&device_lock);
+		control_reply(fd, "error: %s is not attached by nbd-clientd", argv[1]);
+		return;
+	}
+	device_get_locked(d);
+	d->stop = true;
+	d->force = force;
+	device_wake_locked(d);
+	while (!d->finished)
+		device_wait_locked(d, NULL);
+	device_put_locked(d);
+	pthread_mutex_unlock(&device_lock);
+	log_info("%s: detached on request", argv[1]);
+	control_reply(fd, "ok");
+}
+
+/* One device as "key=value ..." (called with device_lock held). */
+static void format_device(const struct device *d, char *out, size_t len)
+{
+	char uri[CONTROL_LINE_MAX / 4], export[CONTROL_LINE_MAX / 4], error[1024];
+
+	control_escape(d->uri_text, uri, sizeof(uri));
+	control_escape(d->export_name, export, sizeof(export));
+	control_escape(d->error, error, sizeof(error));
+	snprintf(out, len,
+		 "device=%s spec=%s state=%s size=%" PRIu64 " connections=%u readonly=%s reconnects=%u source=%s uri=%s export=%s error=%s",
+		 d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
+		 d->size, d->connections, d->readonly ? "yes" : "no", d->reconnects,
+		 d->from_config ? "config" : "nbdctl", uri, export, error);
+}
+
+static void cmd_list(int fd)
+{
+	char **lines = NULL;
+	size_t n = 0;
+
+	/* Format under the lock, send after it: a slow reader must not
+	 * hold up the supervisors. */
+	pthread_mutex_lock(&device_lock);
+	for (struct device *d = device_first_locked(); d; d = d->next) {
+		char **more = realloc(lines, (n + 1) * sizeof(*lines));
+
+		if (!more || !(more[n] = malloc(CONTROL_LINE_MAX))) {
+			lines = more ? more : lines;
+			break;
+		}
+		lines = more;
+		format_device(d, lines[n++], CONTROL_LINE_MAX - 1);
+	}
+	pthread_mutex_unlock(&device_lock);
+	/* Newest first in the table; oldest first is friendlier. */
+	for (size_t i = n; i-- > 0; ) {
+		control_reply(fd, "%s", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	control_reply(fd, "ok");
+}
+
+/* udev saw a device appear: whoever waits for one may try now. */
+static void cmd_udev_add(int fd, int argc, char **argv)
+{
+	unsigned kicked = 0;
+
+	if (argc != 2 || !nbd_name_valid(argv[1])) {
+		control_reply(fd, "error: usage: udev-add nbdN");
+		return;
+	}
+	pthread_mutex_lock(&device_lock);
+	for (struct device *d = device_first_locked(); d; d = d->next) {
+		if (d->state != DEV_WAITING && d->state != DEV_RECONNECTING)
+			continue;
+		if (d->name[0] && strcmp(d->name, argv[1]))
+			continue;
+		d->kicked = true;
+		device_wake_locked(d);
+		kicked++;
+	}
+	pthread_mutex_unlock(&device_lock);
+	log_debug("udev-add %s: %u waiting device(s) told", argv[1], kicked);
+	control_reply(fd, "ok");
+}
+
+static void cmd_udev_name(int fd, int argc, char **argv)
+{
+	char export[CONTROL_LINE_MAX / 2];
+	struct device *d;
+
+	if (argc != 2 || !nbd_name_valid(argv[1])) {
+		control_reply(fd, "error: usage: udev-name nbdN");
+		return;
+	}
+	pthread_mutex_lock(&device_lock);
+	d = device_find_locked(argv[1]);
+	if (d && d->bound && !strcmp(d->name, argv[1]))
+		control_escape(d->export_name, export, sizeof(export));
+	else
+		d = NULL;
+	pthread_mutex_unlock(&device_lock);
+	if (!d) {
+		control_reply(fd, "error: %s is not attached by nbd-clientd", argv[1]);
+		return;
+	}
+	control_reply(fd, "export=%s", export);
+	control_reply(fd, "ok");
+}
+
+void control_dispatch(int fd, char *line)
+{
+	char *words[MAX_WORDS];
+	int n = split(line, words);
+
+	if (n <= 0) {
+		control_reply(fd, "error: empty or overlong request");
+		return;
+	}
+	log_debug("control: %s", words[0]);
+	if (!strcmp(words[0], "attach"))
+		cmd_attach(fd, n, words);
+	else if (!strcmp(words[0], "detach"))
+		cmd_detach(fd, n, words);
+	else if (!strcmp(words[0], "list") && n == 1)
+		cmd_list(fd);
+	else if (!strcmp(words[0], "udev-add"))
+		cmd_udev_add(fd, n, words);
+	else if (!strcmp(words[0], "udev-name"))
+		cmd_udev_name(fd, n, words);
+	else if (!strcmp(words[0], "version") && n == 1)
+		control_reply(fd, "version=%s\nok", CNBD_VERSION);
+	else
+		control_reply(fd, "error: unknown request '%.64s'", words[0]);
+}

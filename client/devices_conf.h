@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client daemon's devices file (default /etc/cnbd/devices.conf):
+ *
+ *   [nbd0]                  ; the device; [any] or [any-NAME]: the first free one
+ *   uri = nbd://storage.example/disk
+ *   connections = 2         ; > 1 only when the server allows CAN_MULTI_CONN
+ *   readonly = false
+ *   timeout = 30            ; seconds per request (0: none)
+ *
+ * Errors name the file and line.
+ */
+#ifndef CNBD_DEVICES_CONF_H
+#define CNBD_DEVICES_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DEVICES_CONF_DEFAULT	CNBD_SYSCONFDIR "/cnbd/devices.conf"
+#define DEVICE_MAX_CONNECTIONS	64
+#define DEVICE_DEFAULT_TIMEOUT	30
+#define DEVICE_MAX_TIMEOUT	86400
+
+struct device_conf {
+	char device[64];	/* "nbd0", "any", "any-NAME" */
+	char *uri;
+	unsigned connections;
+	bool readonly;
+	unsigned timeout;
+	int line;		/* of the section's first key */
+};
+
+struct devices_conf {
+	struct device_conf *v;
+	size_t n;
+};
+
+/* "nbdN", "any" or "any-NAME" (NAME: letters, digits, '-', '_', '.'). */
+bool device_spec_valid(const char *spec);
+bool device_spec_is_any(const char *spec);
+
+int devices_conf_load(const char *path, struct devices_conf *conf,
+		      char *err, size_t errlen);
+/* The same for text in memory; name stands for the file in messages. */
+int devices_conf_parse(const char *name, const char *text,
+		       struct devices_conf *conf, char *err, size_t errlen);
+void devices_conf_free(struct devices_conf *conf);
+
+#endif
