@@ -172,6 +172,9 @@ int main(int argc, char **argv)
 	size_t nfds = 0;
 	int rc = 1;
 
+	/* Whatever the starting process left open would reach every worker:
+	 * keep only stdin, stdout and stderr (as sshd does with closefrom). */
+	close_range(3, ~0U, 0);
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
 	log_init("nbd-serverd", false, o.verbose);

@@ -16,6 +16,9 @@ conf=$tmp/server.conf
 write_server_config "$conf" "127.0.0.1:$port" "unix:$tmp/nbd.sock"
 grep -qx 'user = nobody' "$conf" || fail "helper did not configure user = nobody"
 add_export "$conf" disk backend=memory size=16M
+# A stray descriptor from whoever starts the server: it must not reach
+# a worker.
+exec 7<"$conf"
 start_server "$conf"
 
 uid=$(id -u nobody)
@@ -55,6 +58,18 @@ done
 if grep -q signalfd <<<"$worker_fds"; then
 	fail "worker $worker holds the master's signalfd"
 fi
+# Beyond stdio: its one connection and the export's memfd. Nothing the
+# test harness left open reaches it either (the master closes those).
+[ "$(grep -c '^socket:' <<<"$worker_fds")" = 1 ] ||
+	fail "worker $worker holds $(grep -c '^socket:' <<<"$worker_fds") sockets, want 1: $worker_fds"
+for fd in /proc/"$worker"/fd/*; do
+	n=${fd##*/}
+	[ "$n" -le 2 ] && continue
+	case "$(readlink "$fd")" in
+	socket:*|/memfd:cnbd-memory*|anon_inode:*|pipe:*) ;;
+	*) fail "worker $worker holds fd $n -> $(readlink "$fd")" ;;
+	esac
+done
 
 # While that client stays connected, the master takes new ones, over TCP
 # and the Unix socket, and they see the first client's data (one shared
