@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Parsing of configuration values shared by the server, the client and
  * backends: sizes with suffixes and booleans. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -67,13 +68,20 @@ int parse_uint(const char *value, uint64_t max, uint64_t *out)
 
 	if (!value || !*value || *value == '-' || *value == '+')
 		return -1;
-	errno = 0;
 	/* Base 10 unless it says 0x: "010" in a config file means ten. */
-	if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X'))
-		n = strtoull(value + 2, &end, 16);
-	else
-		n = strtoull(value, &end, 10);
-	if (errno || *end || end == value || n > max)
+	int base = 10;
+	const char *digits = value;
+
+	if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
+		base = 16;
+		digits = value + 2;
+	}
+	/* strtoull would take spaces and a sign after the prefix. */
+	if (!isxdigit((unsigned char)*digits))
+		return -1;
+	errno = 0;
+	n = strtoull(digits, &end, base);
+	if (errno || *end || n > max)
 		return -1;
 	*out = n;
 	return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -33,10 +34,23 @@ int write_full(int fd, const void *buf, size_t len)
 	return writev_full(fd, &iov, 1);
 }
 
+/* sendmsg with MSG_NOSIGNAL, so that a peer that vanished is an EPIPE
+ * for this call and not a SIGPIPE for a program that embeds us; plain
+ * writev for what is not a socket. */
+static ssize_t writev_nosignal(int fd, struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = iovcnt };
+	ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+	if (n < 0 && errno == ENOTSOCK)
+		n = writev(fd, iov, iovcnt);
+	return n;
+}
+
 int writev_full(int fd, struct iovec *iov, int iovcnt)
 {
 	while (iovcnt > 0) {
-		ssize_t n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+		ssize_t n = writev_nosignal(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
