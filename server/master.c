@@ -28,6 +28,8 @@
 #define ACCEPT_BACKOFF_MS	200
 /* At shutdown, how long workers get to finish after SIGTERM. */
 #define SHUTDOWN_GRACE_MS	5000
+/* While accept() keeps failing for want of resources, log this often. */
+#define SHORTAGE_LOG_MS		5000
 
 static const int master_sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 
@@ -140,6 +142,28 @@ static void spawn(struct master *m, int fd, bool is_unix)
 		log_error("out of memory tracking worker %d", (int)pid);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A resource shortage lasts: say so once, then every few seconds with a
+ * count, not five times a second. */
+static void log_shortage(struct master *m, const struct listener *l, int err)
+{
+	int64_t now = now_ms();
+
+	m->shortages++;
+	if (m->shortage_logged_at && now - m->shortage_logged_at < SHORTAGE_LOG_MS)
+		return;
+	log_error("accept on %s: %s: pausing %d ms between tries (%u so far)",
+		  l->name, strerror(err), ACCEPT_BACKOFF_MS, m->shortages);
+	m->shortage_logged_at = now;
+}
+
 /* Accepts what is waiting on one listener. Returns the milliseconds to
  * stop accepting for (0: none). */
 static int accept_ready(struct master *m, const struct listener *l)
@@ -148,6 +172,10 @@ static int accept_ready(struct master *m, const struct listener *l)
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd >= 0) {
+			if (m->shortages)
+				log_info("accepting again after %u refused tries", m->shortages);
+			m->shortages = 0;
+			m->shortage_logged_at = 0;
 			spawn(m, fd, l->is_unix);
 			continue;
 		}
@@ -162,8 +190,7 @@ static int accept_ready(struct master *m, const struct listener *l)
 		case ENFILE:
 		case ENOBUFS:
 		case ENOMEM:
-			log_error("accept on %s: %s: pausing %d ms", l->name,
-				  strerror(errno), ACCEPT_BACKOFF_MS);
+			log_shortage(m, l, errno);
 			return ACCEPT_BACKOFF_MS;
 		default:
 			log_error("accept on %s: %s", l->name, strerror(errno));
@@ -171,14 +198,6 @@ static int accept_ready(struct master *m, const struct listener *l)
 		}
 	}
 	return 0;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* SIGTERM to every worker, then wait for them a while; SIGKILL the rest. */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "listen.h"
@@ -19,6 +20,8 @@ struct master {
 	size_t nworkers;
 	size_t capworkers;
 	bool stopping;			/* workers are being ended */
+	unsigned shortages;		/* accept() refusals (EMFILE...) in a row */
+	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Out of descriptors, the master neither dies nor spins: accept() fails
+# with EMFILE, the master logs it (once per 5 s, not per try), pauses
+# 200 ms between tries, and the waiting client is served as soon as
+# descriptors are available again.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/server_lib.sh"
+
+need prlimit /usr/bin/python3
+cnbd_tmpdir
+
+port=$(free_port)
+conf=$tmp/server.conf
+write_config "$conf" "$port" disk backend=memory size=1M
+start_server "$conf"
+
+# The master's descriptors are 0..N-1 with no gap (it closes whatever it
+# inherited); a limit of N leaves accept() no number to use.
+fds=$(ls "/proc/$SERVER_PID/fd" | sort -n)
+n=$(wc -l <<<"$fds")
+[ "$(tail -n 1 <<<"$fds")" = $((n - 1)) ] || fail "the master's descriptors have gaps: $(echo $fds)"
+prlimit --pid "$SERVER_PID" --nofile="$n:" || fail "prlimit failed"
+
+/usr/bin/python3 - "nbd://127.0.0.1:$port/disk" "$tmp/served" <<'PY' &
+import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+with open(sys.argv[2], "w") as f:
+    f.write("%d\n" % h.get_size())
+h.shutdown()
+PY
+client=$!
+
+# CPU time (user + system, in clock ticks) of the master.
+cpu_ticks() {
+	local s
+	s=$(cat "/proc/$SERVER_PID/stat")
+	read -r -a f <<<"${s##*) }"
+	echo $((f[11] + f[12]))
+}
+before=$(cpu_ticks)
+sleep 3
+used=$(( $(cpu_ticks) - before ))
+server_alive
+[ ! -e "$tmp/served" ] || fail "the client was served although the master had no descriptor for it"
+# A master retrying in a loop would burn ~300 ticks (at 100 Hz) in 3 s.
+[ "$used" -le 30 ] || fail "the master used $used clock ticks in 3 s while out of descriptors: not pausing"
+lines=$(grep -c "accept on 127.0.0.1:$port: Too many open files: pausing 200 ms between tries" "$tmp/server.log" || true)
+[ "$lines" -ge 1 ] || fail "EMFILE was not logged"
+[ "$lines" -le 2 ] || fail "EMFILE logged $lines times in 3 s: want at most one line per 5 s"
+
+prlimit --pid "$SERVER_PID" --nofile=1024: || fail "prlimit failed"
+wait_file "$tmp/served"
+[ "$(cat "$tmp/served")" = 1048576 ] || fail "the client got size $(cat "$tmp/served")"
+wait "$client" || fail "the client failed after descriptors came back"
+grep -q "accepting again after [0-9]* refused tries" "$tmp/server.log" ||
+	fail "no 'accepting again' line once descriptors came back"
+server_alive
+log "ok ($used ticks in 3 s, $lines log lines)"
