@@ -30,7 +30,7 @@ int config_twice(int *first, int line, const char *key, char *err, size_t errlen
 	return 0;
 }
 
-static int set_string(char **dst, int *first, int line, const char *key,
+int config_set_string(char **dst, int *first, int line, const char *key,
 		      const char *value, char *err, size_t errlen)
 {
 	char *copy;
@@ -123,18 +123,18 @@ static int server_key(struct config_parse *p, const char *key, const char *value
 		return add_listen(p, value, err, errlen);
 	if (!strcmp(key, "user")) {
 		cfg->user_given = true;
-		return set_string(&cfg->user, &l->user, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->user, &l->user, p->line, key, value, err, errlen);
 	}
 	if (!strcmp(key, "backend-dir"))
-		return set_string(&cfg->backend_dir, &l->backend_dir, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->backend_dir, &l->backend_dir, p->line, key, value, err, errlen);
 	if (!strcmp(key, "default-export"))
-		return set_string(&cfg->default_export, &l->default_export, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->default_export, &l->default_export, p->line, key, value, err, errlen);
 	if (!strcmp(key, "pidfile")) {
 		if (*value && *value != '/') {
 			snprintf(err, errlen, "pidfile: '%s' is not an absolute path", value);
 			return -1;
 		}
-		return set_string(&cfg->pidfile, &l->pidfile, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->pidfile, &l->pidfile, p->line, key, value, err, errlen);
 	}
 	if (!strcmp(key, "handshake-timeout"))
 		return set_number(&cfg->handshake_timeout, 3600, &l->handshake_timeout,

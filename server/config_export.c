@@ -75,24 +75,6 @@ static struct export_config *find_or_add(struct config_parse *p, const char *nam
 	return ec;
 }
 
-static int set_text(char **dst, int *first, int line, const char *key,
-		    const char *value, char *err, size_t errlen)
-{
-	if (config_twice(first, line, key, err, errlen) < 0)
-		return -1;
-	if (!*value) {
-		snprintf(err, errlen, "'%s' needs a value", key);
-		return -1;
-	}
-	free(*dst);
-	*dst = strdup(value);
-	if (!*dst) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /* One block size key; the relations between the three are checked once
  * the section is complete (config_export_check). */
 static int set_block(uint32_t *dst, int *first, int line, const char *key,
@@ -200,9 +182,9 @@ int config_export_key(struct config_parse *p, const char *section,
 		return -1;
 	e = &ec->exp;
 	if (!strcmp(key, "backend"))
-		return set_text(&ec->backend_name, &l->backend, line, key, value, err, errlen);
+		return config_set_string(&ec->backend_name, &l->backend, line, key, value, err, errlen);
 	if (!strcmp(key, "description"))
-		return set_text(&e->description, &l->description, line, key, value, err, errlen);
+		return config_set_string(&e->description, &l->description, line, key, value, err, errlen);
 	if (!strcmp(key, "readonly"))
 		return set_bool(&e->readonly, &l->readonly, line, key, value, err, errlen);
 	if (!strcmp(key, "min-block-size"))

@@ -41,7 +41,11 @@ int config_export_check(struct config_parse *p, struct export_config *ec,
 			const struct export_lines *lines, char *err, size_t errlen);
 void config_export_free(struct export_config *ec);
 
-/* Shared message for a key given twice. */
+/* config.c: shared by both kinds of section. */
+/* Records the line of key in *first; -1 if it was given before. */
 int config_twice(int *first, int line, const char *key, char *err, size_t errlen);
+/* A non-empty string value given at most once. */
+int config_set_string(char **dst, int *first, int line, const char *key,
+		      const char *value, char *err, size_t errlen);
 
 #endif
