@@ -126,9 +126,11 @@ static int server_key(struct config_parse *p, const char *key, const char *value
 		return config_set_string(&cfg->user, &l->user, p->line, key, value, err, errlen);
 	}
 	if (!strcmp(key, "backend-dir"))
-		return config_set_string(&cfg->backend_dir, &l->backend_dir, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->backend_dir, &l->backend_dir, p->line,
+					 key, value, err, errlen);
 	if (!strcmp(key, "default-export"))
-		return config_set_string(&cfg->default_export, &l->default_export, p->line, key, value, err, errlen);
+		return config_set_string(&cfg->default_export, &l->default_export, p->line,
+					 key, value, err, errlen);
 	if (!strcmp(key, "pidfile")) {
 		if (*value && *value != '/') {
 			snprintf(err, errlen, "pidfile: '%s' is not an absolute path", value);
