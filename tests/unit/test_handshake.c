@@ -278,6 +278,19 @@ static void test_export_name_with_zeroes(void **state)
 	export_name(*state, false);
 }
 
+/* EXPORT_NAME with no data at all: the default export. */
+static void test_export_name_empty_is_default(void **state)
+{
+	struct world *w = *state;
+	int fd = start(w, 0);
+	uint8_t reply[10];
+
+	cli_handshake(fd, true);
+	cli_option(fd, NBD_OPT_EXPORT_NAME, NULL, 0);
+	cli_read(fd, reply, sizeof(reply));
+	assert_int_equal(get_be64(reply), 4096);
+}
+
 static void test_export_name_unknown_closes(void **state)
 {
 	struct world *w = *state;
@@ -522,6 +535,7 @@ int main(void)
 		T(test_no_default_export),
 		T(test_export_name_no_zeroes),
 		T(test_export_name_with_zeroes),
+		T(test_export_name_empty_is_default),
 		T(test_export_name_unknown_closes),
 		T(test_abort),
 		T(test_lease_refused),
