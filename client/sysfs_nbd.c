@@ -139,8 +139,12 @@ int nbd_first_free(char *out, size_t outlen, bool (*skip)(const char *name))
 	closedir(d);
 	qsort(indexes, n, sizeof(indexes[0]), by_index);
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		snprintf(out, outlen, "nbd%u", indexes[i]);
-		if (!(skip && skip(out)) && nbd_is_free(out))
+		char name[32];
+
+		/* Not straight into out: skip() may look at where out is. */
+		snprintf(name, sizeof(name), "nbd%u", indexes[i]);
+		if (!(skip && skip(name)) && nbd_is_free(name) &&
+		    (size_t)snprintf(out, outlen, "%s", name) < outlen)
 			rc = 0;
 	}
 	return rc;
