@@ -124,7 +124,7 @@ static char *take_string(struct opt_data *d, uint32_t len)
 {
 	char *str;
 
-	if (len > d->left || len > NBD_MAX_STRING || memchr(d->p, 0, len))
+	if (len > d->left || len > NBD_MAX_STRING || (len && memchr(d->p, 0, len)))
 		return NULL;
 	str = strndup((const char *)d->p, len);
 	d->p += len;

@@ -10,8 +10,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: loop devices need root"
-	exit 0
+	echo "loop devices need root"
+	exit 77	# skipped, never passed (and a failure under CI)
 fi
 need losetup truncate nbdinfo nbdsh python3
 cnbd_tmpdir

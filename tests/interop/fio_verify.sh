@@ -7,6 +7,7 @@
 need fio truncate
 fio --enghelp 2>/dev/null | grep -qw nbd || fail "fio lacks the nbd engine"
 cnbd_tmpdir
+cd "$tmp"	# fio leaves its verify state files in the working directory
 
 truncate -s 64M "$tmp/disk.img"
 chmod 666 "$tmp/disk.img"
