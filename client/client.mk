@@ -37,3 +37,7 @@ PROGRAMS += $(B)/nbd-clientd
 $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod
+
+# The ioctl binding against a fake kernel: ioctl() wrapped by the linker.
+UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
+$(B)/tests/unit/test_ioctl_sequence: $(B)/client/ioctl_bind.o
