@@ -16,10 +16,11 @@ peer_pids=()
 stop_peers() {
 	local p
 	for p in "${peer_pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null || true
 	done
+	# nbd-server is not our child: wait fails for it, harmlessly.
 	for p in "${peer_pids[@]}"; do
-		wait "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
 	done
 }
 # Our peers go first, then common.sh's cleanup with the test's status.
