@@ -5,6 +5,7 @@
  * wrong with the configuration stops the server here, with exit status 1,
  * before it listens.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include "daemon.h"
 #include "export_open.h"
 #include "export_list.h"
+#include "lifeline.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -126,16 +128,18 @@ static int open_listeners(const struct server_config *cfg, struct master *m)
 }
 
 /* Every descriptor the master holds that a worker must close. */
-static int *master_fd_list(const struct master *m, size_t *n)
+static int *master_fd_list(const struct master *m, const struct lifeline *life,
+			   size_t *n)
 {
-	int *fds = calloc(m->nls + 1, sizeof(*fds));
+	int *fds = calloc(m->nls + 2, sizeof(*fds));
 
 	if (!fds)
 		return NULL;
 	for (size_t i = 0; i < m->nls; i++)
 		fds[i] = m->ls[i].fd;
 	fds[m->nls] = m->sigfd;
-	*n = m->nls + 1;
+	fds[m->nls + 1] = life->wr;
+	*n = m->nls + 2;
 	return fds;
 }
 
@@ -168,6 +172,7 @@ int main(int argc, char **argv)
 	struct privdrop_target drop;
 	struct export_list table;
 	struct master m = { .sigfd = -1 };
+	struct lifeline life = { -1, -1 };
 	int *fds = NULL;
 	size_t nfds = 0;
 	int rc = 1;
@@ -185,14 +190,15 @@ int main(int argc, char **argv)
 	if (export_list_init(&table, &cfg) < 0 || open_listeners(&cfg, &m) < 0)
 		goto out;
 	m.sigfd = master_signals();
-	fds = master_fd_list(&m, &nfds);
-	if (m.sigfd < 0 || !fds) {
-		log_error("cannot set up signal handling");
+	if (m.sigfd < 0) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
+	if (lifeline_create(&life) < 0 || !(fds = master_fd_list(&m, &life, &nfds)))
+		goto out;
 	m.setup = (struct worker_setup){ .table = &table, .drop = &drop,
 		.handshake_timeout = cfg.handshake_timeout,
-		.master_fds = fds, .nmaster_fds = nfds };
+		.master_fds = fds, .nmaster_fds = nfds, .lifeline = &life };
 	if (!o.foreground && daemonize(cfg.pidfile) < 0)
 		goto out;
 	if (o.foreground && cfg.pidfile && pidfile_write(cfg.pidfile) < 0)

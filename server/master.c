@@ -200,38 +200,48 @@ static int accept_ready(struct master *m, const struct listener *l)
 	return 0;
 }
 
-/* SIGTERM to every worker, then wait for them a while; SIGKILL the rest. */
+static void signal_workers(struct master *m, int sig)
+{
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (kill(m->workers[i], sig) < 0 && errno != ESRCH)
+			log_error("cannot send SIG%s to worker %d: %s", sigabbrev_np(sig),
+				  (int)m->workers[i], strerror(errno));
+}
+
+/* Reaps workers for up to ms milliseconds, or until none is left. */
+static void wait_workers(struct master *m, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
+	int64_t left;
+
+	while (m->nworkers && (left = deadline - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) > 0)
+			handle_signals(m);
+		reap(m);
+	}
+}
+
+/* SIGTERM to every worker, a grace period, then SIGKILL. The master never
+ * blocks here for good: a worker it cannot signal (a master without
+ * CAP_KILL) still ends with the master, through the lifeline. */
 static void end_workers(struct master *m)
 {
-	int64_t deadline = now_ms() + SHUTDOWN_GRACE_MS;
-	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
-
 	if (!m->nworkers)
 		return;
 	m->stopping = true;
 	log_info("ending %zu worker%s", m->nworkers, m->nworkers == 1 ? "" : "s");
+	signal_workers(m, SIGTERM);
+	wait_workers(m, SHUTDOWN_GRACE_MS);
+	if (!m->nworkers)
+		return;
 	for (size_t i = 0; i < m->nworkers; i++)
-		kill(m->workers[i], SIGTERM);
-	while (m->nworkers && now_ms() < deadline) {
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) > 0)
-			handle_signals(m);
-		reap(m);
-	}
-	for (size_t i = 0; i < m->nworkers; i++) {
 		log_warn("worker %d did not end: SIGKILL", (int)m->workers[i]);
-		kill(m->workers[i], SIGKILL);
-	}
-	while (m->nworkers) {
-		int status;
-		pid_t pid = waitpid(-1, &status, 0);
-
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			break;
-		log_exit(m, pid, status);
-		remove_worker(m, pid);
-	}
+	signal_workers(m, SIGKILL);
+	wait_workers(m, 1000);
+	if (m->nworkers)
+		log_warn("%zu worker%s left to end with the master", m->nworkers,
+			 m->nworkers == 1 ? "" : "s");
 }
 
 /* pfds[0] is the signalfd, pfds[1 + i] listener i. While accepting is

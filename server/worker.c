@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "lifeline.h"
 #include "log.h"
 #include "serve.h"
 #include "worker.h"
@@ -60,6 +61,12 @@ void worker_run(int fd, const char *peer, const struct worker_setup *w)
 		log_error("not serving this connection: privilege drop failed");
 		close(fd);
 		_exit(2);
+	}
+	/* A worker outliving its master would serve outside anything the
+	 * next master knows (leases, removed exports). */
+	if (lifeline_watch(w->lifeline) < 0) {
+		close(fd);
+		_exit(1);
 	}
 	_exit(cnbd_serve_connection(fd, &hooks, &opts) == 0 ? 0 : 1);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "export_list.h"
+#include "lifeline.h"
 #include "privdrop.h"
 
 /* What a worker inherits from the master. */
@@ -14,9 +15,10 @@ struct worker_setup {
 	const struct privdrop_target *drop;
 	int handshake_timeout;
 	/* Descriptors of the master a worker must not keep: listening
-	 * sockets, the signalfd, ... */
+	 * sockets, the signalfd, the lifeline's write end. */
 	const int *master_fds;
 	size_t nmaster_fds;
+	const struct lifeline *lifeline;
 };
 
 /* Runs in the child right after fork: never returns. */
