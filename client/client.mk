@@ -41,3 +41,20 @@ $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 # The ioctl binding against a fake kernel: ioctl() wrapped by the linker.
 UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
 $(B)/tests/unit/test_ioctl_sequence: $(B)/client/ioctl_bind.o
+
+# Installation: programs, man pages, the systemd unit, the udev rules and
+# the modprobe options (paths filled in as installed).
+install: install-client
+install-client: $(B)/nbd-clientd $(B)/nbdctl
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(MODPROBEDIR)
+	install -m 0755 $(B)/nbd-clientd $(DESTDIR)$(SBINDIR)/nbd-clientd
+	install -m 0755 $(B)/nbdctl $(DESTDIR)$(BINDIR)/nbdctl
+	install -m 0644 client/nbd-clientd.8 client/nbdctl.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' client/nbd-clientd.service \
+		> $(DESTDIR)$(UNITDIR)/nbd-clientd.service
+	sed 's|@BINDIR@|$(BINDIR)|g' udev/60-cnbd.rules.in > $(DESTDIR)$(UDEVDIR)/60-cnbd.rules
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-clientd.service $(DESTDIR)$(UDEVDIR)/60-cnbd.rules
+	install -m 0644 modprobe/cnbd.conf $(DESTDIR)$(MODPROBEDIR)/cnbd.conf
+
+.PHONY: install-client

@@ -150,13 +150,14 @@ static void *serve_client(void *arg)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* The socket's mode already keeps others out; this holds even if
-	 * someone loosens it. */
-	if (!peer_is_root(fd))
-		control_reply(fd, "error: permission denied (nbd-clientd answers root only)");
-	else if (!line || read_request(fd, line, CONTROL_LINE_MAX) < 0)
+	/* The socket's mode already keeps others out; the peer check holds
+	 * even if someone loosens it. The request is read first so that the
+	 * refusal reaches a peer that is still sending. */
+	if (!line || read_request(fd, line, CONTROL_LINE_MAX) < 0)
 		control_reply(fd, "error: no request line (or longer than %d bytes)",
 			      CONTROL_LINE_MAX - 1);
+	else if (!peer_is_root(fd))
+		control_reply(fd, "error: permission denied (nbd-clientd answers root only)");
 	else
 		control_dispatch(fd, line);
 	free(line);

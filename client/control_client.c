@@ -80,14 +80,16 @@ enum control_result control_call(const char *socket_path, const char *request,
 		return CONTROL_UNREACHABLE;
 	}
 	snprintf(line, sizeof(line), "%s\n", request);
-	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
+	/* A failed send is reported only if no reply explains it. */
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line))
 		snprintf(err, errlen, "sending to nbd-clientd: %s", strerror(errno));
-		goto out;
-	}
+	else
+		err[0] = '\0';
 	for (;;) {
 		if (read_line(fd, line, sizeof(line)) < 0) {
-			snprintf(err, errlen, "reading nbd-clientd's reply: %s",
-				 errno == EAGAIN ? "timed out" : strerror(errno));
+			if (!err[0])
+				snprintf(err, errlen, "reading nbd-clientd's reply: %s",
+					 errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
 		if (!strcmp(line, "ok")) {
