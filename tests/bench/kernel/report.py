@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Read the CNBD-BENCH lines of a kernel-bench console log (written by
+tests/bench/kernel/guest.sh inside the VM) and print the markdown section
+that make bench-kernel appends to results.md: best rate of the trials and
+lowest server CPU per request, per stack and workload, then ratios against
+Debian's nbd-client + nbd-server measured in the same VM."""
+
+import datetime
+import re
+import sys
+
+WORKLOADS = [("rr4k", "4K randread QD32", "IOPS"),
+             ("rw4k", "4K randwrite QD32", "IOPS"),
+             ("sr1m", "1M seqread QD8", "MB/s")]
+STACKS = ["nbd-client+nbd-server", "nbd-client+nbd-serverd", "nbd-clientd+nbd-serverd"]
+PEER = STACKS[0]
+
+
+def rate(v, unit):
+    if unit == "IOPS":
+        return "%.1fk IOPS" % (v / 1000) if v >= 1000 else "%.0f IOPS" % v
+    return "%.0f MB/s" % v
+
+
+def parse(path):
+    meta, best, unavailable = {}, {}, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"CNBD-BENCH: (.*)$", line.rstrip())
+            if not m:
+                continue
+            body = m.group(1)
+            if body.startswith("meta "):
+                meta = dict(kv.split("=", 1) for kv in body[5:].split() if "=" in kv)
+                continue
+            m = re.match(r"stack=(\S+) unavailable=(.*)", body)
+            if m:
+                unavailable[m.group(1)] = m.group(2)
+                continue
+            kv = dict(x.split("=", 1) for x in body.split())
+            key = (kv["stack"], kv["workload"])
+            unit = dict((w, u) for w, _, u in WORKLOADS)[kv["workload"]]
+            v = float(kv["iops"] if unit == "IOPS" else kv["mbps"])
+            cpu = int(kv["cpu_ns"]) / 1000.0 / int(kv["requests"])
+            b = best.setdefault(key, {"rate": 0.0, "cpu_us": float("inf")})
+            b["rate"], b["cpu_us"] = max(b["rate"], v), min(b["cpu_us"], cpu)
+    return meta, best, unavailable
+
+
+def main():
+    log, rc = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    meta, best, unavailable = parse(log)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["## Kernel path: fio libaio + O_DIRECT on /dev/nbdX inside the VM, %s" % now, "",
+           "- guest kernel %s, %s vCPUs under qemu TCG (emulated: absolute numbers are far"
+           " below the host's; compare rows), %s MiB file export on the guest's tmpfs"
+           % (meta.get("kernel", "?"), meta.get("nproc", "?"), meta.get("size_mib", "?")),
+           "- %s s per run, best of %s, trials interleaved across stacks; the three devices"
+           " are attached at once" % (meta.get("runtime", "?"), meta.get("trials", "?")),
+           "- CPU: the server's cgroup (all its processes), per request; the kernel client's"
+           " work runs in kernel threads and is not counted", ""]
+    if rc:
+        out += ["**The VM run failed (status %d): the numbers below are whatever was"
+                " printed before it did; see the console log.**" % rc, ""]
+    out += ["| client + server | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
+            "|---|" + "---|" * len(WORKLOADS)]
+    for s in STACKS:
+        if s in unavailable:
+            cells = ["not available: %s" % unavailable[s]] + [""] * (len(WORKLOADS) - 1)
+        else:
+            cells = []
+            for w, _, unit in WORKLOADS:
+                b = best.get((s, w))
+                cells.append("%s / %.1f µs" % (rate(b["rate"], unit), b["cpu_us"])
+                             if b else "not measured")
+        out.append("| %s | %s |" % (s.replace("+", " + "), " | ".join(cells)))
+    out += ["", "| vs nbd-client + nbd-server | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
+            "|---|" + "---|" * len(WORKLOADS)]
+    for s in STACKS[1:]:
+        cells = []
+        for w, _, _ in WORKLOADS:
+            a, p = best.get((s, w)), best.get((PEER, w))
+            cells.append("%.2fx rate, %.2fx CPU" % (a["rate"] / p["rate"], a["cpu_us"] / p["cpu_us"])
+                         if a and p else "n/a")
+        out.append("| %s | %s |" % (s.replace("+", " + "), " | ".join(cells)))
+    print("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

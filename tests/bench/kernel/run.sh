@@ -1,0 +1,38 @@
+#!/bin/bash
+# make bench-kernel: boot the kernel test VM with only the bench case
+# (tests/kernel/cases/bench_kernel.sh -> tests/bench/kernel/guest.sh),
+# collect its CNBD-BENCH console lines, and append the kernel-path table to
+# results.md (after make bench's userspace table, if there is one).
+#
+# Usage: run.sh BUILD_DIR OUT_DIR
+# Environment:
+#   BENCH_KERNEL_RUNTIME  seconds per fio run in the guest (default 5)
+#   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 2)
+set -euo pipefail
+
+build=${1:?usage: run.sh BUILD_DIR OUT_DIR}
+out=${2:?usage: run.sh BUILD_DIR OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+runtime=${BENCH_KERNEL_RUNTIME:-5}
+trials=${BENCH_KERNEL_TRIALS:-2}
+mkdir -p "$out"
+console=$out/kernel-console.txt
+
+# The harness's own knobs: only our case, its output printed even when it
+# passes (that is where the numbers are), and cnbd.bench=1 so the case
+# runs instead of skipping.
+set +e
+CNBD_KERNEL_CASES=bench_kernel CNBD_KERNEL_VERBOSE=1 CNBD_BUILD_DIR=$build \
+CNBD_KERNEL_APPEND="cnbd.bench=1 cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials" \
+    "$repo/tests/kernel/run-vm.sh" > "$console" 2>&1
+rc=$?
+set -e
+grep -E 'CNBD-BENCH|^run-vm|FAIL' "$console" >&2 || true
+
+section=$(/usr/bin/python3 "$here/report.py" "$console" "$rc")
+[[ -s $out/results.md ]] || echo "# cnbd benchmark (kernel path only; run make bench for the rest)" > "$out/results.md"
+printf '\n%s\n' "$section" >> "$out/results.md"
+echo "$section"
+echo "bench-kernel: appended to $out/results.md; console in $console" >&2
+exit "$rc"
