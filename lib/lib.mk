@@ -18,3 +18,18 @@ $(LIBCNBD): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 all: $(LIBCNBD)
+
+# For programs that embed the engine: the archive, the public headers
+# (backend.h and protocol.h are installed with the backends) and cnbd.pc.
+$(B)/cnbd.pc: lib/cnbd.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+install-lib: $(LIBCNBD) $(B)/cnbd.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/cnbd $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0644 $(LIBCNBD) $(DESTDIR)$(LIBDIR)/libcnbd.a
+	install -m 0644 include/cnbd/serve.h include/cnbd/server.h $(DESTDIR)$(INCLUDEDIR)/cnbd/
+	install -m 0644 $(B)/cnbd.pc $(DESTDIR)$(PKGCONFIGDIR)/cnbd.pc
+
+install: install-lib
+.PHONY: install-lib

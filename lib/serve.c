@@ -15,7 +15,7 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 	struct session s = {
 		.fd = fd,
 		.hooks = hooks,
-		.peer = opts && opts->peer ? opts->peer : "client",
+		.peer = opts ? opts->peer : NULL,
 	};
 	int rc;
 
@@ -26,11 +26,14 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 	}
 	rc = serve_handshake(&s);
 	if (rc == 1) {
-		log_info("%s: serving export '%s' (%llu bytes, flags 0x%04x%s)",
-			 s.peer, s.exp->name, (unsigned long long)s.size, s.tflags,
+		/* The peer is named here unless the caller's log prefix does. */
+		log_info("%s%sserving export '%s' (%llu bytes, flags 0x%04x%s)",
+			 s.peer ? s.peer : "", s.peer ? ": " : "", s.exp->name,
+			 (unsigned long long)s.size, s.tflags,
 			 s.structured ? ", structured replies" : "");
 		rc = serve_transmission(&s, opts ? opts->threads : 0);
-		log_info("%s: %s", s.peer, rc == 0 ? "disconnected" : "connection ended");
+		log_info("%s%s%s", s.peer ? s.peer : "", s.peer ? ": " : "",
+			 rc == 0 ? "disconnected" : "connection ended");
 	}
 	serve_close_export(&s);
 	free(s.meta_export);

@@ -13,7 +13,7 @@ $(SERVER_BIN): $(SERVER_OBJS) $(LIBCNBD)
 
 # The config parser is tested without loading any backend.
 UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_scan.o \
-	$(B)/server/config_export.o $(B)/server/listen.o $(B)/server/peer.o \
+	$(B)/server/config_export.o \
 	$(B)/server/export_list.o
 
 install: install-server

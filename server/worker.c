@@ -48,7 +48,6 @@ void worker_run(int fd, const char *peer, const struct worker_setup *w)
 	};
 	struct cnbd_serve_options opts = {
 		.handshake_timeout = w->handshake_timeout,
-		.peer = peer,
 	};
 	char prefix[128];
 

@@ -51,7 +51,8 @@ struct cnbd_serve_hooks {
 struct cnbd_serve_options {
 	int handshake_timeout;	/* seconds for the whole negotiation; 0: none */
 	int threads;		/* request threads; 0: a default */
-	const char *peer;	/* for log lines, e.g. "127.0.0.1:41234" */
+	const char *peer;	/* for log lines, e.g. "127.0.0.1:41234"; NULL
+				 * when the caller's log prefix names it */
 };
 
 /* Serves one connection on fd, and closes it. Returns 0 after a clean
