@@ -1,9 +1,10 @@
 #!/bin/bash
-# Runs inside the test VM, chrooted into the host's root (see
+# Runs inside the test VM as PID 1, switched into the host's root (see
 # initramfs-init.sh): runs each case in tests/kernel/cases/ with a timeout,
-# prints PASS/FAIL lines and the summary, and ends with the marker line
+# prints PASS/FAIL lines and the summary, prints the marker line
 # "CNBD-KERNEL-RESULT: rc=N" that run-vm.sh looks for on the console (the
-# host root is read-only here, so the console is the only way out).
+# host root is read-only here, so the console is the only way out), and
+# powers the VM off.
 #
 # Kernel command line parameters it reads:
 #   cnbd.cases=GLOB[,GLOB...]  which cases (by name, without .sh); default all
@@ -12,6 +13,10 @@
 #   cnbd.build=DIR             the build dir (default <repo>/build)
 #   cnbd.shell=1|after         an interactive shell instead of / after the cases
 #   cnbd.verbose=1             print every case's output, not only failures'
+#
+# In the guest shell (run-vm.sh --shell) run it again with case globs as
+# arguments to run those cases the same way, sweep included:
+#   bash $CNBD_REPO/tests/kernel/guest-runner.sh 'smoke_*'
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +37,24 @@ for arg in $(< /proc/cmdline); do
     esac
 done
 
+# As PID 1 we must end the VM ourselves, however this script ends: an
+# error before the marker leaves no marker, which the host reports.
+power_off() {
+    local rc=$?
+    echo "cnbd-runner: exiting with status $rc, powering off"
+    sync
+    busybox poweroff -f || true
+    # Only reached if the ACPI power-off did not happen.
+    echo o > /proc/sysrq-trigger
+    sleep 30
+}
+(($$ == 1)) && trap power_off EXIT
+
+# Arguments (from the guest shell) pick cases and mean no shell.
+if (($# > 0)); then
+    patterns=("$@") shell=
+fi
+
 read -r up _ < /proc/uptime
 echo "CNBD-KERNEL-RUNNER: started at guest uptime ${up}s, kernel $(uname -r)"
 
@@ -40,7 +63,7 @@ ip link set lo up
 
 interactive_shell() {
     echo "cnbd: shell in the guest (repo $CNBD_REPO, build $CNBD_BUILD)."
-    echo "cnbd: run a case with: bash $here/cases/NAME.sh; 'exit' powers off."
+    echo "cnbd: run cases with: bash $here/guest-runner.sh 'GLOB' ...; 'exit' powers off."
     # setsid -c makes the serial port our controlling tty, so ^C works.
     setsid -c -w bash -i < /dev/ttyS0 > /dev/ttyS0 2>&1 || true
 }

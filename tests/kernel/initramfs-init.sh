@@ -3,13 +3,14 @@
 #
 # It only gets the host's root file system mounted: load the virtio and 9p
 # modules, mount the host root read-only over 9p, give it fresh proc/sys/dev
-# and tmpfs where things must be writable, chroot in and run the guest
+# and tmpfs where things must be writable, switch into it and run the guest
 # runner. Everything else (bash, modprobe, udevd, the project's build) comes
 # from the host, so the initramfs stays tiny and never goes stale.
 #
-# Whatever happens, it powers the VM off: a VM that hangs would only burn
-# the host's timeout. The host reads the result from the runner's marker
-# line on the console, so a failure here shows up as "no marker".
+# If anything fails before the switch it powers the VM off: a VM that hangs
+# would only burn the host's timeout. The host reads the result from the
+# runner's marker line on the console, so a failure here shows up as "no
+# marker".
 set -eu
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -92,10 +93,12 @@ mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro" \
 runner=$repo/tests/kernel/guest-runner.sh
 [ -f "$R$runner" ] || die "$runner not found in the guest"
 
-say "chroot into the host root, running $runner"
-rc=0
-env -i TERM=linux HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    chroot $R /bin/bash "$runner" || rc=$?
-say "runner exited with status $rc"
+say "switching root to the host root, running $runner"
 trap - EXIT
-power_off
+# switch_root, not chroot: the runner becomes PID 1 inside the new root, so
+# /proc/1/root is / and systemd's tools do not think they are in a chroot
+# (udevadm trigger/settle/control silently do nothing there). From here the
+# runner powers the VM off; if it dies instead, the kernel panics and
+# panic=-1 with qemu's -no-reboot ends the VM.
+exec env -i TERM=linux HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    switch_root /newroot /bin/bash "$runner"

@@ -131,7 +131,7 @@ start_udevd() {
     /lib/systemd/systemd-udevd --daemon || guest_fail "systemd-udevd did not start"
     on_exit stop_udevd
     udevadm control --ping --timeout=10 || guest_fail "systemd-udevd does not answer"
-    udevadm trigger --action=add
+    udevadm trigger --action=add --subsystem-match=block
     udevadm settle --timeout=30 || guest_fail "udevadm settle timed out"
 }
 

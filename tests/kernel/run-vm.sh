@@ -83,7 +83,7 @@ echo "run-vm: timeout ${limit}s:" "${qemu[@]@Q}"
 
 if [[ $shell == 1 ]]; then
     # Interactive: qemu owns the terminal; ^A x quits.
-    "${qemu[@]}" 2>&1 | tee "$log"
+    timeout --foreground "$limit" "${qemu[@]}" 2>&1 | tee "$log"
     exit "${PIPESTATUS[0]}"
 fi
 

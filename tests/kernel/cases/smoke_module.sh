@@ -20,6 +20,7 @@ attach() {
     log "nbd-client -N smoke 127.0.0.1 /dev/nbd0"
     nbd-client -N smoke 127.0.0.1 /dev/nbd0 || guest_fail "nbd-client could not attach"
     wait_until 10 "nbd0 to connect" nbd_connected 0
+    log "attached"
     local size
     size=$(blockdev --getsize64 /dev/nbd0)
     [[ $size == $((256 << 20)) ]] || guest_fail "/dev/nbd0 is $size bytes, want 256 MiB"
