@@ -187,15 +187,19 @@ int main(int argc, char **argv)
 		log_error("signals: %s", strerror(errno));
 		return 1;
 	}
-	if (o.load_module && kmod_load("nbd", err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return 1;
-	}
 	if (read_devices(&o, &conf) < 0)
 		return 1;
 	lfd = control_listen(o.socket, err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err);
+		return 1;
+	}
+	/* After listening: loading the module makes udev run
+	 * `nbdctl udev-add` for each new device, and those calls should
+	 * find us. */
+	if (o.load_module && kmod_load("nbd", err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		unlink(o.socket);
 		return 1;
 	}
 	/* Daemonize once the socket listens: whoever started us may talk
