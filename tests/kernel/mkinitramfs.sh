@@ -61,8 +61,8 @@ resolve() {
 }
 for m in "${wanted[@]}"; do resolve "$m"; done
 
-stage=$(mktemp -d "${out%/*}/initramfs.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+stage=$(mktemp -d "$(dirname "$out")/initramfs.XXXXXX")
+trap 'rm -rf "$stage" "${tmp:-}"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
 cp "$busybox" "$stage/bin/busybox"
 install -m 0755 "$here/initramfs-init.sh" "$stage/init"
@@ -83,7 +83,10 @@ for name in "${order[@]}"; do
     echo "$name.ko" >> "$stage/modules/order"
 done
 
+# Written under a unique name and renamed: several runs may build at once.
+tmp=$(mktemp "$out.XXXXXX")
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) \
-    | gzip -9 > "$out.new"
-mv "$out.new" "$out"
+    | gzip -9 > "$tmp"
+chmod 0644 "$tmp"
+mv "$tmp" "$out"
 echo "mkinitramfs: $out for $kver: ${order[*]}"
