@@ -124,7 +124,11 @@ static char *take_string(struct opt_data *d, uint32_t len)
 {
 	char *str;
 
-	if (len > d->left || len > NBD_MAX_STRING || (len && memchr(d->p, 0, len)))
+	if (len > d->left || len > NBD_MAX_STRING)
+		return NULL;
+	if (len == 0)
+		return strdup("");	/* d->p may be NULL: no data at all */
+	if (memchr(d->p, 0, len))
 		return NULL;
 	str = strndup((const char *)d->p, len);
 	d->p += len;
