@@ -220,6 +220,7 @@ static const struct cnbd_backend memory_backend = {
 	.description = "a sparse RAM disk shared by all connections",
 	.params_help = "size=SIZE  the disk size, e.g. 512M or 2G (default 1G)",
 	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN |
+		 CNBD_BACKEND_NONBLOCKING |
 		 CNBD_BACKEND_NATIVE_FUA,
 	.open_export = memory_open_export,
 	.close_export = memory_close_export,

@@ -103,6 +103,7 @@ static const struct cnbd_backend null_backend = {
 	.description = "reads zeros and discards writes (a benchmark floor)",
 	.params_help = "size=SIZE  the disk size, e.g. 100G (default 1G)",
 	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN |
+		 CNBD_BACKEND_NONBLOCKING |
 		 CNBD_BACKEND_NATIVE_FUA,
 	.open_export = null_open_export,
 	.close_export = null_close_export,

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cnbd/protocol.h"
 #include "serve_reply.h"
@@ -17,7 +18,8 @@ static int send_locked(struct session *s, struct iovec *iov, int iovcnt)
 		errno = EPIPE;
 		rc = -1;
 	} else {
-		rc = writev_full(s->fd, iov, iovcnt);
+		rc = writev_full_flags(s->fd, iov, iovcnt,
+				       s->more_follows ? MSG_MORE : 0);
 		if (rc < 0)
 			s->send_failed = true;
 	}

@@ -38,6 +38,9 @@ struct session {
 	/* Transmission */
 	pthread_mutex_t send_lock;	/* one reply on the wire at a time */
 	bool send_failed;
+	/* Inline mode only: more requests are already read, so replies may
+	 * wait in the kernel for the next one (MSG_MORE). */
+	bool more_follows;
 };
 
 /* serve_handshake.c: 1 when an export was chosen and transmission should

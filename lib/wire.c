@@ -37,10 +37,10 @@ int write_full(int fd, const void *buf, size_t len)
 /* sendmsg with MSG_NOSIGNAL, so that a peer that vanished is an EPIPE
  * for this call and not a SIGPIPE for a program that embeds us; plain
  * writev for what is not a socket. */
-static ssize_t writev_nosignal(int fd, struct iovec *iov, int iovcnt)
+static ssize_t writev_nosignal(int fd, struct iovec *iov, int iovcnt, int flags)
 {
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = iovcnt };
-	ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
 
 	if (n < 0 && errno == ENOTSOCK)
 		n = writev(fd, iov, iovcnt);
@@ -49,8 +49,14 @@ static ssize_t writev_nosignal(int fd, struct iovec *iov, int iovcnt)
 
 int writev_full(int fd, struct iovec *iov, int iovcnt)
 {
+	return writev_full_flags(fd, iov, iovcnt, 0);
+}
+
+int writev_full_flags(int fd, struct iovec *iov, int iovcnt, int flags)
+{
 	while (iovcnt > 0) {
-		ssize_t n = writev_nosignal(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+		ssize_t n = writev_nosignal(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt,
+					    flags);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -16,6 +16,8 @@ int read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
 /* Modifies iov as it goes. */
 int writev_full(int fd, struct iovec *iov, int iovcnt);
+/* The same with extra send flags (MSG_MORE: more follows at once). */
+int writev_full_flags(int fd, struct iovec *iov, int iovcnt, int flags);
 /* Read and throw away len bytes. */
 int discard_full(int fd, uint64_t len);
 

@@ -48,6 +48,11 @@ extern "C" {
 #define CNBD_BACKEND_NATIVE_FUA	(1U << 2)
 /* The storage is rotational: advertise NBD_FLAG_ROTATIONAL. */
 #define CNBD_BACKEND_ROTATIONAL	(1U << 3)
+/* Calls never wait for I/O (memory, null): the server runs them on the
+ * connection's own thread, saving a hand-off per request. A backend that
+ * can block (disk, network) must not set it, or one slow request would
+ * hold up every other request on the connection. */
+#define CNBD_BACKEND_NONBLOCKING	(1U << 4)
 
 /* Flags passed to data calls */
 #define CNBD_FUA	(1U << 0)	/* durable before returning */
