@@ -27,6 +27,9 @@ $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
 $(B)/tests/unit/test_client_devices_conf: $(UNIT_EXTRA_test_client_devices_conf)
 
+UNIT_EXTRA_test_client_control_text := $(B)/client/control_text.o
+$(B)/tests/unit/test_client_control_text: $(UNIT_EXTRA_test_client_control_text)
+
 $(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
 
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
