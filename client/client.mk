@@ -5,7 +5,8 @@
 NBDCTL_OBJS := $(addprefix $(B)/client/, nbdctl.o nbdctl_attach.o nbdctl_list.o \
 	nbdctl_exports.o nbdctl_udev.o control_client.o control_text.o sysfs_nbd.o)
 # The server's side appends its "nbdctl server" object here (it defines
-# nbdctl_server_command); nbdctl links without it.
+# nbdctl_server_command; see client/nbdctl.h), and any libraries it needs
+# to NBDCTL_EXTRA_LIBS. nbdctl links without them.
 NBDCTL_OBJS += $(NBDCTL_EXTRA_OBJS)
 
 CNBD_IO_OBJS := $(B)/client/cnbd_io.o
@@ -14,7 +15,7 @@ PROGRAMS += $(B)/nbdctl $(B)/tests/cnbd-io
 
 $(B)/nbdctl: $(NBDCTL_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(NBDCTL_OBJS) $(LIBCNBD) $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(NBDCTL_OBJS) $(LIBCNBD) $(LIB_LIBS) $(NBDCTL_EXTRA_LIBS)
 
 $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)

@@ -47,7 +47,17 @@ static int parse_number(const char *what, const char *s, unsigned max, unsigned 
 	return 0;
 }
 
-static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
+struct attach_args {
+	const char *uri;
+	const char *device;
+	unsigned connections;
+	bool readonly;
+	bool have_timeout;
+	unsigned timeout;
+};
+
+/* 0, or the exit status for a usage error. */
+static int parse_attach(int argc, char **argv, struct attach_args *a)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
@@ -56,55 +66,55 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *device = NULL;
-	unsigned connections = 1, timeout = 0;
-	bool readonly = false, have_timeout = false;
-	char request[CONTROL_LINE_MAX], err[512];
-	struct nbd_uri uri;
 	int c;
 
+	*a = (struct attach_args){ .connections = 1 };
 	while ((c = getopt_long(argc, argv, "d:C:rt:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			device = optarg;
-			break;
-		case 'C':
-			if (parse_number("--connections", optarg, 64, &connections) < 0)
-				return 2;
-			break;
-		case 'r':
-			readonly = true;
-			break;
-		case 't':
-			if (parse_number("--timeout", optarg, 86400, &timeout) < 0)
-				return 2;
-			have_timeout = true;
-			break;
-		default:
+		if (c == 'd')
+			a->device = optarg;
+		else if (c == 'r')
+			a->readonly = true;
+		else if (c == 'C' && parse_number("--connections", optarg, 64, &a->connections) == 0)
+			continue;
+		else if (c == 't' && parse_number("--timeout", optarg, 86400, &a->timeout) == 0)
+			a->have_timeout = true;
+		else
 			return nbdctl_usage(&nbdctl_attach_command);
-		}
 	}
-	if (optind != argc - 1 || connections == 0)
+	if (optind != argc - 1 || a->connections == 0)
 		return nbdctl_usage(&nbdctl_attach_command);
-	if (device && !nbd_name_valid(device)) {
-		fprintf(stderr, "nbdctl attach: '%s' is not a device name like nbd0\n", device);
+	a->uri = argv[optind];
+	if (a->device && !nbd_name_valid(a->device)) {
+		fprintf(stderr, "nbdctl attach: '%s' is not a device name like nbd0\n", a->device);
 		return 2;
 	}
+	return 0;
+}
+
+static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
+{
+	char request[CONTROL_LINE_MAX], err[512];
+	struct attach_args a;
+	struct nbd_uri uri;
+	int rc = parse_attach(argc, argv, &a);
+
+	if (rc)
+		return rc;
 	/* Refuse a bad URI here, with the parser's own words. */
-	if (uri_parse(argv[optind], &uri, err, sizeof(err)) < 0) {
+	if (uri_parse(a.uri, &uri, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nbdctl attach: %s\n", err);
 		return 1;
 	}
-	if (strlen(argv[optind]) > CONTROL_LINE_MAX - 128) {
+	if (strlen(a.uri) > CONTROL_LINE_MAX - 128) {
 		fprintf(stderr, "nbdctl attach: URI too long\n");
 		return 1;
 	}
 	snprintf(request, sizeof(request), "attach %s device=%s connections=%u readonly=%s",
-		 argv[optind], device ? device : "any", connections,
-		 readonly ? "yes" : "no");
-	if (have_timeout)
+		 a.uri, a.device ? a.device : "any", a.connections,
+		 a.readonly ? "yes" : "no");
+	if (a.have_timeout)
 		snprintf(request + strlen(request), sizeof(request) - strlen(request),
-			 " timeout=%u", timeout);
+			 " timeout=%u", a.timeout);
 	return nbdctl_daemon_call(opts, "attach", request, ATTACH_TIMEOUT_S,
 				  print_device, NULL);
 }
