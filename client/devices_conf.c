@@ -47,7 +47,8 @@ bool device_spec_valid(const char *spec)
 {
 	if (nbd_name_valid(spec) || !strcmp(spec, "any"))
 		return true;
-	if (strncmp(spec, "any-", 4) || !spec[4] || strlen(spec) >= 64)
+	/* inih keeps at most 49 bytes of a section name. */
+	if (strncmp(spec, "any-", 4) || !spec[4] || strlen(spec) > 49)
 		return false;
 	for (const char *p = spec + 4; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
@@ -247,6 +248,15 @@ int devices_conf_parse(const char *name, const char *text,
 	if (scan_headers(&st, text) < 0) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
+	}
+	/* inih would cut a longer name short and then match nothing. */
+	for (size_t i = 0; i < st.nheaders; i++) {
+		if (strlen(st.headers[i].name) > 49) {
+			snprintf(st.err, sizeof(st.err),
+				 "%s:%d: [%s] is not a device: names are at most 49 characters",
+				 name, st.headers[i].line, st.headers[i].name);
+			goto out;
+		}
 	}
 	if (ini_parse_lines_string(name, text, handle, &st, err, errlen) < 0)
 		goto out;

@@ -86,6 +86,7 @@ static void test_errors(void **state)
 	bad("[nbd01]\nuri = nbd://h/d\n", "devices.conf:1: [nbd01] is not a device");
 	bad("[any-]\nuri = nbd://h/d\n", "[any-] is not a device");
 	bad("[any-a/b]\nuri = nbd://h/d\n", "[any-a/b] is not a device");
+	bad("[any-0123456789012345678901234567890123456789012345]\nuri = nbd://h/d\n", "is not a device");
 	/* A missing uri is reported at the section's header, wherever the
 	 * parser notices it. */
 	bad("[nbd0]\nreadonly = true\n\n[nbd1]\nuri = nbd://h/d\n",
