@@ -152,6 +152,7 @@ def main():
                         log("%s %s trial %d FAILED: %s" % (s.name, label, t + 1, e))
                         continue
                     v = r["iops"] if unit == "IOPS" else r["mbps"]
+                    cell.setdefault("rates", []).append(v)
                     cell["rate"] = max(cell["rate"] or 0, v)
                     cell["cpu_us"] = min(cell["cpu_us"] or float("inf"), r["cpu_us"])
                     trial_log.append(dict(r, server=s.name, workload=key, trial=t + 1))

@@ -128,8 +128,21 @@ def sparse_table(sparse, trials):
     return out + [""]
 
 
+def noise(cells):
+    """How far apart the trials of one cell were: the honest error bar of
+    a run on shared cores."""
+    spread = sorted(((max(c["rates"]) - min(c["rates"])) / max(c["rates"]), key)
+                    for key, c in cells.items() if len(c.get("rates", [])) > 1)
+    if not spread:
+        return []
+    med = spread[len(spread) // 2][0]
+    worst, (srv, k) = spread[-1]
+    return ["Noise: the slowest trial of a cell was below its best by a median of"
+            " %.0f%% (worst %.0f%%: %s, %s)." % (100 * med, 100 * worst, srv, LABEL[k]), ""]
+
+
 def build(meta, rows, cells, wkeys, iperf_mbps, sparse):
-    lines = header(meta) + userspace(rows, cells, wkeys)
+    lines = header(meta) + userspace(rows, cells, wkeys) + noise(cells)
     lines.append("iperf3, one TCP stream over loopback, best of %d: %s"
                  % (meta["trials"], rate(iperf_mbps, "MB/s") if iperf_mbps else "not run"))
     lines.append("")

@@ -19,7 +19,7 @@
 # shellcheck source=tests/kernel/lib.sh
 . "$CNBD_KERNEL_LIB"
 
-runtime=5 trials=2
+runtime=5 trials=3
 for arg in $(< /proc/cmdline); do
     case $arg in
         cnbd.bench_runtime=*) runtime=${arg#*=} ;;

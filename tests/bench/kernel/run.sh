@@ -7,7 +7,7 @@
 # Usage: run.sh BUILD_DIR OUT_DIR
 # Environment:
 #   BENCH_KERNEL_RUNTIME  seconds per fio run in the guest (default 5)
-#   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 2)
+#   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 3)
 set -euo pipefail
 
 build=${1:?usage: run.sh BUILD_DIR OUT_DIR}
@@ -15,7 +15,7 @@ out=${2:?usage: run.sh BUILD_DIR OUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 runtime=${BENCH_KERNEL_RUNTIME:-5}
-trials=${BENCH_KERNEL_TRIALS:-2}
+trials=${BENCH_KERNEL_TRIALS:-3}
 mkdir -p "$out"
 console=$out/kernel-console.txt
 
@@ -31,8 +31,11 @@ set -e
 grep -E 'CNBD-BENCH|^run-vm|FAIL' "$console" >&2 || true
 
 section=$(/usr/bin/python3 "$here/report.py" "$console" "$rc")
-[[ -s $out/results.md ]] || echo "# cnbd benchmark (kernel path only; run make bench for the rest)" > "$out/results.md"
-printf '\n%s\n' "$section" >> "$out/results.md"
+results=$out/results.md
+[[ -s $results ]] || echo "# cnbd benchmark (kernel path only; run make bench for the rest)" > "$results"
+# The kernel section is always the last one: a second run replaces it.
+sed -i '/^## Kernel path/,$d' "$results"
+printf '\n%s\n' "$section" >> "$results"
 echo "$section"
 echo "bench-kernel: appended to $out/results.md; console in $console" >&2
 exit "$rc"
