@@ -5,7 +5,7 @@
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd.a
-LIB_LIBS := -linih -ldl
+LIB_LIBS := -linih -ldl -lgnutls
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.

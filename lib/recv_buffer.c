@@ -7,9 +7,9 @@
 #include "recv_buffer.h"
 #include "wire.h"
 
-int recv_buffer_init(struct recv_buffer *b, int fd, size_t cap)
+int recv_buffer_init(struct recv_buffer *b, struct conn_io *io, size_t cap)
 {
-	b->fd = fd;
+	b->io = io;
 	b->cap = cap;
 	b->start = b->end = 0;
 	b->data = malloc(cap);
@@ -31,7 +31,7 @@ static int fill(struct recv_buffer *b, size_t need)
 		b->start = 0;
 	}
 	while (b->end < need) {
-		ssize_t n = read(b->fd, b->data + b->end, b->cap - b->end);
+		ssize_t n = conn_read_some(b->io, b->data + b->end, b->cap - b->end);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -58,7 +58,7 @@ int recv_buffer_read(struct recv_buffer *b, void *dst, size_t len)
 		/* A big payload: no point copying it through the buffer. */
 		memcpy(dst, b->data + b->start, have);
 		b->start = b->end = 0;
-		return read_full(b->fd, (uint8_t *)dst + have, len - have);
+		return conn_read_full(b->io, (uint8_t *)dst + have, len - have);
 	}
 	if (fill(b, len) < 0)
 		return -1;
@@ -75,6 +75,13 @@ int recv_buffer_discard(struct recv_buffer *b, uint64_t len)
 		b->start += len;
 		return 0;
 	}
+	len -= have;
 	b->start = b->end = 0;
-	return discard_full(b->fd, len - have);
+	while (len > 0) {
+		size_t chunk = len < b->cap ? len : b->cap;
+		if (conn_read_full(b->io, b->data, chunk) < 0)
+			return -1;
+		len -= chunk;
+	}
+	return 0;
 }

@@ -8,15 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn_io.h"
+
 struct recv_buffer {
-	int fd;
+	struct conn_io *io;
 	uint8_t *data;
 	size_t cap;
 	size_t start;		/* first unread byte */
 	size_t end;		/* one past the last buffered byte */
 };
 
-int recv_buffer_init(struct recv_buffer *b, int fd, size_t cap);
+int recv_buffer_init(struct recv_buffer *b, struct conn_io *io, size_t cap);
 void recv_buffer_free(struct recv_buffer *b);
 /* Exactly len bytes into dst, buffered ones first; large reads go
  * straight from the socket into dst. 0, or -1 with errno (ECONNRESET at

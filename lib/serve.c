@@ -13,9 +13,11 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 			  const struct cnbd_serve_options *opts)
 {
 	struct session s = {
-		.fd = fd,
+		.io = { .fd = fd },
 		.hooks = hooks,
 		.peer = opts ? opts->peer : NULL,
+		.tls = opts ? opts->tls : NULL,
+		.tls_mode = opts && opts->tls ? opts->tls_mode : CNBD_TLS_OFF,
 	};
 	int rc;
 
@@ -38,6 +40,6 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 	serve_close_export(&s);
 	free(s.meta_export);
 	pthread_mutex_destroy(&s.send_lock);
-	close(fd);
+	conn_close(&s.io);
 	return rc < 0 ? -1 : 0;
 }

@@ -17,6 +17,7 @@
 #include "cnbd/protocol.h"
 #include "log.h"
 #include "serve_session.h"
+#include "tls_server.h"
 #include "wire.h"
 
 /* An option's data, with a cursor for taking fields off its front. */
@@ -43,8 +44,9 @@ static int hs_read(struct session *s, void *buf, size_t len)
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-		int rc = poll(&pfd, 1, remaining_ms(s));
+		struct pollfd pfd = { .fd = s->io.fd, .events = POLLIN };
+		/* Bytes TLS already decrypted would not wake poll(). */
+		int rc = conn_has_pending(&s->io) ? 1 : poll(&pfd, 1, remaining_ms(s));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
@@ -53,7 +55,7 @@ static int hs_read(struct session *s, void *buf, size_t len)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		ssize_t n = read(s->fd, p, len);
+		ssize_t n = conn_read_some(&s->io, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -66,6 +68,13 @@ static int hs_read(struct session *s, void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+static int send_bytes(struct session *s, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return conn_writev(&s->io, &iov, 1, false);
 }
 
 static int send_reply(struct session *s, uint32_t option, uint32_t type,
@@ -81,7 +90,7 @@ static int send_reply(struct session *s, uint32_t option, uint32_t type,
 	put_be32(hdr + 8, option);
 	put_be32(hdr + 12, type);
 	put_be32(hdr + 16, len);
-	return writev_full(s->fd, iov, len ? 2 : 1);
+	return conn_writev(&s->io, iov, len ? 2 : 1, false);
 }
 
 /* An error reply whose text the client may show its user. */
@@ -301,6 +310,11 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				name[0] ? "no export named '%s'" : "no default export%s", name);
 		goto out;
 	}
+	if (exp->tls_required && !s->io.tls) {
+		rc = send_error(s, option, NBD_REP_ERR_TLS_REQD,
+				"export '%s' is served over TLS only", exp->name);
+		goto out;
+	}
 	if (option == NBD_OPT_GO && lease(s, exp, why, sizeof(why)) < 0) {
 		rc = send_error(s, option, NBD_REP_ERR_POLICY, "%s",
 				why[0] ? why : "export is at its connection limit");
@@ -344,6 +358,10 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 		log_info("EXPORT_NAME '%s': no such export: closing", name);
 		goto fail;
 	}
+	if (exp->tls_required && !s->io.tls) {
+		log_info("EXPORT_NAME '%s' without TLS: closing", name);
+		goto fail;
+	}
 	if (lease(s, exp, why, sizeof(why)) < 0) {
 		log_info("EXPORT_NAME '%s' refused: %s: closing", name, why);
 		goto fail;
@@ -355,7 +373,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 	free(name);
 	put_be64(reply, s->size);
 	put_be16(reply + 8, s->tflags);
-	if (write_full(s->fd, reply, s->no_zeroes ? 10 : sizeof(reply)) < 0)
+	if (send_bytes(s, reply, s->no_zeroes ? 10 : sizeof(reply)) < 0)
 		return -1;
 	return 1;
 fail:
@@ -372,6 +390,8 @@ static int handle_list(struct session *s, uint32_t len)
 		return send_error(s, NBD_OPT_LIST, NBD_REP_ERR_INVALID,
 				  "LIST takes no data");
 	for (size_t i = 0; (exp = s->hooks->export_at(s->hooks->ctx, i)); i++) {
+		if (exp->tls_required && !s->io.tls)
+			continue;	/* not even its name in the clear */
 		size_t nlen = strnlen(exp->name, NBD_MAX_STRING);
 		size_t dlen = exp->description ? strnlen(exp->description, NBD_MAX_STRING) : 0;
 
@@ -465,11 +485,57 @@ static int handle_structured_reply(struct session *s, uint32_t len)
 }
 
 /* One option: 1 = transmission starts, 0 = next option, -1 = close. */
+/* STARTTLS: ACK in the clear, then the TLS handshake on the socket. The
+ * spec has the client start over: what was negotiated before is void. */
+static int handle_starttls(struct session *s, uint32_t len)
+{
+	char err[256];
+
+	if (!s->tls || s->tls_mode == CNBD_TLS_OFF)
+		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
+				  "TLS is not enabled on this server") < 0 ? -1 : 0;
+	if (len)
+		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+				  "STARTTLS takes no data") < 0 ? -1 : 0;
+	if (s->io.tls)
+		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+				  "TLS is already in use") < 0 ? -1 : 0;
+	if (send_reply(s, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0) < 0)
+		return -1;
+	if (tls_server_handshake(s->tls, &s->io, remaining_ms(s), err, sizeof(err)) < 0) {
+		log_info("%s", err);
+		return -1;
+	}
+	log_debug("TLS established");
+	s->structured = false;
+	s->meta_base_allocation = false;
+	free(s->meta_export);
+	s->meta_export = NULL;
+	return 0;
+}
+
+/* With TLS required, only STARTTLS and ABORT are answered in the clear. */
+static bool refused_before_tls(const struct session *s, uint32_t option)
+{
+	return s->tls_mode == CNBD_TLS_REQUIRE && !s->io.tls &&
+	       option != NBD_OPT_STARTTLS && option != NBD_OPT_ABORT;
+}
+
 static int handle_option(struct session *s, uint32_t option, uint8_t *data, uint32_t len)
 {
 	struct opt_data d = { .p = data, .left = len };
 
+	if (refused_before_tls(s, option)) {
+		if (option == NBD_OPT_EXPORT_NAME) {
+			log_info("EXPORT_NAME before STARTTLS on a TLS-only server: closing");
+			return -1;
+		}
+		return send_error(s, option, NBD_REP_ERR_TLS_REQD,
+				  "this server requires TLS: send STARTTLS first") < 0 ? -1 : 0;
+	}
 	switch (option) {
+	case NBD_OPT_STARTTLS:
+		return handle_starttls(s, len);
 	case NBD_OPT_EXPORT_NAME:
 		return handle_export_name(s, &d);
 	case NBD_OPT_ABORT:
@@ -499,7 +565,7 @@ static int greet(struct session *s)
 	put_be64(hello, NBD_MAGIC);
 	put_be64(hello + 8, NBD_IHAVEOPT);
 	put_be16(hello + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
-	if (write_full(s->fd, hello, sizeof(hello)) < 0 || hs_read(s, cflags, 4) < 0)
+	if (send_bytes(s, hello, sizeof(hello)) < 0 || hs_read(s, cflags, 4) < 0)
 		return -1;
 	flags = get_be32(cflags);
 	if (flags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {

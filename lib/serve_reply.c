@@ -18,8 +18,7 @@ static int send_locked(struct session *s, struct iovec *iov, int iovcnt)
 		errno = EPIPE;
 		rc = -1;
 	} else {
-		rc = writev_full_flags(s->fd, iov, iovcnt,
-				       s->more_follows ? MSG_MORE : 0);
+		rc = conn_writev(&s->io, iov, iovcnt, s->more_follows);
 		if (rc < 0)
 			s->send_failed = true;
 	}

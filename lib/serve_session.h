@@ -9,13 +9,16 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "conn_io.h"
 #include "serve.h"
 
 #define META_CONTEXT_BASE_ALLOCATION	1	/* our id for base:allocation */
 
 struct session {
-	int fd;
+	struct conn_io io;
 	const struct cnbd_serve_hooks *hooks;
+	const struct cnbd_tls *tls;
+	enum cnbd_tls_mode tls_mode;
 	const char *peer;
 	struct timespec deadline;	/* of the handshake; tv_sec 0: none */
 

@@ -248,7 +248,7 @@ int serve_transmission(struct session *s, int threads)
 	int n = executor_count(s, threads), started = 0, rc;
 
 	q.inline_mode = s->be->flags & CNBD_BACKEND_NONBLOCKING;
-	if (recv_buffer_init(&q.in, s->fd, RECV_BUFFER_SIZE) < 0)
+	if (recv_buffer_init(&q.in, &s->io, RECV_BUFFER_SIZE) < 0)
 		return -1;
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.work, NULL);

@@ -30,6 +30,22 @@ struct cnbd_export {
 	const struct cnbd_backend *backend;
 	void *handle;			/* the export handle backend calls get */
 	uint64_t generation;		/* for the owner's bookkeeping */
+	bool tls_required;		/* served only after STARTTLS */
+};
+
+/* TLS credentials: X.509 from a directory holding server-cert.pem,
+ * server-key.pem and (to verify clients) ca-cert.pem, and/or PSK keys
+ * from a psktool file. Everything is read at once, so call it before
+ * dropping privileges. NULL with the reason in err. */
+struct cnbd_tls;
+struct cnbd_tls *cnbd_tls_server_new(const char *cert_dir, const char *psk_file,
+				     bool verify_clients, char *err, size_t errlen);
+void cnbd_tls_free(struct cnbd_tls *tls);
+
+enum cnbd_tls_mode {
+	CNBD_TLS_OFF,		/* STARTTLS is refused */
+	CNBD_TLS_ON,		/* offered; plaintext clients are served too */
+	CNBD_TLS_REQUIRE,	/* nothing but STARTTLS and ABORT before TLS */
 };
 
 struct cnbd_serve_hooks {
@@ -53,6 +69,8 @@ struct cnbd_serve_options {
 	int threads;		/* request threads; 0: a default */
 	const char *peer;	/* for log lines, e.g. "127.0.0.1:41234"; NULL
 				 * when the caller's log prefix names it */
+	const struct cnbd_tls *tls;	/* NULL: no TLS */
+	enum cnbd_tls_mode tls_mode;
 };
 
 /* Serves one connection on fd, and closes it. Returns 0 after a clean

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn_io.h"
+#include "wire.h"
+
+/* GnuTLS speaks its own error codes; the engine speaks errno. */
+static int tls_errno(ssize_t rc)
+{
+	switch (rc) {
+	case GNUTLS_E_INTERRUPTED:
+	case GNUTLS_E_AGAIN:
+		return EINTR;
+	case GNUTLS_E_PREMATURE_TERMINATION:
+		return ECONNRESET;
+	default:
+		return EPROTO;
+	}
+}
+
+ssize_t conn_read_some(struct conn_io *io, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!io->tls)
+		return read(io->fd, buf, len);
+	do {
+		n = gnutls_record_recv(io->tls, buf, len);
+	} while (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN);
+	if (n < 0) {
+		errno = tls_errno(n);
+		return -1;
+	}
+	return n;
+}
+
+bool conn_has_pending(const struct conn_io *io)
+{
+	return io->tls && gnutls_record_check_pending(io->tls) > 0;
+}
+
+int conn_read_full(struct conn_io *io, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = conn_read_some(io, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int tls_send_all(gnutls_session_t tls, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = gnutls_record_send(tls, p, len);
+		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
+			continue;
+		if (n < 0) {
+			errno = tls_errno(n);
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more)
+{
+	if (!io->tls)
+		return writev_full_flags(io->fd, iov, iovcnt, more ? MSG_MORE : 0);
+	/* Corked, the pieces of one reply (and of a burst) share records. */
+	gnutls_record_cork(io->tls);
+	for (int i = 0; i < iovcnt; i++)
+		if (tls_send_all(io->tls, iov[i].iov_base, iov[i].iov_len) < 0)
+			return -1;
+	if (more)
+		return 0;
+	for (;;) {
+		int rc = gnutls_record_uncork(io->tls, GNUTLS_RECORD_WAIT);
+		if (rc >= 0)
+			return 0;
+		if (rc != GNUTLS_E_INTERRUPTED && rc != GNUTLS_E_AGAIN) {
+			errno = tls_errno(rc);
+			return -1;
+		}
+	}
+}
+
+void conn_close(struct conn_io *io)
+{
+	if (io->tls) {
+		gnutls_bye(io->tls, GNUTLS_SHUT_WR);
+		gnutls_deinit(io->tls);
+		io->tls = NULL;
+	}
+	if (io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
+}

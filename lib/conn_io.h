@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* A connection's bytes, in the clear or through TLS once STARTTLS has
+ * succeeded: the engine reads and writes only through these. */
+#ifndef CNBD_CONN_IO_H
+#define CNBD_CONN_IO_H
+
+#include <gnutls/gnutls.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+struct conn_io {
+	int fd;
+	gnutls_session_t tls;		/* NULL: plaintext */
+};
+
+/* Like read(2): some bytes, 0 at end of stream, -1 with errno. */
+ssize_t conn_read_some(struct conn_io *io, void *buf, size_t len);
+/* Are bytes already decrypted and waiting (so poll() would lie)? */
+bool conn_has_pending(const struct conn_io *io);
+/* Every byte of iov, or -1 with errno. With more, the bytes may wait
+ * for what follows (MSG_MORE, or a corked TLS record). */
+int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more);
+/* Exactly len bytes, or -1 (ECONNRESET at end of stream). */
+int conn_read_full(struct conn_io *io, void *buf, size_t len);
+/* Ends TLS politely, if any, and closes the socket. */
+void conn_close(struct conn_io *io);
+
+#endif
