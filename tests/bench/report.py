@@ -141,10 +141,11 @@ def noise(cells):
             " %.0f%% (worst %.0f%%: %s, %s)." % (100 * med, 100 * worst, srv, LABEL[k]), ""]
 
 
-def build(meta, rows, cells, wkeys, iperf_mbps, sparse):
+def build(meta, rows, cells, wkeys, iperf_mbps, iperf_runs, sparse):
     lines = header(meta) + userspace(rows, cells, wkeys) + noise(cells)
-    lines.append("iperf3, one TCP stream over loopback, best of %d: %s"
-                 % (meta["trials"], rate(iperf_mbps, "MB/s") if iperf_mbps else "not run"))
+    runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in iperf_runs.items())
+    lines.append("iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
+                 " below: the higher one." % (meta["trials"], runs or "not run"))
     lines.append("")
     if sparse:
         lines += sparse_table(sparse, meta["trials"])
