@@ -2,11 +2,12 @@
 # guest-runner.sh runs only cases/*.sh).
 #
 #   start_clientd [ARGS...]   nbd-clientd -f on /run/cnbd/clientd.sock, log in
-#                             /run/cnbd-clientd.log; stopped (SIGTERM) on exit
+#                             $CNBD_SCRATCH/clientd.log; stopped (SIGTERM) on exit
 #   stop_clientd              SIGTERM and wait; prints the log
 #   nbdctl ARGS...            the project's nbdctl
 
-CLIENTD_LOG=/run/cnbd-clientd.log
+# Per case: /run outlives a case, the scratch directory does not.
+CLIENTD_LOG=$CNBD_SCRATCH/clientd.log
 CLIENTD_PID=
 
 nbdctl() {
