@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/ini_lines.h: every key reaches the handler with the
- * line it stands on, and errors name the right line. */
+ * line it stands on, errors name the right line, and the _ex interface
+ * reports headers and refuses what inih would take silently. */
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -298,6 +299,158 @@ static void test_empty_and_no_trailing_newline(void **state)
 	assert_string_equal(s.value[0], "last");
 }
 
+/* The _ex interface: headers and keys in order, each with its line. */
+struct events {
+	int n;
+	char what[MAX_SEEN][80];	/* "[name]@line" or "section.key=value@line" */
+	int stop_line;			/* a callback refuses this line */
+};
+
+static int ev_section(void *user, const char *section, int line, char *err, size_t errlen)
+{
+	struct events *e = user;
+
+	if (line == e->stop_line) {
+		snprintf(err, errlen, "no section here");
+		return -1;
+	}
+	assert_true(e->n < MAX_SEEN);
+	snprintf(e->what[e->n++], sizeof(e->what[0]), "[%s]@%d", section, line);
+	return 0;
+}
+
+static int ev_key(void *user, const char *section, const char *key, const char *value,
+		  int line, char *err, size_t errlen)
+{
+	struct events *e = user;
+
+	if (line == e->stop_line) {
+		snprintf(err, errlen, "no key here");
+		return -1;
+	}
+	assert_true(e->n < MAX_SEEN);
+	snprintf(e->what[e->n++], sizeof(e->what[0]), "%s.%s=%s@%d", section, key, value, line);
+	return 0;
+}
+
+static const struct ini_callbacks ev_callbacks = { .section = ev_section, .key = ev_key };
+
+static int parse_ex(const char *text, struct events *e, char *err, size_t errlen)
+{
+	return ini_parse_lines_string_ex("x.conf", text, &ev_callbacks, e, err, errlen);
+}
+
+static void test_ex_order_and_lines(void **state)
+{
+	struct events e = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(parse_ex("\xEF\xBB\xBF[a]\n"		/* 1: BOM skipped */
+				  "k = 1\n"			/* 2 */
+				  "; c\n"			/* 3 */
+				  "  [empty]   ; comment\n"	/* 4 */
+				  "\n"				/* 5 */
+				  "[b c]\r\n"			/* 6 */
+				  "k2: 2\r\n",			/* 7 */
+				  &e, err, sizeof(err)), 0);
+	assert_int_equal(e.n, 5);
+	assert_string_equal(e.what[0], "[a]@1");
+	assert_string_equal(e.what[1], "a.k=1@2");
+	/* A section with no keys at all is still reported. */
+	assert_string_equal(e.what[2], "[empty]@4");
+	assert_string_equal(e.what[3], "[b c]@6");
+	assert_string_equal(e.what[4], "b c.k2=2@7");
+}
+
+static void test_ex_duplicate_section(void **state)
+{
+	struct events e = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(parse_ex("[a]\nk = 1\n[b]\n\n[a]\nk = 2\n", &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:5: section [a] given twice (first on line 1)");
+	/* Nothing after the second header was handled. */
+	assert_int_equal(e.n, 3);
+	/* Names compare exactly: inih keeps blanks inside the brackets. */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(parse_ex("[a]\n[ a]\n[A]\n", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.n, 3);
+}
+
+static void test_ex_bad_section_names(void **state)
+{
+	struct events e = { 0 };
+	char err[512] = "", text[128];
+
+	(void)state;
+	assert_int_equal(parse_ex("[a]\nk = 1\n[]\n", &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:3: empty section name");
+	/* inih would keep 49 bytes of a longer name: refused instead. */
+	snprintf(text, sizeof(text), "\n[%s]\n", "01234567890123456789012345678901234567890123456789");
+	assert_int_equal(parse_ex(text, &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:2: section name longer than 49 characters");
+	memset(&e, 0, sizeof(e));
+	snprintf(text, sizeof(text), "[%s]\n", "0123456789012345678901234567890123456789012345678");
+	assert_int_equal(parse_ex(text, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.n, 1);
+	/* "]" after an inline comment is no header: inih's syntax error. */
+	assert_int_equal(parse_ex("[a ;x]\n", &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:1: syntax error (expected [section], key = value, or a comment)");
+}
+
+static void test_ex_callbacks_stop(void **state)
+{
+	struct events e = { .stop_line = 3 };
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(parse_ex("[a]\nk = 1\n[b]\nk = 2\n", &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:3: no section here");
+	assert_int_equal(e.n, 2);
+	memset(&e, 0, sizeof(e));
+	e.stop_line = 4;
+	assert_int_equal(parse_ex("[a]\nk = 1\n[b]\nk = 2\nk = 3\n", &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.conf:4: no key here");
+	assert_int_equal(e.n, 3);
+}
+
+static void test_ex_file_and_null_callbacks(void **state)
+{
+	char path[] = "/tmp/cnbd-ini-XXXXXX";
+	const struct ini_callbacks none = { 0 };
+	struct events e = { .stop_line = 4 };
+	char err[512] = "";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "[x]\na = 1\n\nbad = 2\n[x]\n", 23), 23);
+	close(fd);
+	assert_int_equal(ini_parse_lines_ex(path, &ev_callbacks, &e, err, sizeof(err)), -1);
+	assert_err_line(err, path, 4);
+	/* Without callbacks the checks still hold. */
+	assert_int_equal(ini_parse_lines_ex(path, &none, NULL, err, sizeof(err)), -1);
+	assert_err_line(err, path, 5);
+	assert_non_null(strstr(err, "given twice"));
+	unlink(path);
+	assert_int_equal(ini_parse_lines_ex(path, &none, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+/* The first interface checks no section names, as before. */
+static void test_old_interface_unchanged(void **state)
+{
+	struct seen s = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(ini_parse_lines_string("o", "[a]\nk = 1\n[a]\nk = 2\n[]\nk = 3\n",
+						record, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +465,12 @@ int main(void)
 		cmocka_unit_test(test_file_and_missing_file),
 		cmocka_unit_test(test_file_counting_restarts),
 		cmocka_unit_test(test_empty_and_no_trailing_newline),
+		cmocka_unit_test(test_ex_order_and_lines),
+		cmocka_unit_test(test_ex_duplicate_section),
+		cmocka_unit_test(test_ex_bad_section_names),
+		cmocka_unit_test(test_ex_callbacks_stop),
+		cmocka_unit_test(test_ex_file_and_null_callbacks),
+		cmocka_unit_test(test_old_interface_unchanged),
 	};
 
 	return cmocka_run_group_tests_name("ini_lines", tests, NULL, NULL);
