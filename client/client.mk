@@ -21,18 +21,6 @@ $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CNBD_IO_OBJS) $(LIBCNBD) $(LIB_LIBS)
 
-# Unit tests of client/ code (tests/tests.mk builds them).
-# The extra objects are also listed as plain prerequisites: tests.mk's
-# $$(filter %.o ...) inside a static pattern rule has its '%' replaced by
-# the stem, so it never yields them.
-UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
-$(B)/tests/unit/test_client_devices_conf: $(UNIT_EXTRA_test_client_devices_conf)
-
-UNIT_EXTRA_test_client_control_text := $(B)/client/control_text.o
-$(B)/tests/unit/test_client_control_text: $(UNIT_EXTRA_test_client_control_text)
-
-$(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
-
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
 	control_text.o device_table.o devices_conf.o supervisor.o ioctl_bind.o \
 	kmod_load.o sysfs_nbd.o)
@@ -42,9 +30,12 @@ $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod
 
-# The ioctl binding against a fake kernel: ioctl() wrapped by the linker.
+# Unit tests of client/ code (tests/tests.mk builds them). The ioctl
+# binding runs against a fake kernel: ioctl() wrapped by the linker.
+UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
+UNIT_EXTRA_test_client_control_text := $(B)/client/control_text.o
 UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
-$(B)/tests/unit/test_ioctl_sequence: $(B)/client/ioctl_bind.o
+$(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
 
 # Installation: programs, man pages, the systemd unit, the udev rules and
 # the modprobe options (paths filled in as installed).

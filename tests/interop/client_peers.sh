@@ -124,6 +124,20 @@ peer_pids+=($!)
 wait_socket "$tmp/nbdkit.sock"
 check nbdkit-unix "nbd+unix:///mem?socket=$tmp/nbdkit.sock" mem "$size" ""
 
+# nbdkit hiding FIXED_NEWSTYLE and NO_ZEROES: the client must fall back to
+# NBD_OPT_EXPORT_NAME (and read the 124 zero bytes that follow it).
+port=$(free_port)
+nbdkit -f -p "$port" --mask-handshake=0 memory "$size" > "$tmp/nbdkit-old.log" 2>&1 &
+peer_pids+=($!)
+wait_listening 127.0.0.1 "$port"
+"$IO" "nbd://127.0.0.1:$port/" info > "$tmp/info" 2> "$tmp/err" ||
+	fail "nbdkit without fixed newstyle: $(cat "$tmp/err")"
+grep -qx via_export_name=yes "$tmp/info" || fail "EXPORT_NAME was not used: $(cat "$tmp/info")"
+"$IO" "nbd://127.0.0.1:$port/" write 0 < "$tmp/small" || fail "write via EXPORT_NAME failed"
+[ "$("$IO" "nbd://127.0.0.1:$port/" read 0 $((1 << 20)) | sum)" = "$want_small" ] ||
+	fail "read back via EXPORT_NAME differs"
+log "nbdkit without fixed newstyle: EXPORT_NAME ok"
+
 # nbd-server (it forks into the background; -p records its pid).
 port=$(free_port)
 truncate -s "$size" "$tmp/nbd-server.img"
