@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parsing the devices file with inih through ini_lines (which knows each
- * key's line). A section is a device; keys are checked as they come so
- * that an error points at its line; what needs the whole section (a
- * missing uri) points at the section's first key.
+ * Parsing the devices file with inih through ini_lines, which reports
+ * each [section] header and each key with its line (and refuses a section
+ * given twice). A section is a device; keys are checked as they come so
+ * that an error points at its line; a section without a uri is reported
+ * at its header.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,20 +20,12 @@
 
 #define DEVICES_CONF_MAX	(1024 * 1024)
 
-/* A [section] header as written, and its line. */
-struct header {
-	char name[64];
-	int line;
-};
-
 struct parse_state {
 	struct devices_conf *conf;
 	struct device_conf *cur;
 	const char *name;
-	struct header *headers;
-	size_t nheaders, next_header;
-	/* An error placed by this file (its own line number), which then
-	 * replaces the one ini_lines would give. */
+	/* An error carrying its own line (a section that ended without a
+	 * uri), which replaces the one ini_lines would give. */
 	char err[512];
 	/* Which keys the current section has set. */
 	bool have_uri, have_connections, have_readonly, have_timeout;
@@ -47,8 +40,7 @@ bool device_spec_valid(const char *spec)
 {
 	if (nbd_name_valid(spec) || !strcmp(spec, "any"))
 		return true;
-	/* inih keeps at most 49 bytes of a section name. */
-	if (strncmp(spec, "any-", 4) || !spec[4] || strlen(spec) > 49)
+	if (strncmp(spec, "any-", 4) || !spec[4] || strlen(spec) > INI_MAX_SECTION_NAME)
 		return false;
 	for (const char *p = spec + 4; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
@@ -56,46 +48,16 @@ bool device_spec_valid(const char *spec)
 	return true;
 }
 
-/*
- * Moves to the header of section. Headers passed over had no keys at all
- * (inih reports keys, not sections), so they lack a uri.
- */
-static int find_header(struct parse_state *st, const char *section)
-{
-	while (st->next_header < st->nheaders) {
-		struct header *h = &st->headers[st->next_header++];
-
-		if (!strcmp(h->name, section))
-			return h->line;
-		snprintf(st->err, sizeof(st->err), "%s:%d: [%s] has no uri", st->name,
-			 h->line, h->name);
-		return -1;
-	}
-	return 0;
-}
-
 static struct device_conf *new_section(struct parse_state *st, const char *section,
-				       char *err, size_t errlen)
+				       int line, char *err, size_t errlen)
 {
 	struct devices_conf *c = st->conf;
 	struct device_conf *v;
-	int line = find_header(st, section);
 
-	if (line < 0)
-		return NULL;
 	if (!device_spec_valid(section)) {
-		snprintf(st->err, sizeof(st->err),
-			 "%s:%d: [%s] is not a device: write [nbdN], [any] or [any-NAME]",
-			 st->name, line, section);
+		snprintf(err, errlen,
+			 "[%s] is not a device: write [nbdN], [any] or [any-NAME]", section);
 		return NULL;
-	}
-	for (size_t i = 0; i < c->n; i++) {
-		if (!strcmp(c->v[i].device, section)) {
-			snprintf(st->err, sizeof(st->err),
-				 "%s:%d: [%s] appears twice (first at line %d)",
-				 st->name, line, section, c->v[i].line);
-			return NULL;
-		}
 	}
 	v = realloc(c->v, (c->n + 1) * sizeof(*v));
 	if (!v) {
@@ -186,91 +148,45 @@ static int finish_section(struct parse_state *st)
 	return -1;
 }
 
-static int handle(void *user, const char *section, const char *key,
-		  const char *value, char *err, size_t errlen)
+static int on_section(void *user, const char *section, int line,
+		      char *err, size_t errlen)
 {
 	struct parse_state *st = user;
 
-	if (!section[0]) {
-		snprintf(err, errlen, "'%s' outside a [device] section", key);
-		return 0;
-	}
-	if (!st->cur || strcmp(st->cur->device, section)) {
-		if (finish_section(st) < 0)
-			return 0;
-		st->cur = new_section(st, section, err, errlen);
-		if (!st->cur)
-			return 0;
-	}
-	return set_key(st, st->cur, key, value, err, errlen) == 0;
+	if (finish_section(st) < 0)
+		return -1;
+	st->cur = new_section(st, section, line, err, errlen);
+	return st->cur ? 0 : -1;
 }
 
-/* The [section] lines, as inih will see them (no stripping inside). */
-static int scan_headers(struct parse_state *st, const char *text)
+static int on_key(void *user, const char *section, const char *key,
+		  const char *value, int line, char *err, size_t errlen)
 {
-	int line = 0;
+	struct parse_state *st = user;
 
-	for (const char *p = text; *p; ) {
-		const char *nl = strchr(p, '\n');
-		const char *end = nl ? nl : p + strlen(p);
-		const char *q = p;
-
-		line++;
-		while (q < end && isspace((unsigned char)*q))
-			q++;
-		if (q < end && *q == '[') {
-			const char *close = memchr(q, ']', end - q);
-			struct header *h;
-
-			if (close) {
-				h = realloc(st->headers, (st->nheaders + 1) * sizeof(*h));
-				if (!h)
-					return -1;
-				st->headers = h;
-				h = &h[st->nheaders++];
-				snprintf(h->name, sizeof(h->name), "%.*s",
-					 (int)(close - q - 1), q + 1);
-				h->line = line;
-			}
-		}
-		p = nl ? nl + 1 : end;
+	(void)section;
+	(void)line;
+	if (!st->cur) {
+		snprintf(err, errlen, "'%s' outside a [device] section", key);
+		return -1;
 	}
-	return 0;
+	return set_key(st, st->cur, key, value, err, errlen);
 }
 
 int devices_conf_parse(const char *name, const char *text,
 		       struct devices_conf *conf, char *err, size_t errlen)
 {
+	static const struct ini_callbacks cb = { .section = on_section, .key = on_key };
 	struct parse_state st = { .conf = conf, .name = name };
-	int rc = -1;
 
 	memset(conf, 0, sizeof(*conf));
-	if (scan_headers(&st, text) < 0) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		goto out;
-	}
-	/* inih would cut a longer name short and then match nothing. */
-	for (size_t i = 0; i < st.nheaders; i++) {
-		if (strlen(st.headers[i].name) > 49) {
-			snprintf(st.err, sizeof(st.err),
-				 "%s:%d: [%s] is not a device: names are at most 49 characters",
-				 name, st.headers[i].line, st.headers[i].name);
-			goto out;
-		}
-	}
-	if (ini_parse_lines_string(name, text, handle, &st, err, errlen) < 0)
-		goto out;
-	/* The last section, and headers after the last key. */
-	if (finish_section(&st) < 0 || find_header(&st, "") < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0 && st.err[0])
+	if (ini_parse_lines_string_ex(name, text, &cb, &st, err, errlen) == 0 &&
+	    finish_section(&st) == 0)
+		return 0;
+	if (st.err[0])
 		snprintf(err, errlen, "%s", st.err);
-	if (rc < 0)
-		devices_conf_free(conf);
-	free(st.headers);
-	return rc;
+	devices_conf_free(conf);
+	return -1;
 }
 
 int devices_conf_load(const char *path, struct devices_conf *conf,

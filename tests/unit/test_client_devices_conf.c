@@ -86,7 +86,9 @@ static void test_errors(void **state)
 	bad("[nbd01]\nuri = nbd://h/d\n", "devices.conf:1: [nbd01] is not a device");
 	bad("[any-]\nuri = nbd://h/d\n", "[any-] is not a device");
 	bad("[any-a/b]\nuri = nbd://h/d\n", "[any-a/b] is not a device");
-	bad("[any-0123456789012345678901234567890123456789012345]\nuri = nbd://h/d\n", "is not a device");
+	bad("[any-0123456789012345678901234567890123456789012345]\nuri = nbd://h/d\n",
+	    "devices.conf:1: section name longer than 49 characters");
+	bad("[]\nuri = nbd://h/d\n", "devices.conf:1: empty section name");
 	/* A missing uri is reported at the section's header, wherever the
 	 * parser notices it. */
 	bad("[nbd0]\nreadonly = true\n\n[nbd1]\nuri = nbd://h/d\n",
@@ -95,7 +97,7 @@ static void test_errors(void **state)
 	bad("[nbd0]\n[nbd1]\nuri = nbd://h/d\n", "devices.conf:1: [nbd0] has no uri");
 	bad("[nbd0]\nuri = nbd://h/d\n[nbd1]\n", "devices.conf:3: [nbd1] has no uri");
 	bad("[nbd0]\nuri = nbd://h/d\n[nbd1]\nuri = nbd://h/e\n[nbd0]\nuri = nbd://h/f\n",
-	    "devices.conf:5: [nbd0] appears twice (first at line 1)");
+	    "devices.conf:5: section [nbd0] given twice (first on line 1)");
 	bad("[nbd0]\nuri nbd.example\n", "devices.conf:2: syntax error");
 }
 
