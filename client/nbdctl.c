@@ -20,6 +20,12 @@ static const struct nbdctl_command *const commands[] = {
 	&nbdctl_udev_name_command,
 };
 
+static void help_line(FILE *out, const struct nbdctl_command *cmd)
+{
+	fprintf(out, "  %s%s%s\n      %s\n", cmd->name, cmd->usage[0] ? " " : "",
+		cmd->usage, cmd->summary);
+}
+
 static void help(FILE *out)
 {
 	fprintf(out,
@@ -27,11 +33,9 @@ static void help(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n      %s\n", commands[i]->name,
-			commands[i]->usage, commands[i]->summary);
+		help_line(out, commands[i]);
 	if (&nbdctl_server_command)
-		fprintf(out, "  %-10s %s\n      %s\n", nbdctl_server_command.name,
-			nbdctl_server_command.usage, nbdctl_server_command.summary);
+		help_line(out, &nbdctl_server_command);
 	fprintf(out,
 		"\n"
 		"Options:\n"
