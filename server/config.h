@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nbd-serverd's configuration file, parsed into plain data. Parsing never
- * loads a backend or touches storage: that is export_open.c's job, a
- * second step, so a configuration can be checked (and unit tested)
- * without any shared object.
+ * nbd-serverd's configuration: the main file and the drop-in files of
+ * exports-dir, parsed into plain data. Parsing never loads a backend or
+ * touches storage: that is export_open.c's job, a second step, so a
+ * configuration can be checked (and unit tested) without any shared
+ * object.
  */
 #ifndef CNBD_SERVER_CONFIG_H
 #define CNBD_SERVER_CONFIG_H
@@ -19,42 +20,61 @@
 #define CONFIG_DEFAULT_EXPORT_NAME	"default"
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT 30
 #define CONFIG_DEFAULT_UNIX_MODE	0666
+#define CONFIG_DEFAULT_CONTROL		"/run/cnbd/serverd.sock"
+/* What the control socket's add calls where a file would name itself. */
+#define CONFIG_RUNTIME_SOURCE		"control socket"
 
-/* One [NAME] section. exp holds everything but backend and handle, which
- * export_open() fills in. */
+/* One export: a [NAME] section, or an add over the control socket. exp
+ * holds everything but backend and handle, which export_open() fills. */
 struct export_config {
 	struct cnbd_export exp;
 	char *backend_name;
 	struct cnbd_param *params;	/* keys the server does not know */
 	size_t nparams;
-	int line;			/* of the [NAME] header, for messages */
+	char *source;			/* the file, or CONFIG_RUNTIME_SOURCE */
+	int line;			/* of the [NAME] header; 0 at run time */
 };
 
 struct server_config {
-	char *source;			/* file name used in messages */
+	char *source;			/* the main file, for messages */
 	char **listen;
 	size_t nlisten;
 	char *user;
 	bool user_given;		/* no fallback to nobody when given */
 	char *backend_dir;
-	char *default_export;		/* NULL: the rule in export_table.c */
+	char *default_export;		/* NULL: the rule in export_list.c */
 	int handshake_timeout;
 	char *pidfile;
 	unsigned unix_mode;
-	struct export_config *exports;
+	char *exports_dir;		/* NULL: none */
+	char *control;			/* the control socket; NULL: none */
+	bool control_given;		/* else the default, where it can be */
+	struct export_config *exports;	/* main file first, then each drop-in */
 	size_t nexports;
 };
 
-/* Parse a configuration file. 0, or -1 with "file:line: reason" in err
- * (cfg is then empty). */
+/* Parse a configuration file and the files of its exports-dir. 0, or -1
+ * with "file:line: reason" in err (cfg is then empty). */
 int config_parse_file(const char *path, struct server_config *cfg,
 		      char *err, size_t errlen);
-/* The same for text in memory; name stands for the file in messages. */
+/* The same for the main text in memory; name stands for the file. */
 int config_parse_string(const char *name, const char *text,
 			struct server_config *cfg, char *err, size_t errlen);
 /* What the server runs with no configuration file: one 1 GiB memory
  * export named "default" on 127.0.0.1:10809. */
 int config_builtin(struct server_config *cfg, char *err, size_t errlen);
 void config_free(struct server_config *cfg);
+
+/* An export given as key = value pairs at run time, checked as a
+ * section of the file would be. 0, or -1 with the reason in err. */
+int config_export_runtime(const char *name, const struct cnbd_param *pairs,
+			  size_t npairs, struct export_config *ec,
+			  char *err, size_t errlen);
+/* A name a section could carry: 1 to 49 bytes, not "server", nothing a
+ * file could not hold. 0, or -1 with the reason in err. */
+int config_check_name(const char *name, char *err, size_t errlen);
+/* "file:line: " for messages about ec ("" for a run-time export). */
+const char *config_where(const struct export_config *ec, char *buf, size_t len);
+void config_export_free(struct export_config *ec);
 
 #endif

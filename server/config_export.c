@@ -24,55 +24,20 @@ static bool power_of_2(uint64_t n)
 	return n && !(n & (n - 1));
 }
 
-static struct export_config *new_export(struct config_parse *p, const char *name,
-					char *err, size_t errlen)
+int config_export_init(struct export_config *ec, const char *name,
+		       const char *source, int line)
 {
-	struct server_config *cfg = p->cfg;
-	struct export_config *ecs, *ec;
-	struct export_lines *lines;
-
-	ecs = realloc(cfg->exports, (cfg->nexports + 1) * sizeof(*ecs));
-	if (ecs)
-		cfg->exports = ecs;
-	lines = realloc(p->lines, (cfg->nexports + 1) * sizeof(*lines));
-	if (lines)
-		p->lines = lines;
-	if (!ecs || !lines)
-		goto oom;
-	ec = &cfg->exports[cfg->nexports];
 	memset(ec, 0, sizeof(*ec));
-	memset(&lines[cfg->nexports], 0, sizeof(*lines));
 	ec->exp.name = strdup(name);
-	if (!ec->exp.name)
-		goto oom;
+	ec->source = strdup(source);
 	ec->exp.min_block = DEFAULT_MIN_BLOCK;
 	ec->exp.pref_block = DEFAULT_PREF_BLOCK;
 	ec->exp.max_block = DEFAULT_MAX_BLOCK;
-	ec->line = config_scan_section_line(p->scan, name);
-	cfg->nexports++;
-	return ec;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return NULL;
-}
-
-static struct export_config *find_or_add(struct config_parse *p, const char *name,
-					 struct export_lines **lines,
-					 char *err, size_t errlen)
-{
-	struct server_config *cfg = p->cfg;
-	struct export_config *ec;
-
-	for (size_t i = 0; i < cfg->nexports; i++) {
-		if (!strcmp(cfg->exports[i].exp.name, name)) {
-			*lines = &p->lines[i];
-			return &cfg->exports[i];
-		}
-	}
-	ec = new_export(p, name, err, errlen);
-	if (ec)
-		*lines = &p->lines[cfg->nexports - 1];
-	return ec;
+	ec->line = line;
+	if (ec->exp.name && ec->source)
+		return 0;
+	config_export_free(ec);
+	return -1;
 }
 
 /* One block size key; the relations between the three are checked once
@@ -169,18 +134,12 @@ static int set_max_connections(struct export_config *ec, struct export_lines *l,
 	return 0;
 }
 
-int config_export_key(struct config_parse *p, const char *section,
-		      const char *key, const char *value,
+int config_export_key(struct export_config *ec, struct export_lines *l,
+		      const char *key, const char *value, int line,
 		      char *err, size_t errlen)
 {
-	struct export_lines *l;
-	struct export_config *ec = find_or_add(p, section, &l, err, errlen);
-	struct cnbd_export *e;
-	int line = p->line;
+	struct cnbd_export *e = &ec->exp;
 
-	if (!ec)
-		return -1;
-	e = &ec->exp;
 	if (!strcmp(key, "backend"))
 		return config_set_string(&ec->backend_name, &l->backend, line, key, value, err, errlen);
 	if (!strcmp(key, "description"))
@@ -235,14 +194,31 @@ static int check_blocks(const struct export_config *ec, char *reason, size_t len
 	return 0;
 }
 
-int config_export_check(struct config_parse *p, struct export_config *ec,
-			const struct export_lines *lines, char *err, size_t errlen)
+const char *config_where(const struct export_config *ec, char *buf, size_t len)
 {
-	char reason[512];
+	if (ec->line)
+		snprintf(buf, len, "%s:%d: ", ec->source, ec->line);
+	else
+		buf[0] = '\0';
+	return buf;
+}
 
+int config_export_check(const struct export_config *ec,
+			const struct export_lines *l, char *err, size_t errlen)
+{
+	char reason[512], where[512];
+
+	config_where(ec, where, sizeof(where));
+	if (!ec->backend_name) {
+		snprintf(err, errlen, "%sexport '%s' has no backend (add backend = file, memory, ...)",
+			 where, ec->exp.name);
+		return -1;
+	}
 	if (check_blocks(ec, reason, sizeof(reason)) < 0) {
-		snprintf(err, errlen, "%s:%d: export '%s': %s", p->cfg->source,
-			 last_block_line(ec, lines), ec->exp.name, reason);
+		if (ec->line)
+			snprintf(where, sizeof(where), "%s:%d: ", ec->source,
+				 last_block_line(ec, l));
+		snprintf(err, errlen, "%sexport '%s': %s", where, ec->exp.name, reason);
 		return -1;
 	}
 	return 0;
@@ -256,6 +232,7 @@ void config_export_free(struct export_config *ec)
 	}
 	free(ec->params);
 	free(ec->backend_name);
+	free(ec->source);
 	free(ec->exp.name);
 	free(ec->exp.description);
 	memset(ec, 0, sizeof(*ec));

@@ -7,17 +7,17 @@
 #include "export_open.h"
 #include "log.h"
 
-static int open_one(const struct server_config *cfg, struct export_config *ec,
-		    bool require_root_owned, char *err, size_t errlen)
+int export_open(struct export_config *ec, const char *backend_dir,
+		bool require_root_owned, char *err, size_t errlen)
 {
 	struct cnbd_export *e = &ec->exp;
-	char why[512];
+	char why[512], where[512];
 
-	e->backend = backend_load(cfg->backend_dir, ec->backend_name,
+	config_where(ec, where, sizeof(where));
+	e->backend = backend_load(backend_dir, ec->backend_name,
 				  require_root_owned, why, sizeof(why));
 	if (!e->backend) {
-		snprintf(err, errlen, "%s:%d: export '%s': %s", cfg->source, ec->line,
-			 e->name, why);
+		snprintf(err, errlen, "%sexport '%s': %s", where, e->name, why);
 		return -1;
 	}
 	if (!e->backend->open_export) {
@@ -25,16 +25,16 @@ static int open_one(const struct server_config *cfg, struct export_config *ec,
 		 * handle, and has nowhere to take parameters. */
 		if (!ec->nparams)
 			return 0;
-		snprintf(err, errlen, "%s:%d: export '%s': backend '%s' takes no parameters (got '%s')",
-			 cfg->source, ec->line, e->name, ec->backend_name, ec->params[0].key);
+		snprintf(err, errlen, "%sexport '%s': backend '%s' takes no parameters (got '%s')",
+			 where, e->name, ec->backend_name, ec->params[0].key);
 		return -1;
 	}
 	errno = 0;
 	e->handle = e->backend->open_export(ec->params, ec->nparams);
 	if (!e->handle) {
 		/* The backend said why through cnbd_error, already logged. */
-		snprintf(err, errlen, "%s:%d: export '%s': backend '%s' cannot open it: %s",
-			 cfg->source, ec->line, e->name, ec->backend_name,
+		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot open it: %s",
+			 where, e->name, ec->backend_name,
 			 errno ? strerror(errno) : "failed");
 		return -1;
 	}
@@ -42,11 +42,21 @@ static int open_one(const struct server_config *cfg, struct export_config *ec,
 	return 0;
 }
 
+void export_close(struct export_config *ec)
+{
+	struct cnbd_export *e = &ec->exp;
+
+	if (e->handle && e->backend->close_export)
+		e->backend->close_export(e->handle);
+	e->handle = NULL;
+}
+
 int export_open_all(struct server_config *cfg, bool require_root_owned,
 		    char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->nexports; i++) {
-		if (open_one(cfg, &cfg->exports[i], require_root_owned, err, errlen) < 0) {
+		if (export_open(&cfg->exports[i], cfg->backend_dir, require_root_owned,
+				err, errlen) < 0) {
 			export_close_all(cfg);
 			return -1;
 		}
@@ -56,11 +66,12 @@ int export_open_all(struct server_config *cfg, bool require_root_owned,
 
 void export_close_all(struct server_config *cfg)
 {
-	for (size_t i = 0; i < cfg->nexports; i++) {
-		struct cnbd_export *e = &cfg->exports[i].exp;
+	for (size_t i = 0; i < cfg->nexports; i++)
+		export_close(&cfg->exports[i]);
+}
 
-		if (e->handle && e->backend->close_export)
-			e->backend->close_export(e->handle);
-		e->handle = NULL;
-	}
+void export_close_list(struct export_list *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		export_close(&t->v[i]->def);
 }

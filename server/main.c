@@ -16,8 +16,8 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "export_open.h"
 #include "export_list.h"
+#include "export_open.h"
 #include "lifeline.h"
 #include "listen.h"
 #include "log.h"
@@ -81,16 +81,33 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int load_config(const struct options *o, struct server_config *cfg)
+/* The file reloads re-read: absolute, since a daemon works from "/". */
+static int config_path(const struct options *o, char **path)
+{
+	const char *given = o->config;
+
+	*path = NULL;
+	if (!given && access(DEFAULT_CONFIG, F_OK) < 0)
+		return 0;	/* the built-in configuration */
+	if (!given)
+		given = DEFAULT_CONFIG;
+	*path = realpath(given, NULL);
+	if (!*path) {
+		log_error("%s: %s", given, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct options *o, const char *path,
+		       struct server_config *cfg)
 {
 	char err[1024];
 	int rc;
 
-	if (o->config)
-		rc = config_parse_file(o->config, cfg, err, sizeof(err));
-	else if (access(DEFAULT_CONFIG, F_OK) == 0)
-		rc = config_parse_file(DEFAULT_CONFIG, cfg, err, sizeof(err));
-	else {
+	if (path) {
+		rc = config_parse_file(path, cfg, err, sizeof(err));
+	} else {
 		log_info("no configuration file %s: serving a 1 GiB memory export 'default' on %s",
 			 DEFAULT_CONFIG, CONFIG_DEFAULT_LISTEN);
 		rc = config_builtin(cfg, err, sizeof(err));
@@ -127,54 +144,75 @@ static int open_listeners(const struct server_config *cfg, struct master *m)
 	return 0;
 }
 
-/* Every descriptor the master holds that a worker must close. */
-static int *master_fd_list(const struct master *m, const struct lifeline *life,
-			   size_t *n)
+/* A control socket the configuration names must open. The default one
+ * is a convenience for root: without it the server still serves. */
+static int open_control(struct master *m)
 {
-	int *fds = calloc(m->nls + 2, sizeof(*fds));
+	const struct server_config *cfg = &m->cfg;
+	char err[512];
 
-	if (!fds)
-		return NULL;
-	for (size_t i = 0; i < m->nls; i++)
-		fds[i] = m->ls[i].fd;
-	fds[m->nls] = m->sigfd;
-	fds[m->nls + 1] = life->wr;
-	*n = m->nls + 2;
-	return fds;
+	m->control.fd = -1;
+	if (!cfg->control || (!cfg->control_given && !m->root))
+		return 0;
+	if (control_open(&m->control, cfg->control, err, sizeof(err)) == 0) {
+		log_info("control socket on %s", cfg->control);
+		return 0;
+	}
+	if (cfg->control_given) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_warn("%s: running without a control socket (set control = PATH or off)", err);
+	return 0;
 }
 
-static int prepare(const struct options *o, struct server_config *cfg,
+static int prepare(const struct options *o, struct master *m,
 		   struct privdrop_target *drop)
 {
-	bool root = geteuid() == 0;
+	struct server_config *cfg = &m->cfg;
 	char err[1024];
 
-	if (load_config(o, cfg) < 0)
+	m->root = geteuid() == 0;
+	if (load_config(o, m->config_path, cfg) < 0)
 		return -1;
-	if (!root)
+	if (!m->root)
 		log_warn("not running as root: workers keep this user's privileges (no privilege drop)");
 	if (privdrop_resolve(cfg->user, cfg->user_given, CONFIG_FALLBACK_USER,
 			     drop, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
 	}
-	if (export_open_all(cfg, root, err, sizeof(err)) < 0) {
+	if (export_open_all(cfg, m->root, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		return -1;
+	}
+	/* From here on the table owns the exports; cfg keeps the rest. */
+	if (export_list_adopt(&m->exports, cfg) < 0) {
+		log_error("out of memory");
+		export_close_all(cfg);
 		return -1;
 	}
 	return 0;
 }
 
+static void cleanup(struct master *m)
+{
+	listen_close_all(m->ls, m->nls, true);
+	control_close(&m->control, true);
+	export_close_list(&m->exports);
+	export_list_free(&m->exports);
+	config_free(&m->cfg);
+	worker_list_free(&m->workers);
+	listen_free(m->ls, m->nls);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct server_config cfg;
 	struct privdrop_target drop;
-	struct export_list table;
-	struct master m = { .sigfd = -1 };
-	struct lifeline life = { -1, -1 };
-	int *fds = NULL;
-	size_t nfds = 0;
+	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
+			    .control = { .fd = -1 } };
+	char *path = NULL;
 	int rc = 1;
 
 	/* Whatever the starting process left open would reach every worker:
@@ -185,36 +223,32 @@ int main(int argc, char **argv)
 	log_init("nbd-serverd", false, o.verbose);
 	/* A client that vanishes mid-reply must not kill anyone. */
 	signal(SIGPIPE, SIG_IGN);
-	if (prepare(&o, &cfg, &drop) < 0)
+	export_list_init(&m.exports);
+	if (config_path(&o, &path) < 0)
 		return 1;
-	if (export_list_init(&table, &cfg) < 0 || open_listeners(&cfg, &m) < 0)
+	m.config_path = path;
+	m.backend_dir = o.backend_dir;
+	if (prepare(&o, &m, &drop) < 0 || open_listeners(&m.cfg, &m) < 0 ||
+	    open_control(&m) < 0)
 		goto out;
 	m.sigfd = master_signals();
 	if (m.sigfd < 0) {
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	if (lifeline_create(&life) < 0 || !(fds = master_fd_list(&m, &life, &nfds)))
+	if (lifeline_create(&m.life) < 0)
 		goto out;
-	m.setup = (struct worker_setup){ .table = &table, .drop = &drop,
-		.handshake_timeout = cfg.handshake_timeout,
-		.master_fds = fds, .nmaster_fds = nfds, .lifeline = &life };
-	if (!o.foreground && daemonize(cfg.pidfile) < 0)
+	if (!o.foreground && daemonize(m.cfg.pidfile) < 0)
 		goto out;
-	if (o.foreground && cfg.pidfile && pidfile_write(cfg.pidfile) < 0)
+	if (o.foreground && m.cfg.pidfile && pidfile_write(m.cfg.pidfile) < 0)
 		goto out;
-	log_info("nbd-serverd %s: %zu export%s%s%s", CNBD_VERSION, cfg.nexports,
-		 cfg.nexports == 1 ? "" : "s", drop.enabled ? ", workers run as " : "",
+	log_info("nbd-serverd %s: %zu export%s%s%s", CNBD_VERSION, m.exports.n,
+		 m.exports.n == 1 ? "" : "s", drop.enabled ? ", workers run as " : "",
 		 drop.enabled ? drop.user : "");
 	rc = master_run(&m) == 0 ? 0 : 1;
-	pidfile_remove(cfg.pidfile);
+	pidfile_remove(m.cfg.pidfile);
 out:
-	listen_close_all(m.ls, m.nls, true);
-	export_close_all(&cfg);
-	export_list_free(&table);
-	config_free(&cfg);
-	free(fds);
-	free(m.workers);
-	listen_free(m.ls, m.nls);
+	cleanup(&m);
+	free(path);
 	return rc;
 }

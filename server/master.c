@@ -1,37 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One poll() over the listening sockets and a signalfd. Signals arrive
- * as data, so there is no async handler, no race with fork, and no
- * accept() interrupted halfway.
+ * One poll() over a signalfd, the listening sockets, the control socket
+ * and every worker's lease socket. Signals arrive as data, so there is
+ * no async handler, no race with fork, and no accept() interrupted
+ * halfway.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lease.h"
 #include "log.h"
 #include "master.h"
 #include "peer.h"
+#include "worker.h"
 
 /* After EMFILE and friends, stop accepting this long: the backlog keeps
  * the clients waiting instead of a busy loop spinning. */
 #define ACCEPT_BACKOFF_MS	200
-/* At shutdown, how long workers get to finish after SIGTERM. */
-#define SHUTDOWN_GRACE_MS	5000
 /* While accept() keeps failing for want of resources, log this often. */
 #define SHORTAGE_LOG_MS		5000
 
 static const int master_sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+/* The poll set, rebuilt for each poll(): the signalfd, the listeners,
+ * the control socket, then the lease socket of each worker. Only open
+ * descriptors go in, since poll() refuses more entries than
+ * RLIMIT_NOFILE allows descriptors (EINVAL). tags[i] says whose entry i
+ * is: a listener's or control entry's index, or a worker's pid. */
+enum poll_kind { POLL_SIGNAL, POLL_LISTENER, POLL_CONTROL, POLL_WORKER };
+
+struct poll_tag {
+	enum poll_kind kind;
+	long id;
+};
+
+struct poll_set {
+	struct pollfd *pfds;
+	struct poll_tag *tags;
+	size_t n, cap;
+	struct pollfd control[CONTROL_NPOLL];	/* as control_pollfds() made them */
+};
 
 int master_signals(void)
 {
@@ -45,55 +62,22 @@ int master_signals(void)
 	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static int add_worker(struct master *m, pid_t pid)
+int64_t master_now_ms(void)
 {
-	if (m->nworkers == m->capworkers) {
-		size_t cap = m->capworkers ? 2 * m->capworkers : 16;
-		pid_t *w = realloc(m->workers, cap * sizeof(*w));
+	struct timespec ts;
 
-		if (!w)
-			return -1;
-		m->workers = w;
-		m->capworkers = cap;
-	}
-	m->workers[m->nworkers++] = pid;
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void remove_worker(struct master *m, pid_t pid)
+static void reload_on_signal(struct master *m)
 {
-	for (size_t i = 0; i < m->nworkers; i++) {
-		if (m->workers[i] == pid) {
-			m->workers[i] = m->workers[--m->nworkers];
-			return;
-		}
-	}
-}
+	char summary[1024], err[1024];
 
-static void log_exit(const struct master *m, pid_t pid, int status)
-{
-	/* At shutdown the master's own SIGTERM is the expected end. */
-	if (m->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
-		log_debug("worker %d ended", (int)pid);
-	else if (WIFSIGNALED(status))
-		log_warn("worker %d killed by signal %d (%s)%s", (int)pid,
-			 WTERMSIG(status), strsignal(WTERMSIG(status)),
-			 WCOREDUMP(status) ? ", core dumped" : "");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) > 1)
-		log_info("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
-	else	/* 0, or 1: the connection failed and the worker said why */
-		log_debug("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
-}
-
-static void reap(struct master *m)
-{
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		log_exit(m, pid, status);
-		remove_worker(m, pid);
-	}
+	if (master_reload(m, summary, sizeof(summary), err, sizeof(err)) < 0)
+		log_error("SIGHUP: reload failed, nothing changed: %s", err);
+	else
+		log_info("SIGHUP: reloaded: %s", summary);
 }
 
 /* Drains the signalfd: false once SIGTERM or SIGINT arrived. */
@@ -105,10 +89,10 @@ static bool handle_signals(struct master *m)
 	while (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			reap(m);
+			master_reap(m);
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: reloading is not implemented yet; nothing changed");
+			reload_on_signal(m);
 			break;
 		default:
 			log_info("%s: shutting down", strsignal(si.ssi_signo));
@@ -118,43 +102,78 @@ static bool handle_signals(struct master *m)
 	return go_on;
 }
 
+/* In a new worker: close every descriptor that is the master's, so that
+ * none reaches the code that talks to the client. */
+static void shed_master_fds(struct master *m, int master_end)
+{
+	for (size_t i = 0; i < m->nls; i++)
+		close(m->ls[i].fd);
+	close(m->sigfd);
+	close(m->life.wr);
+	control_close(&m->control, false);
+	for (size_t i = 0; i < m->workers.n; i++)
+		if (m->workers.v[i].fd >= 0)
+			close(m->workers.v[i].fd);
+	close(master_end);
+}
+
+static pid_t fork_worker(struct master *m, int fd, const char *peer, int *master_end)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (lease_socketpair(sv) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct worker_setup setup = {
+			.table = &m->exports,
+			.drop = m->drop,
+			.handshake_timeout = m->cfg.handshake_timeout,
+			.lifeline = &m->life,
+			.lease_fd = sv[1],
+		};
+
+		shed_master_fds(m, sv[0]);
+		worker_run(fd, peer, &setup);	/* never returns */
+	}
+	close(sv[1]);
+	if (pid < 0)
+		close(sv[0]);
+	*master_end = sv[0];
+	return pid;
+}
+
 static void spawn(struct master *m, int fd, bool is_unix)
 {
 	char peer[PEER_NAME_MAX];
-	int one = 1;
+	int one = 1, master_end;
 	pid_t pid;
 
 	/* Requests and replies are small messages: no Nagle delay. */
 	if (!is_unix)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	peer_name(fd, peer, sizeof(peer));
-	pid = fork();
+	pid = fork_worker(m, fd, peer, &master_end);
+	close(fd);
 	if (pid < 0) {
-		log_error("cannot fork a worker for %s: %s", peer, strerror(errno));
-		close(fd);
+		log_error("cannot start a worker for %s: %s", peer, strerror(errno));
 		return;
 	}
-	if (pid == 0)
-		worker_run(fd, peer, &m->setup);	/* never returns */
-	close(fd);
 	log_info("connection from %s: worker %d", peer, (int)pid);
-	if (add_worker(m, pid) < 0)
-		log_error("out of memory tracking worker %d", (int)pid);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (worker_list_add(&m->workers, pid, master_end) < 0) {
+		/* Untracked, it could hold a lease nobody counts. */
+		log_error("out of memory tracking worker %d: ending it", (int)pid);
+		kill(pid, SIGKILL);
+		close(master_end);
+	}
 }
 
 /* A resource shortage lasts: say so once, then every few seconds with a
  * count, not five times a second. */
 static void log_shortage(struct master *m, const struct listener *l, int err)
 {
-	int64_t now = now_ms();
+	int64_t now = master_now_ms();
 
 	m->shortages++;
 	if (m->shortage_logged_at && now - m->shortage_logged_at < SHORTAGE_LOG_MS)
@@ -200,100 +219,124 @@ static int accept_ready(struct master *m, const struct listener *l)
 	return 0;
 }
 
-static void signal_workers(struct master *m, int sig)
+static int grow(struct poll_set *ps, size_t n)
 {
-	for (size_t i = 0; i < m->nworkers; i++)
-		if (kill(m->workers[i], sig) < 0 && errno != ESRCH)
-			log_error("cannot send SIG%s to worker %d: %s", sigabbrev_np(sig),
-				  (int)m->workers[i], strerror(errno));
-}
+	struct pollfd *pfds;
+	struct poll_tag *tags;
 
-/* Reaps workers for up to ms milliseconds, or until none is left. */
-static void wait_workers(struct master *m, int ms)
-{
-	int64_t deadline = now_ms() + ms;
-	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
-	int64_t left;
-
-	while (m->nworkers && (left = deadline - now_ms()) > 0) {
-		if (poll(&pfd, 1, (int)left) > 0)
-			handle_signals(m);
-		reap(m);
-	}
-}
-
-/* SIGTERM to every worker, a grace period, then SIGKILL. The master never
- * blocks here for good: a worker it cannot signal (a master without
- * CAP_KILL) still ends with the master, through the lifeline. */
-static void end_workers(struct master *m)
-{
-	if (!m->nworkers)
-		return;
-	m->stopping = true;
-	log_info("ending %zu worker%s", m->nworkers, m->nworkers == 1 ? "" : "s");
-	signal_workers(m, SIGTERM);
-	wait_workers(m, SHUTDOWN_GRACE_MS);
-	if (!m->nworkers)
-		return;
-	for (size_t i = 0; i < m->nworkers; i++)
-		log_warn("worker %d did not end: SIGKILL", (int)m->workers[i]);
-	signal_workers(m, SIGKILL);
-	wait_workers(m, 1000);
-	if (m->nworkers)
-		log_warn("%zu worker%s left to end with the master", m->nworkers,
-			 m->nworkers == 1 ? "" : "s");
-}
-
-/* pfds[0] is the signalfd, pfds[1 + i] listener i. While accepting is
- * paused the listeners are left out of the poll. */
-static int wait_events(struct master *m, struct pollfd *pfds, int64_t paused_until)
-{
-	int64_t now = now_ms();
-	bool paused = now < paused_until;
-	int rc;
-
-	pfds[0] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
-	for (size_t i = 0; i < m->nls; i++)
-		pfds[1 + i] = (struct pollfd){ .fd = paused ? -1 : m->ls[i].fd,
-					       .events = POLLIN };
-	rc = poll(pfds, 1 + m->nls, paused ? (int)(paused_until - now) : -1);
-	if (rc < 0 && errno != EINTR) {
-		log_error("poll: %s", strerror(errno));
+	if (n <= ps->cap)
+		return 0;
+	pfds = realloc(ps->pfds, n * sizeof(*pfds));
+	if (pfds)
+		ps->pfds = pfds;
+	tags = realloc(ps->tags, n * sizeof(*tags));
+	if (tags)
+		ps->tags = tags;
+	if (!pfds || !tags)
 		return -1;
-	}
+	ps->cap = n;
 	return 0;
+}
+
+static void add(struct poll_set *ps, int fd, short events, enum poll_kind kind, long id)
+{
+	ps->pfds[ps->n] = (struct pollfd){ .fd = fd, .events = events };
+	ps->tags[ps->n++] = (struct poll_tag){ .kind = kind, .id = id };
+}
+
+/* While accepting is paused the listeners stay in, with fd -1. */
+static int build_poll_set(struct master *m, struct poll_set *ps, bool paused)
+{
+	if (grow(ps, 1 + m->nls + CONTROL_NPOLL + m->workers.n) < 0)
+		return -1;
+	ps->n = 0;
+	add(ps, m->sigfd, POLLIN, POLL_SIGNAL, 0);
+	for (size_t i = 0; i < m->nls; i++)
+		add(ps, paused ? -1 : m->ls[i].fd, POLLIN, POLL_LISTENER, i);
+	control_pollfds(&m->control, ps->control);
+	for (size_t i = 0; i < CONTROL_NPOLL; i++)
+		if (ps->control[i].fd >= 0)
+			add(ps, ps->control[i].fd, ps->control[i].events, POLL_CONTROL, i);
+	for (size_t i = 0; i < m->workers.n; i++)
+		if (m->workers.v[i].fd >= 0)
+			add(ps, m->workers.v[i].fd, POLLIN, POLL_WORKER, m->workers.v[i].pid);
+	return 0;
+}
+
+static int poll_timeout(const struct master *m, int64_t paused_until)
+{
+	int64_t now = master_now_ms();
+	int t = control_timeout(&m->control, now);
+
+	if (now < paused_until && (t < 0 || paused_until - now < t))
+		t = (int)(paused_until - now);
+	return t;
+}
+
+static void service_accept(struct master *m, size_t i, int64_t *paused_until)
+{
+	int pause_ms = accept_ready(m, &m->ls[i]);
+
+	if (pause_ms)
+		*paused_until = master_now_ms() + pause_ms;
+}
+
+/* One round: false once the master should stop. Signals first, so that
+ * a lease a dead worker held is free before the next request. */
+static bool service(struct master *m, struct poll_set *ps, int64_t *paused_until)
+{
+	bool go_on = true;
+
+	for (size_t i = 0; i < CONTROL_NPOLL; i++)
+		ps->control[i].revents = 0;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct poll_tag *t = &ps->tags[i];
+
+		if (t->kind == POLL_SIGNAL && (ps->pfds[i].revents & POLLIN))
+			go_on = handle_signals(m);
+		else if (t->kind == POLL_CONTROL)
+			ps->control[t->id].revents = ps->pfds[i].revents;
+	}
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->tags[i].kind == POLL_WORKER && ps->pfds[i].revents)
+			master_lease_request(m, (pid_t)ps->tags[i].id);
+	/* Also with no events: deadlines. */
+	control_service(&m->control, ps->control, master_now_ms(),
+			master_control_request, m);
+	for (size_t i = 0; go_on && i < ps->n; i++)
+		if (ps->tags[i].kind == POLL_LISTENER && (ps->pfds[i].revents & POLLIN))
+			service_accept(m, ps->tags[i].id, paused_until);
+	return go_on;
 }
 
 int master_run(struct master *m)
 {
-	struct pollfd *pfds = calloc(1 + m->nls, sizeof(*pfds));
+	struct poll_set ps = { 0 };
 	int64_t paused_until = 0;
 	int rc = -1;
 
-	if (!pfds) {
-		log_error("out of memory");
-		return -1;
-	}
 	for (;;) {
-		if (wait_events(m, pfds, paused_until) < 0)
+		if (build_poll_set(m, &ps, master_now_ms() < paused_until) < 0) {
+			log_error("out of memory");
 			goto out;
-		if ((pfds[0].revents & POLLIN) && !handle_signals(m))
-			break;
-		for (size_t i = 0; i < m->nls; i++) {
-			int pause_ms;
-
-			if (!(pfds[1 + i].revents & POLLIN))
-				continue;
-			pause_ms = accept_ready(m, &m->ls[i]);
-			if (pause_ms)
-				paused_until = now_ms() + pause_ms;
 		}
+		if (poll(ps.pfds, ps.n, poll_timeout(m, paused_until)) < 0 && errno != EINTR) {
+			/* Say, a limit lowered below what is open: wait, retry. */
+			log_error("poll: %s: retrying in %d ms", strerror(errno),
+				  ACCEPT_BACKOFF_MS);
+			usleep(ACCEPT_BACKOFF_MS * 1000);
+			continue;
+		}
+		if (!service(m, &ps, &paused_until))
+			break;
 	}
 	rc = 0;
 out:
-	free(pfds);
+	free(ps.pfds);
+	free(ps.tags);
 	/* New clients are refused from here on, before workers are ended. */
 	listen_close_all(m->ls, m->nls, true);
-	end_workers(m);
+	control_close(&m->control, true);
+	master_end_workers(m);
 	return rc;
 }

@@ -1,24 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* The master's loop: accept, fork, reap; never reads client bytes. */
+/*
+ * The master: accept, fork, reap, answer lease requests, serve the
+ * control socket and reload the configuration. It never reads a byte a
+ * client sent, and never blocks on a worker or a control client.
+ */
 #ifndef CNBD_SERVER_MASTER_H
 #define CNBD_SERVER_MASTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "config.h"
+#include "control_socket.h"
+#include "export_list.h"
+#include "lifeline.h"
 #include "listen.h"
-#include "worker.h"
+#include "privdrop.h"
+#include "worker_list.h"
 
 struct master {
+	/* What it serves */
+	struct server_config cfg;	/* the settings in force; no exports */
+	struct export_list exports;
+	const char *config_path;	/* NULL: the built-in configuration */
+	const char *backend_dir;	/* -B, overriding backend-dir; or NULL */
+	bool root;
+	const struct privdrop_target *drop;
+
+	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;
 	size_t nls;
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
-	struct worker_setup setup;	/* handed to every worker */
-	pid_t *workers;
-	size_t nworkers;
-	size_t capworkers;
+	struct lifeline life;
+	struct control control;		/* control.fd -1: none */
+
+	struct worker_list workers;
 	bool stopping;			/* workers are being ended */
 	unsigned shortages;		/* accept() refusals (EMFILE...) in a row */
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
@@ -31,5 +48,27 @@ int master_signals(void);
 /* Runs until SIGTERM or SIGINT; then ends the workers. 0 on a clean
  * shutdown. */
 int master_run(struct master *m);
+
+int64_t master_now_ms(void);
+
+/* master_workers.c */
+/* Reaps every worker that has ended, ending its lease. */
+void master_reap(struct master *m);
+/* Sends sig to every worker holding a lease on the export called name
+ * (every worker when name is NULL); returns how many were sent it. */
+size_t master_signal_workers(struct master *m, const char *name, int sig);
+/* At shutdown: SIGTERM, a grace period, then SIGKILL. */
+void master_end_workers(struct master *m);
+
+/* master_lease.c: answers what the worker's lease socket holds. */
+void master_lease_request(struct master *m, pid_t pid);
+
+/* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
+ * err and nothing changed. summary tells what changed. */
+int master_reload(struct master *m, char *summary, size_t slen,
+		  char *err, size_t errlen);
+
+/* control_verbs.c: the control socket's requests. */
+void master_control_request(void *master, char *line, struct control_reply *r);
 
 #endif

@@ -2,6 +2,9 @@
 # worker that runs libcnbd's per-connection engine.
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
+# The control socket escapes words the way nbd-clientd's does: one copy
+# of that code, in client/.
+SERVER_OBJS += $(B)/client/control_text.o
 SERVER_BIN  := $(B)/nbd-serverd
 SERVER_LIBS := -lcap-ng
 
@@ -12,9 +15,13 @@ $(SERVER_BIN): $(SERVER_OBJS) $(LIBCNBD)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJS) $(LIBCNBD) $(LIB_LIBS) $(SERVER_LIBS) $(HOST_EXPORTS)
 
 # The config parser is tested without loading any backend.
-UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_scan.o \
-	$(B)/server/config_export.o \
+UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_server.o \
+	$(B)/server/config_export.o $(B)/server/config_read.o $(B)/server/config_runtime.o \
 	$(B)/server/export_list.o
+
+# "nbdctl server ...": the server's control socket from nbdctl, hooked
+# into nbdctl's dispatcher through client/client.mk's NBDCTL_EXTRA_OBJS.
+NBDCTL_EXTRA_OBJS += $(B)/client/nbdctl_server.o
 
 install: install-server
 install-server: $(SERVER_BIN)

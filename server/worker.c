@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The child side of fork. Order matters: first shed what belongs to the
- * master (signal handling, listening sockets), then drop privileges, and
- * only then let the engine read the first byte the client sent.
+ * master (the master closed its descriptors before calling us; signal
+ * handling here), then drop privileges, and only then let the engine
+ * read the first byte the client sent.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "lease.h"
 #include "lifeline.h"
 #include "log.h"
 #include "serve.h"
@@ -15,12 +17,28 @@
 
 static const struct cnbd_export *hook_find(void *ctx, const char *name)
 {
-	return export_list_find(ctx, name);
+	const struct worker_setup *w = ctx;
+
+	return export_list_find(w->table, name);
 }
 
 static const struct cnbd_export *hook_at(void *ctx, size_t index)
 {
-	return export_list_at(ctx, index);
+	const struct worker_setup *w = ctx;
+
+	return export_list_at(w->table, index);
+}
+
+/* The master keeps the count; it frees the lease when it reaps us. */
+static int hook_acquire(void *ctx, const struct cnbd_export *exp,
+			char *why, size_t whylen)
+{
+	const struct worker_setup *w = ctx;
+
+	if (lease_ask(w->lease_fd, exp, why, whylen) == 0)
+		return 0;
+	log_info("export '%s': no connection: %s", exp->name, why);
+	return -1;
 }
 
 /* The master blocks these for its signalfd; a worker wants the default
@@ -42,17 +60,16 @@ static void reset_signals(void)
 void worker_run(int fd, const char *peer, const struct worker_setup *w)
 {
 	struct cnbd_serve_hooks hooks = {
-		.ctx = (void *)w->table,
+		.ctx = (void *)w,
 		.find_export = hook_find,
 		.export_at = hook_at,
+		.acquire = hook_acquire,
 	};
 	struct cnbd_serve_options opts = {
 		.handshake_timeout = w->handshake_timeout,
 	};
 	char prefix[128];
 
-	for (size_t i = 0; i < w->nmaster_fds; i++)
-		close(w->master_fds[i]);
 	reset_signals();
 	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), peer);
 	log_set_prefix(prefix);

@@ -3,22 +3,18 @@
 #ifndef CNBD_SERVER_WORKER_H
 #define CNBD_SERVER_WORKER_H
 
-#include <stddef.h>
-
 #include "export_list.h"
 #include "lifeline.h"
 #include "privdrop.h"
 
-/* What a worker inherits from the master. */
+/* What a worker inherits from the master. By the time worker_run is
+ * called every descriptor of the master's own has been closed. */
 struct worker_setup {
-	const struct export_list *table;
+	const struct export_list *table;	/* the master's, as at fork */
 	const struct privdrop_target *drop;
 	int handshake_timeout;
-	/* Descriptors of the master a worker must not keep: listening
-	 * sockets, the signalfd, the lifeline's write end. */
-	const int *master_fds;
-	size_t nmaster_fds;
 	const struct lifeline *lifeline;
+	int lease_fd;				/* its end of the lease socket */
 };
 
 /* Runs in the child right after fork: never returns. */

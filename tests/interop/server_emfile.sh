@@ -15,7 +15,14 @@ write_config "$conf" "$port" disk backend=memory size=1M
 start_server "$conf"
 
 # The master's descriptors are 0..N-1 with no gap (it closes whatever it
-# inherited); a limit of N leaves accept() no number to use.
+# inherited); a limit of N leaves accept() no number to use. A live
+# worker's lease socket would leave the gap of its closed connection:
+# wait until start_server's probe has ended its worker.
+for i in $(seq 1 50); do
+	[ -z "$(workers_of "$SERVER_PID")" ] && break
+	sleep 0.1
+done
+sleep 0.2	# reaped, and its lease socket closed
 fds=$(ls "/proc/$SERVER_PID/fd" | sort -n)
 n=$(wc -l <<<"$fds")
 [ "$(tail -n 1 <<<"$fds")" = $((n - 1)) ] || fail "the master's descriptors have gaps: $(echo $fds)"

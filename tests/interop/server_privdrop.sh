@@ -2,7 +2,8 @@
 # As root, a worker serves with nothing left of root: the configured user
 # and its group, no supplementary groups, no capabilities in any set
 # (bounding set included), no_new_privs; and none of the master's
-# descriptors (listening sockets, signalfd). The master stays root and
+# descriptors (listening sockets, signalfd, control socket, the lease
+# sockets of other workers). The master stays root and
 # keeps accepting while a worker is connected.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -58,10 +59,11 @@ done
 if grep -q signalfd <<<"$worker_fds"; then
 	fail "worker $worker holds the master's signalfd"
 fi
-# Beyond stdio: its one connection and the export's memfd. Nothing the
-# test harness left open reaches it either (the master closes those).
-[ "$(grep -c '^socket:' <<<"$worker_fds")" = 1 ] ||
-	fail "worker $worker holds $(grep -c '^socket:' <<<"$worker_fds") sockets, want 1: $worker_fds"
+# Beyond stdio: its one connection, its end of the lease socket and the
+# export's memfd; no other worker's lease socket. Nothing the test
+# harness left open reaches it either (the master closes those).
+[ "$(grep -c '^socket:' <<<"$worker_fds")" = 2 ] ||
+	fail "worker $worker holds $(grep -c '^socket:' <<<"$worker_fds") sockets, want 2: $worker_fds"
 for fd in /proc/"$worker"/fd/*; do
 	n=${fd##*/}
 	[ "$n" -le 2 ] && continue

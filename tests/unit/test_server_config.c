@@ -177,16 +177,24 @@ static void test_builtin(void **state)
 	config_free(&cfg);
 }
 
+/* A table over a parsed text (the exports moved in). */
+static void table(struct export_list *l, const char *text)
+{
+	struct server_config *cfg = parse_ok(text);
+
+	export_list_init(l);
+	assert_int_equal(export_list_adopt(l, cfg), 0);
+	config_free(cfg);
+}
+
 /* The default-export rule behind an empty export name. */
 static void test_default_export_rule(void **state)
 {
 	(void)state;
 	struct export_list l;
-	struct server_config *cfg;
 
-	cfg = parse_ok("[server]\ndefault-export = b\n[a]\nbackend = null\n[b]\nbackend = null\n"
-		       "[default]\nbackend = null\n");
-	assert_int_equal(export_list_init(&l, cfg), 0);
+	table(&l, "[server]\ndefault-export = b\n[a]\nbackend = null\n[b]\nbackend = null\n"
+	      "[default]\nbackend = null\n");
 	assert_string_equal(export_list_find(&l, "")->name, "b");
 	assert_string_equal(export_list_find(&l, "a")->name, "a");
 	assert_null(export_list_find(&l, "c"));
@@ -194,25 +202,18 @@ static void test_default_export_rule(void **state)
 	assert_string_equal(export_list_at(&l, 2)->name, "default");
 	assert_null(export_list_at(&l, 3));
 	export_list_free(&l);
-	config_free(cfg);
 
-	cfg = parse_ok("[a]\nbackend = null\n[default]\nbackend = null\n");
-	assert_int_equal(export_list_init(&l, cfg), 0);
+	table(&l, "[a]\nbackend = null\n[default]\nbackend = null\n");
 	assert_string_equal(export_list_find(&l, "")->name, "default");
 	export_list_free(&l);
-	config_free(cfg);
 
-	cfg = parse_ok("[solo]\nbackend = null\n");
-	assert_int_equal(export_list_init(&l, cfg), 0);
+	table(&l, "[solo]\nbackend = null\n");
 	assert_string_equal(export_list_find(&l, "")->name, "solo");
 	export_list_free(&l);
-	config_free(cfg);
 
-	cfg = parse_ok("[a]\nbackend = null\n[b]\nbackend = null\n");
-	assert_int_equal(export_list_init(&l, cfg), 0);
+	table(&l, "[a]\nbackend = null\n[b]\nbackend = null\n");
 	assert_null(export_list_find(&l, ""));
 	export_list_free(&l);
-	config_free(cfg);
 }
 
 static void test_unknown_server_key(void **state)
@@ -220,7 +221,7 @@ static void test_unknown_server_key(void **state)
 	(void)state;
 	parse_bad("[server]\nlisten = 127.0.0.1:1\nbogus = 1\n[a]\nbackend = null\n",
 		  "t.conf:3: unknown key 'bogus' in [server] (known: listen, user, backend-dir, "
-		  "default-export, handshake-timeout, pidfile, unix-mode)");
+		  "default-export, handshake-timeout, pidfile, unix-mode, exports-dir, control)");
 }
 
 static void test_bad_size(void **state)
@@ -429,6 +430,186 @@ static void test_shipped_example(void **state)
 	config_free(&cfg);
 }
 
+/* A directory of drop-in files, removed by rm_dir. */
+static char dropdir[64];
+
+static void put_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dropdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_dir(void)
+{
+	snprintf(dropdir, sizeof(dropdir), "/tmp/test_server_config.XXXXXX");
+	assert_non_null(mkdtemp(dropdir));
+}
+
+static void rm_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dropdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static const char *with_dir(const char *rest)
+{
+	static char text[1024];
+
+	snprintf(text, sizeof(text), "[server]\nexports-dir = %s\n%s", dropdir, rest);
+	return text;
+}
+
+static void test_exports_dir(void **state)
+{
+	struct server_config *cfg;
+
+	(void)state;
+	make_dir();
+	put_file("20-b.conf", "; b\n[b]\nbackend = null\n[c]\nbackend = memory\nsize = 1M\n");
+	put_file("10-a.conf", "[a]\nbackend = null\n");
+	put_file("notes.txt", "[ignored]\n");
+	put_file(".hidden.conf", "[ignored too]\n");
+	cfg = parse_ok(with_dir("[main]\nbackend = null\n"));
+	assert_int_equal(cfg->nexports, 4);
+	/* The main file first, then the drop-ins in name order. */
+	assert_string_equal(cfg->exports[0].exp.name, "main");
+	assert_string_equal(cfg->exports[0].source, "t.conf");
+	assert_string_equal(cfg->exports[1].exp.name, "a");
+	assert_string_equal(cfg->exports[2].exp.name, "b");
+	assert_int_equal(cfg->exports[2].line, 2);
+	assert_string_equal(cfg->exports[3].exp.name, "c");
+	assert_int_equal(cfg->exports[3].line, 4);
+	assert_non_null(strstr(cfg->exports[3].source, "/20-b.conf"));
+	config_free(cfg);
+	rm_dir();
+}
+
+static void dir_bad(const char *file, const char *text, const char *main_rest,
+		    const char *want_fmt)
+{
+	char want[512];
+
+	make_dir();
+	put_file(file, text);
+	snprintf(want, sizeof(want), want_fmt, dropdir);
+	parse_bad(with_dir(main_rest), want);
+	rm_dir();
+}
+
+static void test_exports_dir_errors(void **state)
+{
+	(void)state;
+	dir_bad("x.conf", "[server]\nuser = nbd\n", "[a]\nbackend = null\n",
+		"%s/x.conf:1: [server] belongs in the main file t.conf, not in exports-dir");
+	dir_bad("x.conf", "\n[a]\nbackend = null\n", "[a]\nbackend = null\n",
+		"%s/x.conf:2: export 'a' is already defined in t.conf:3");
+	dir_bad("x.conf", "[b]\nbackend = null\nreadonly = perhaps\n", "",
+		"%s/x.conf:3: readonly: 'perhaps' is not a boolean (true/false, yes/no, on/off, 1/0)");
+	dir_bad("x.conf", "[b]\npath = /x\n", "",
+		"%s/x.conf:1: export 'b' has no backend (add backend = file, memory, ...)");
+	dir_bad("x.conf", "backend = null\n", "",
+		"%s/x.conf:1: 'backend' outside any section ([server] or [EXPORT-NAME])");
+	parse_bad("[server]\nexports-dir = /nonexistent/cnbd\n",
+		  "t.conf:2: exports-dir /nonexistent/cnbd: No such file or directory");
+	parse_bad("[server]\nexports-dir = rel\n[a]\nbackend = null\n",
+		  "t.conf:2: exports-dir: 'rel' is not an absolute path");
+}
+
+/* With a way to add exports later, a file may have none. */
+static void test_no_exports_allowed(void **state)
+{
+	struct server_config *cfg;
+
+	(void)state;
+	make_dir();
+	cfg = parse_ok(with_dir(""));
+	assert_int_equal(cfg->nexports, 0);
+	config_free(cfg);
+	rm_dir();
+	cfg = parse_ok("[server]\ncontrol = /run/x.sock\n");
+	assert_int_equal(cfg->nexports, 0);
+	config_free(cfg);
+}
+
+static void test_control_key(void **state)
+{
+	struct server_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("[a]\nbackend = null\n");
+	assert_string_equal(cfg->control, "/run/cnbd/serverd.sock");
+	assert_false(cfg->control_given);
+	config_free(cfg);
+	cfg = parse_ok("[server]\ncontrol = off\n[a]\nbackend = null\n");
+	assert_null(cfg->control);
+	assert_true(cfg->control_given);
+	config_free(cfg);
+	cfg = parse_ok("[server]\ncontrol = /tmp/c.sock\n[a]\nbackend = null\n");
+	assert_string_equal(cfg->control, "/tmp/c.sock");
+	config_free(cfg);
+	parse_bad("[server]\ncontrol = c.sock\n[a]\nbackend = null\n",
+		  "t.conf:2: control: 'c.sock' is not an absolute path");
+	parse_bad("[server]\ncontrol = off\ncontrol = /x\n[a]\nbackend = null\n",
+		  "t.conf:3: 'control' given twice (first on line 2)");
+}
+
+static void runtime_bad(const char *name, const struct cnbd_param *pairs, size_t n,
+			const char *want)
+{
+	struct export_config ec;
+
+	err[0] = '\0';
+	assert_int_equal(config_export_runtime(name, pairs, n, &ec, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+}
+
+static void test_runtime_export(void **state)
+{
+	const struct cnbd_param good[] = {
+		{ "backend", "memory" }, { "size", "1M" }, { "max-connections", "1" },
+		{ "description", "a = b ; c" },
+	};
+	const struct cnbd_param twice[] = { { "backend", "null" }, { "readonly", "1" },
+					    { "readonly", "0" } };
+	const struct cnbd_param nobackend[] = { { "size", "1M" } };
+	const struct cnbd_param badbool[] = { { "backend", "null" }, { "readonly", "maybe" } };
+	const struct cnbd_param blocks[] = { { "backend", "null" }, { "min-block-size", "64K" } };
+	struct export_config ec;
+
+	(void)state;
+	assert_int_equal(config_export_runtime("live one", good, 4, &ec, err, sizeof(err)), 0);
+	assert_string_equal(ec.exp.name, "live one");
+	assert_string_equal(ec.backend_name, "memory");
+	assert_string_equal(ec.exp.description, "a = b ; c");
+	assert_int_equal(ec.exp.max_connections, 1);
+	assert_int_equal(ec.nparams, 1);
+	assert_int_equal(ec.line, 0);
+	assert_string_equal(ec.source, "control socket");
+	config_export_free(&ec);
+
+	runtime_bad("x", twice, 3, "export 'x': 'readonly' given twice");
+	runtime_bad("x", nobackend, 1, "export 'x' has no backend (add backend = file, memory, ...)");
+	runtime_bad("x", badbool, 2,
+		    "export 'x': readonly: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)");
+	runtime_bad("x", blocks, 2, "export 'x': preferred-block-size 4096 is smaller than 65536 "
+		    "(the larger of min-block-size and 512)");
+	runtime_bad("", good, 4, "an export name has 1 to 49 characters");
+	runtime_bad("01234567890123456789012345678901234567890123456789", good, 4,
+		    "an export name has 1 to 49 characters");
+	runtime_bad("server", good, 4, "'server' names the [server] section, not an export");
+	runtime_bad("a]b", good, 4, "an export name cannot hold control characters, ']' or ' ;'");
+	runtime_bad("a\nb", good, 4, "an export name cannot hold control characters, ']' or ' ;'");
+	runtime_bad(" a", good, 4, "an export name cannot begin or end with a blank");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +634,11 @@ int main(void)
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_shipped_example),
+		cmocka_unit_test(test_exports_dir),
+		cmocka_unit_test(test_exports_dir_errors),
+		cmocka_unit_test(test_no_exports_allowed),
+		cmocka_unit_test(test_control_key),
+		cmocka_unit_test(test_runtime_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

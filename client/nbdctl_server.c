@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbdctl server [--socket PATH] list | add NAME KEY=VALUE... |
+ *                               remove NAME [--force] | reload
+ * nbd-serverd's control socket from the command line (the protocol is in
+ * docs/server.md). Part of nbdctl, written on the server's side.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control_client.h"
+#include "control_text.h"
+#include "nbdctl.h"
+
+#define SERVER_CONTROL_DEFAULT	"/run/cnbd/serverd.sock"
+/* A reload opens storage; give it time. */
+#define SERVER_TIMEOUT_S	30
+
+struct request {
+	char line[CONTROL_LINE_MAX];
+	size_t len;
+	bool too_long;
+};
+
+/* Appends " WORD", percent-escaped when escape is set. */
+static void add_word(struct request *rq, const char *word, bool escape)
+{
+	char esc[CONTROL_LINE_MAX];
+	int n;
+
+	if (escape && control_escape(word, esc, sizeof(esc)) < 0) {
+		rq->too_long = true;
+		return;
+	}
+	n = snprintf(rq->line + rq->len, sizeof(rq->line) - rq->len, "%s%s",
+		     rq->len ? " " : "", escape ? esc : word);
+	if (n < 0 || (size_t)n >= sizeof(rq->line) - rq->len)
+		rq->too_long = true;
+	else
+		rq->len += n;
+}
+
+/* KEY=VALUE with each side escaped, so that '=' or a blank in a value
+ * (a description) survives. */
+static int add_pair(struct request *rq, const char *pair)
+{
+	const char *eq = strchr(pair, '=');
+	char key[256];
+
+	if (!eq || eq == pair || (size_t)(eq - pair) >= sizeof(key)) {
+		fprintf(stderr, "nbdctl server add: '%s' is not KEY=VALUE\n", pair);
+		return -1;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - pair), pair);
+	add_word(rq, key, true);
+	rq->line[rq->len++] = '=';
+	rq->line[rq->len] = '\0';
+	if (control_escape(eq + 1, rq->line + rq->len, sizeof(rq->line) - rq->len) < 0)
+		rq->too_long = true;
+	else
+		rq->len += strlen(rq->line + rq->len);
+	return 0;
+}
+
+static void field(const char *line, const char *key, char *out, size_t outlen)
+{
+	if (control_field(line, key, out, outlen) < 0)
+		snprintf(out, outlen, "-");
+}
+
+static int print_export(void *opaque, const char *line)
+{
+	char name[256], backend[256], conns[16], max[16], desc[CONTROL_LINE_MAX];
+	bool *header = opaque;
+
+	if (!*header) {
+		printf("%-20s %-8s %5s %5s  %s\n", "NAME", "BACKEND", "CONNS", "MAX",
+		       "DESCRIPTION");
+		*header = true;
+	}
+	field(line, "name", name, sizeof(name));
+	field(line, "backend", backend, sizeof(backend));
+	field(line, "connections", conns, sizeof(conns));
+	field(line, "max-connections", max, sizeof(max));
+	field(line, "description", desc, sizeof(desc));
+	nbdctl_print_escaped(name);
+	printf("%*s %-8s %5s %5s  ", (int)(strlen(name) < 20 ? 20 - strlen(name) : 0), "",
+	       backend, conns, strcmp(max, "0") ? max : "-");
+	nbdctl_print_escaped(desc);
+	putchar('\n');
+	return 0;
+}
+
+/* Reply lines of add, remove and reload: "key=value" shown plainly. */
+static int print_info(void *opaque, const char *line)
+{
+	char value[CONTROL_LINE_MAX];
+	const char *eq = strchr(line, '=');
+
+	(void)opaque;
+	if (!eq || control_unescape(eq + 1, value, sizeof(value)) < 0)
+		return 1;
+	printf("%.*s: ", (int)(eq - line), line);
+	nbdctl_print_escaped(value);
+	putchar('\n');
+	return 0;
+}
+
+static int call(const char *socket, const char *verb, const struct request *rq)
+{
+	bool header = false;
+	char err[1024];
+	enum control_result rc;
+
+	if (rq->too_long) {
+		fprintf(stderr, "nbdctl server %s: request longer than %d bytes\n", verb,
+			CONTROL_LINE_MAX - 1);
+		return 1;
+	}
+	rc = control_call(socket, rq->line, SERVER_TIMEOUT_S,
+			  strcmp(verb, "list") ? print_info : print_export,
+			  &header, err, sizeof(err));
+	if (rc == CONTROL_OK)
+		return 0;
+	/* control_call speaks of the client daemon, its usual peer. */
+	if (rc == CONTROL_UNREACHABLE)
+		fprintf(stderr, "nbdctl server %s: cannot reach nbd-serverd at %s%s\n", verb,
+			socket, strstr(err, ": ") ? strrchr(err, ':') : "");
+	else
+		fprintf(stderr, "nbdctl server %s: %s\n", verb, err);
+	return 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: nbdctl server %s\n", nbdctl_server_command.usage);
+	return 2;
+}
+
+static int build(int argc, char **argv, struct request *rq)
+{
+	const char *verb = argv[0];
+
+	add_word(rq, verb, false);
+	if ((!strcmp(verb, "list") || !strcmp(verb, "reload")) && argc == 1)
+		return 0;
+	if (!strcmp(verb, "remove") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--force")))) {
+		add_word(rq, argv[1], true);
+		if (argc == 3)
+			add_word(rq, "--force", false);
+		return 0;
+	}
+	if (!strcmp(verb, "add") && argc >= 3) {
+		add_word(rq, argv[1], true);
+		for (int i = 2; i < argc; i++)
+			if (add_pair(rq, argv[i]) < 0)
+				return -1;
+		return 0;
+	}
+	return usage();
+}
+
+static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* nbdctl's own --socket names the client daemon's, unless given. */
+	const char *socket = strcmp(opts->socket, CONTROL_DEFAULT_SOCKET) ?
+			     opts->socket : SERVER_CONTROL_DEFAULT;
+	struct request rq = { .len = 0 };
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {
+		if (c != 's')
+			return usage();
+		socket = optarg;
+	}
+	if (optind >= argc)
+		return usage();
+	rc = build(argc - optind, argv + optind, &rq);
+	if (rc)
+		return rc < 0 ? 1 : rc;
+	return call(socket, argv[optind], &rq);
+}
+
+const struct nbdctl_command nbdctl_server_command = {
+	.name = "server",
+	.usage = "[--socket PATH] list | add NAME KEY=VALUE... | remove NAME [--force] | reload",
+	.summary = "nbd-serverd's exports at run time (its control socket, default "
+		   SERVER_CONTROL_DEFAULT ")",
+	.run = server_run,
+};

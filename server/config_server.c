@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* The [server] section: where to listen, whom workers run as, and what
+ * the master itself keeps (pid file, control socket, exports-dir). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+#include "listen.h"
+
+/* The first listen line replaces the default; later ones add to it. */
+static int add_listen(struct config_parse *p, const char *value,
+		      char *err, size_t errlen)
+{
+	struct server_config *cfg = p->cfg;
+	struct listen_addr addr;
+	char **list;
+
+	if (listen_parse(value, &addr, err, errlen) < 0)
+		return -1;
+	if (!p->server.listen_given) {
+		for (size_t i = 0; i < cfg->nlisten; i++)
+			free(cfg->listen[i]);
+		cfg->nlisten = 0;
+		p->server.listen_given = true;
+	}
+	list = realloc(cfg->listen, (cfg->nlisten + 1) * sizeof(*list));
+	if (!list || !(list[cfg->nlisten] = strdup(value))) {
+		if (list)
+			cfg->listen = list;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cfg->listen = list;
+	cfg->nlisten++;
+	return 0;
+}
+
+static int set_unix_mode(struct config_parse *p, const char *value, int line,
+			 char *err, size_t errlen)
+{
+	char *end;
+	unsigned long mode;
+
+	if (config_twice(&p->server.unix_mode, line, "unix-mode", err, errlen) < 0)
+		return -1;
+	errno = 0;
+	mode = strtoul(value, &end, 8);
+	if (!*value || *end || errno || mode > 0777) {
+		snprintf(err, errlen, "unix-mode: '%s' is not an octal mode from 0 to 0777", value);
+		return -1;
+	}
+	p->cfg->unix_mode = mode;
+	return 0;
+}
+
+/* pidfile, exports-dir and control: paths that must not depend on the
+ * directory the server happens to start in. */
+static int set_path(char **dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	if (*value && *value != '/') {
+		snprintf(err, errlen, "%s: '%s' is not an absolute path", key, value);
+		return -1;
+	}
+	return config_set_string(dst, first, line, key, value, err, errlen);
+}
+
+/* control = PATH, or off to have none. */
+static int set_control(struct config_parse *p, const char *value, int line,
+		       char *err, size_t errlen)
+{
+	struct server_config *cfg = p->cfg;
+
+	cfg->control_given = true;
+	if (strcmp(value, "off"))
+		return set_path(&cfg->control, &p->server.control, line, "control",
+				value, err, errlen);
+	if (config_twice(&p->server.control, line, "control", err, errlen) < 0)
+		return -1;
+	free(cfg->control);
+	cfg->control = NULL;
+	return 0;
+}
+
+int config_server_key(struct config_parse *p, const char *key, const char *value,
+		      int line, char *err, size_t errlen)
+{
+	struct server_config *cfg = p->cfg;
+	struct server_lines *l = &p->server;
+
+	if (!strcmp(key, "listen"))
+		return add_listen(p, value, err, errlen);
+	if (!strcmp(key, "user")) {
+		cfg->user_given = true;
+		return config_set_string(&cfg->user, &l->user, line, key, value, err, errlen);
+	}
+	if (!strcmp(key, "backend-dir"))
+		return config_set_string(&cfg->backend_dir, &l->backend_dir, line,
+					 key, value, err, errlen);
+	if (!strcmp(key, "default-export"))
+		return config_set_string(&cfg->default_export, &l->default_export, line,
+					 key, value, err, errlen);
+	if (!strcmp(key, "pidfile"))
+		return set_path(&cfg->pidfile, &l->pidfile, line, key, value, err, errlen);
+	if (!strcmp(key, "exports-dir"))
+		return set_path(&cfg->exports_dir, &l->exports_dir, line, key, value,
+				err, errlen);
+	if (!strcmp(key, "control"))
+		return set_control(p, value, line, err, errlen);
+	if (!strcmp(key, "handshake-timeout"))
+		return config_set_number(&cfg->handshake_timeout, 3600, &l->handshake_timeout,
+					 line, key, value, err, errlen);
+	if (!strcmp(key, "unix-mode"))
+		return set_unix_mode(p, value, line, err, errlen);
+	snprintf(err, errlen,
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, pidfile, unix-mode, exports-dir, control)",
+		 key);
+	return -1;
+}
