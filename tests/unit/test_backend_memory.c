@@ -164,8 +164,10 @@ static void test_descriptor(void **state)
 	struct fixture *f = *state;
 
 	assert_string_equal(f->be->name, "memory");
+	/* NONBLOCKING: a memcpy never waits, so the server may run it inline. */
 	assert_int_equal(f->be->flags, CNBD_BACKEND_PARALLEL |
-			 CNBD_BACKEND_MULTI_CONN | CNBD_BACKEND_NATIVE_FUA);
+			 CNBD_BACKEND_MULTI_CONN | CNBD_BACKEND_NATIVE_FUA |
+			 CNBD_BACKEND_NONBLOCKING);
 	assert_non_null(f->be->flush);
 	assert_non_null(f->be->trim);
 	assert_non_null(f->be->zero);
