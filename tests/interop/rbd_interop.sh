@@ -8,10 +8,13 @@
 # offsets and across objects, many requests in flight, two connections
 # seeing each other's flushed writes, trim and zero reading back zeros,
 # nbdcopy of 64 MiB random data in and out, `qemu-img compare` against
-# `rbd export`, the allocation map, a snapshot served read-only with the
-# snapshot's data, and a stopped cluster failing a new client quickly.
+# `rbd export` and against qemu's own rbd driver, the allocation map, a
+# snapshot served read-only with the snapshot's data, a missing image
+# refused, and a stopped cluster failing a new client quickly.
 . "$(dirname "$0")/../lib/common.sh"
 need nbdinfo nbdsh nbdcopy qemu-img sha256sum rbd ceph ceph-mon ceph-osd
+compgen -G '/usr/lib/*/qemu/block-rbd.so' >/dev/null ||
+	fail "qemu-img has no rbd driver (Debian: qemu-block-extra)"
 [ -e "$CNBD_BUILD/backends/rbd.so" ] ||
 	fail "$CNBD_BUILD/backends/rbd.so is not built (install librbd-dev librados-dev)"
 cnbd_tmpdir
@@ -174,6 +177,10 @@ rbd_ export rbd/test "$tmp/export.img" || fail "rbd export failed"
 	fail "rbd export does not hold what nbdcopy wrote"
 qemu-img compare -f raw -F raw "$tmp/export.img" "$uri" ||
 	fail "qemu-img compare: the export differs from rbd export"
+# And qemu's own rbd driver (another librbd client) agrees.
+qemu-img compare -f raw -F raw \
+	"rbd:rbd/test:conf=$conf:id=admin:keyring=$keyring" "$uri" ||
+	fail "qemu-img compare: the export differs from qemu's rbd driver"
 rm -f "$tmp/export.img" "$tmp/out.img"
 
 # The allocation map: discard everything, write two pieces, and the map
