@@ -1,0 +1,21 @@
+# Fault-injection backends, for tests and for operators rehearsing
+# failures (docs/hardening.md): faulty wraps another backend and fails or
+# delays chosen requests; crashy crashes its worker on a chosen offset.
+# Built like every backend (backends/backends.mk's pattern rules), but
+# not installed: nothing in production should load them.
+#
+# Included by tests/fuzz/fuzz.mk; the guard lets the top Makefile include
+# it as well.
+ifndef CNBD_FAULTS_MK
+CNBD_FAULTS_MK := 1
+
+FAULT_BACKEND_NAMES := faulty crashy
+FAULT_BACKEND_SOS   := $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.so)
+BACKENDS            += $(FAULT_BACKEND_SOS)
+
+# faulty finds the backend it wraps beside itself (dladdr) and loads it.
+$(B)/backends/faulty.so: LDFLAGS += -ldl
+
+.SECONDARY: $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.o)
+
+endif
