@@ -40,8 +40,12 @@ static void accept_clients(struct control *c, int64_t now)
 		struct control_client *cl = NULL;
 		static const char busy[] = "error: too many control connections; try again\n";
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				c->paused_until = now + CONTROL_BACKOFF_MS;
 			return;
+		}
 		for (size_t i = 0; i < CONTROL_MAX_CLIENTS && !cl; i++)
 			if (c->clients[i].fd < 0)
 				cl = &c->clients[i];

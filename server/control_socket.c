@@ -151,9 +151,10 @@ void control_close(struct control *c, bool unlink_path)
 	c->fd = -1;
 }
 
-void control_pollfds(const struct control *c, struct pollfd *pfds)
+void control_pollfds(const struct control *c, struct pollfd *pfds, int64_t now)
 {
-	pfds[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+	pfds[0] = (struct pollfd){ .fd = now < c->paused_until ? -1 : c->fd,
+				   .events = POLLIN };
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		const struct control_client *cl = &c->clients[i];
 
@@ -164,7 +165,7 @@ void control_pollfds(const struct control *c, struct pollfd *pfds)
 
 int control_timeout(const struct control *c, int64_t now)
 {
-	int64_t first = -1;
+	int64_t first = c->fd >= 0 && now < c->paused_until ? c->paused_until : -1;
 
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		const struct control_client *cl = &c->clients[i];

@@ -22,6 +22,9 @@
 #define CONTROL_LINE_MAX	16384	/* with its '\n' */
 #define CONTROL_MAX_CLIENTS	16
 #define CONTROL_TIMEOUT_MS	10000
+/* After EMFILE and friends, stop accepting this long: a connection left
+ * waiting in the backlog would otherwise wake poll() at once, forever. */
+#define CONTROL_BACKOFF_MS	200
 /* Entries control_pollfds() fills: the listener, then one per slot. */
 #define CONTROL_NPOLL		(1 + CONTROL_MAX_CLIENTS)
 
@@ -51,6 +54,7 @@ struct control_client {
 struct control {
 	int fd;				/* listening; -1: no control socket */
 	char *path;
+	int64_t paused_until;		/* out of descriptors: not accepting */
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 };
 
@@ -73,7 +77,7 @@ int control_open(struct control *c, const char *path, char *err, size_t errlen);
 void control_close(struct control *c, bool unlink_path);
 
 /* Fills CONTROL_NPOLL entries (fd -1 where there is nothing to wait for). */
-void control_pollfds(const struct control *c, struct pollfd *pfds);
+void control_pollfds(const struct control *c, struct pollfd *pfds, int64_t now);
 /* Milliseconds until the next deadline, or -1 for none. */
 int control_timeout(const struct control *c, int64_t now);
 /* Acts on what poll() said of the entries control_pollfds() filled,

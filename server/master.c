@@ -253,7 +253,7 @@ static int build_poll_set(struct master *m, struct poll_set *ps, bool paused)
 	add(ps, m->sigfd, POLLIN, POLL_SIGNAL, 0);
 	for (size_t i = 0; i < m->nls; i++)
 		add(ps, paused ? -1 : m->ls[i].fd, POLLIN, POLL_LISTENER, i);
-	control_pollfds(&m->control, ps->control);
+	control_pollfds(&m->control, ps->control, master_now_ms());
 	for (size_t i = 0; i < CONTROL_NPOLL; i++)
 		if (ps->control[i].fd >= 0)
 			add(ps, ps->control[i].fd, ps->control[i].events, POLL_CONTROL, i);
@@ -267,7 +267,10 @@ static int poll_timeout(const struct master *m, int64_t paused_until)
 {
 	int64_t now = master_now_ms();
 	int t = control_timeout(&m->control, now);
+	int lease = master_lease_timeout(m, now);
 
+	if (lease >= 0 && (t < 0 || lease < t))
+		t = lease;
 	if (now < paused_until && (t < 0 || paused_until - now < t))
 		t = (int)(paused_until - now);
 	return t;
@@ -297,6 +300,7 @@ static bool service(struct master *m, struct poll_set *ps, int64_t *paused_until
 		else if (t->kind == POLL_CONTROL)
 			ps->control[t->id].revents = ps->pfds[i].revents;
 	}
+	master_lease_retry(m);
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->tags[i].kind == POLL_WORKER && ps->pfds[i].revents)
 			master_lease_request(m, (pid_t)ps->tags[i].id);
@@ -334,6 +338,9 @@ int master_run(struct master *m)
 out:
 	free(ps.pfds);
 	free(ps.tags);
+	free(m->waiting);
+	m->waiting = NULL;
+	m->nwaiting = 0;
 	/* New clients are refused from here on, before workers are ended. */
 	listen_close_all(m->ls, m->nls, true);
 	control_close(&m->control, true);

@@ -19,6 +19,8 @@
 #include "privdrop.h"
 #include "worker_list.h"
 
+struct lease_wait;
+
 struct master {
 	/* What it serves */
 	struct server_config cfg;	/* the settings in force; no exports */
@@ -36,6 +38,8 @@ struct master {
 	struct control control;		/* control.fd -1: none */
 
 	struct worker_list workers;
+	struct lease_wait *waiting;	/* lease requests waiting for room */
+	size_t nwaiting;
 	bool stopping;			/* workers are being ended */
 	unsigned shortages;		/* accept() refusals (EMFILE...) in a row */
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
@@ -62,6 +66,10 @@ void master_end_workers(struct master *m);
 
 /* master_lease.c: answers what the worker's lease socket holds. */
 void master_lease_request(struct master *m, pid_t pid);
+/* Answers waiting requests that now fit, or whose wait is over. */
+void master_lease_retry(struct master *m);
+/* Milliseconds until the first waiting request times out; -1: none. */
+int master_lease_timeout(const struct master *m, int64_t now);
 
 /* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
  * err and nothing changed. summary tells what changed. */

@@ -29,16 +29,14 @@ static const struct cnbd_export *hook_at(void *ctx, size_t index)
 	return export_list_at(w->table, index);
 }
 
-/* The master keeps the count; it frees the lease when it reaps us. */
+/* The master keeps the count (and logs refusals); it frees the lease
+ * when it reaps us. */
 static int hook_acquire(void *ctx, const struct cnbd_export *exp,
 			char *why, size_t whylen)
 {
 	const struct worker_setup *w = ctx;
 
-	if (lease_ask(w->lease_fd, exp, why, whylen) == 0)
-		return 0;
-	log_info("export '%s': no connection: %s", exp->name, why);
-	return -1;
+	return lease_ask(w->lease_fd, exp, why, whylen);
 }
 
 /* The master blocks these for its signalfd; a worker wants the default

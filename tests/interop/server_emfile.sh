@@ -1,8 +1,8 @@
 #!/bin/bash
 # Out of descriptors, the master neither dies nor spins: accept() fails
 # with EMFILE, the master logs it (once per 5 s, not per try), pauses
-# 200 ms between tries, and the waiting client is served as soon as
-# descriptors are available again.
+# 200 ms between tries (on the control socket too), and the waiting
+# clients are served as soon as descriptors are available again.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/server_lib.sh"
 
@@ -11,7 +11,9 @@ cnbd_tmpdir
 
 port=$(free_port)
 conf=$tmp/server.conf
-write_config "$conf" "$port" disk backend=memory size=1M
+write_server_config "$conf" "127.0.0.1:$port"
+echo "control = $tmp/control.sock" >>"$conf"
+add_export "$conf" disk backend=memory size=1M
 start_server "$conf"
 
 # The master's descriptors are 0..N-1 with no gap (it closes whatever it
@@ -37,6 +39,17 @@ with open(sys.argv[2], "w") as f:
 h.shutdown()
 PY
 client=$!
+# A control connection waits in its backlog too, and must not make the
+# master spin either.
+/usr/bin/python3 - "$tmp/control.sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"list\n")
+s.settimeout(20)
+s.recv(100)
+PY
+control_client=$!
 
 # CPU time (user + system, in clock ticks) of the master.
 cpu_ticks() {
@@ -60,6 +73,7 @@ prlimit --pid "$SERVER_PID" --nofile=1024: || fail "prlimit failed"
 wait_file "$tmp/served"
 [ "$(cat "$tmp/served")" = 1048576 ] || fail "the client got size $(cat "$tmp/served")"
 wait "$client" || fail "the client failed after descriptors came back"
+wait "$control_client" || fail "the control client failed after descriptors came back"
 grep -q "accepting again after [0-9]* refused tries" "$tmp/server.log" ||
 	fail "no 'accepting again' line once descriptors came back"
 server_alive
