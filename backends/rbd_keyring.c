@@ -67,18 +67,24 @@ static char *key_value(const char *p, const char *end)
 	return strndup(v, end - v);
 }
 
-/* The whole text is one token: a bare key. */
+static bool is_base64(const char *p, const char *end)
+{
+	while (p < end && (isalnum((unsigned char)*p) || *p == '+' || *p == '/'))
+		p++;
+	while (p < end && *p == '=')	/* padding, only at the end */
+		p++;
+	return p == end;
+}
+
+/* The whole text is one base64 token: a bare key. */
 static char *bare_key(const char *text)
 {
 	const char *end = text + strlen(text);
 	const char *p = skip_space(text, end);
 
 	end = trim_end(p, end);
-	if (p == end)
+	if (p == end || !is_base64(p, end))
 		return NULL;
-	for (const char *q = p; q < end; q++)
-		if (isspace((unsigned char)*q) || *q == '[' || *q == '=')
-			return NULL;
 	return strndup(p, end - p);
 }
 

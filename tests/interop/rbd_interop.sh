@@ -44,7 +44,7 @@ conf=$cluster/ceph.conf
 keyring=$cluster/ceph.client.admin.keyring
 # Root-only, both: a worker (nobody) could read neither.
 chmod 600 "$conf" "$keyring"
-rbd_() { timeout 60 rbd -c "$conf" --no-progress "$@"; }
+rbd_() { timeout 60 rbd -c "$conf" "$@"; }
 
 port=$(free_port)
 sconf=$tmp/server.conf
@@ -56,6 +56,24 @@ add_export "$sconf" img "${common[@]}"
 add_export "$sconf" snap "${common[@]}" snapshot=s1
 add_export "$sconf" nosuch backend=rbd image=nosuch "conf=$conf" \
 	"keyring=$keyring" timeout=5
+add_export "$sconf" ro "${common[@]}" readonly=true
+# The same user's key as a bare key file (what keyfile= reads), and in
+# a keyring with other entities and comments, named as client.admin.
+key=$(ceph-authtool -p -n client.admin "$keyring")
+printf '%s\n' "$key" >"$tmp/bare.key"
+printf '%s\n' "# several users" "[client.other]" "	key = AQAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAA==" \
+	"" "[ client.admin ]" "	caps mon = \"allow *\"" "	key = \"$key\"" \
+	>"$tmp/multi.keyring"
+chmod 600 "$tmp/bare.key" "$tmp/multi.keyring"
+add_export "$sconf" barekey backend=rbd image=test "conf=$conf" \
+	"keyring=$tmp/bare.key" readonly=true
+add_export "$sconf" multikey backend=rbd image=test "conf=$conf" \
+	id=client.admin "keyring=$tmp/multi.keyring" readonly=true
+# An image in a RADOS namespace.
+rbd_ namespace create rbd/ns1 || fail "rbd namespace create failed"
+rbd_ create --size 16M rbd/ns1/inns || fail "rbd create rbd/ns1/inns failed"
+add_export "$sconf" inns backend=rbd namespace=ns1 image=inns "conf=$conf" \
+	"keyring=$keyring"
 start_server "$sconf"
 uri=nbd://127.0.0.1:$port/img
 
@@ -172,7 +190,7 @@ out=$(head -c 64M "$tmp/out.img" | sha256sum)
 log "nbdcopy 64 MiB in and 256 MiB out in $(since "$t") s"
 
 # What librbd itself says the image holds is what the export serves.
-rbd_ export rbd/test "$tmp/export.img" || fail "rbd export failed"
+rbd_ export --no-progress rbd/test "$tmp/export.img" || fail "rbd export failed"
 [ "$(head -c 64M "$tmp/export.img" | sha256sum)" = "$in" ] ||
 	fail "rbd export does not hold what nbdcopy wrote"
 qemu-img compare -f raw -F raw "$tmp/export.img" "$uri" ||
@@ -202,7 +220,7 @@ diff -u "$tmp/want" "$tmp/map3" >&2 || { cat "$tmp/map" >&2; fail "wrong allocat
 # A snapshot: read-only, with the data of when it was taken.
 nbdsh -u "$uri" -c 'h.pwrite(b"before" * 100, 4096); h.flush()' ||
 	fail "write before the snapshot failed"
-rbd_ snap create rbd/test@s1 >/dev/null || fail "rbd snap create failed"
+rbd_ snap create --no-progress rbd/test@s1 || fail "rbd snap create failed"
 nbdsh -u "$uri" -c 'h.pwrite(b"after!" * 100, 4096); h.flush()' ||
 	fail "write after the snapshot failed"
 nbdinfo --json "nbd://127.0.0.1:$port/snap" >"$tmp/snap.json" || fail "nbdinfo snap failed"
@@ -222,6 +240,24 @@ assert h.pread(600, 4096) == b"before" * 100
 ' || fail "the snapshot export is wrong"
 nbdsh -u "$uri" -c 'assert h.pread(600, 4096) == b"after!" * 100' ||
 	fail "the image head lost the write made after the snapshot"
+
+# Other ways to name the key, the image and read-only.
+for e in ro barekey multikey; do
+	nbdinfo --json "nbd://127.0.0.1:$port/$e" >"$tmp/$e.json" ||
+		fail "export $e was not served"
+	grep -q '"is_read_only": true' "$tmp/$e.json" ||
+		fail "export $e is not read-only"
+done
+nbdsh -u "nbd://127.0.0.1:$port/ro" -c 'assert h.pread(600, 4096) == b"after!" * 100' ||
+	fail "the read-only export does not show the image"
+nbdsh -u "nbd://127.0.0.1:$port/inns" -c '
+assert h.get_size() == 16 << 20
+h.pwrite(b"namespaced", 1000)
+h.flush()
+' || fail "the image in a namespace is wrong"
+rbd_ export --no-progress rbd/ns1/inns "$tmp/inns.img" || fail "rbd export of rbd/ns1/inns failed"
+cmp -s -i 1000:0 -n 10 "$tmp/inns.img" <(printf namespaced) ||
+	fail "the write did not reach rbd/ns1/inns"
 
 # A missing image: the client is refused, the log says why.
 if nbdinfo "nbd://127.0.0.1:$port/nosuch" >/dev/null 2>&1; then
