@@ -23,6 +23,7 @@ exited but were not reaped yet.
 """
 
 import os
+import time
 
 TICK_NS = 10**9 // os.sysconf("SC_CLK_TCK")
 
@@ -112,11 +113,18 @@ class Group:
             return [int(x) for x in f.read().split()]
 
     def remove(self):
-        if self.path:
+        # An exiting task leaves the cgroup a moment after it is gone from
+        # cgroup.procs: retry briefly rather than leave the directory.
+        for _ in range(100):
+            if not self.path:
+                return
             try:
                 os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
             except OSError:
-                pass
+                time.sleep(0.02)
 
 
 def _stat_fields(pid):

@@ -31,13 +31,17 @@ def best_mbps(trials, secs=3, length=None):
                                     "-t", str(secs), "-J"]
                                    + (["-l", length] if length else []),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                if p.returncode == 0:
+                # Until the server listens, the client fails, sometimes
+                # with status 0 and an "error" in its JSON instead of a result.
+                try:
                     out = json.loads(p.stdout)
+                    bps = out["end"]["sum_received"]["bits_per_second"]
                     break
+                except (ValueError, KeyError):
+                    out = None
                 time.sleep(0.1)
             if out is None:
                 raise RuntimeError("iperf3 client failed: %s" % p.stdout.decode()[-500:])
-            bps = out["end"]["sum_received"]["bits_per_second"]
             best = max(best, bps / 8 / 1e6)
         finally:
             try:

@@ -90,7 +90,12 @@ class Server:
             while self._alive() and time.monotonic() < deadline:
                 self.proc.poll()            # reap our direct child
                 time.sleep(0.05)
-        self.proc.poll()
+        # A zombie still holds its cgroup: reap our direct child before the
+        # rmdir (a daemonized server's zombie is reaped by init).
+        try:
+            self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
         self.group.remove()
 
     def _alive(self):
