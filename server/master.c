@@ -117,13 +117,15 @@ static void shed_master_fds(struct master *m, int master_end)
 	close(master_end);
 }
 
+/* The lease socket of the next worker is made before its connection is
+ * accepted: out of descriptors, a client then waits in the backlog
+ * instead of being accepted only to be dropped. */
 static pid_t fork_worker(struct master *m, int fd, const char *peer, int *master_end)
 {
-	int sv[2];
+	int sv[2] = { m->spare[0], m->spare[1] };
 	pid_t pid;
 
-	if (lease_socketpair(sv) < 0)
-		return -1;
+	m->spare[0] = m->spare[1] = -1;
 	pid = fork();
 	if (pid == 0) {
 		struct worker_setup setup = {
@@ -188,7 +190,12 @@ static void log_shortage(struct master *m, const struct listener *l, int err)
 static int accept_ready(struct master *m, const struct listener *l)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = -1;
+
+		if (m->spare[0] < 0 && lease_socketpair(m->spare) < 0)
+			m->spare[0] = m->spare[1] = -1;
+		else
+			fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd >= 0) {
 			if (m->shortages)
@@ -344,6 +351,10 @@ out:
 	/* New clients are refused from here on, before workers are ended. */
 	listen_close_all(m->ls, m->nls, true);
 	control_close(&m->control, true);
+	for (int i = 0; i < 2; i++)
+		if (m->spare[i] >= 0)
+			close(m->spare[i]);
+	m->spare[0] = m->spare[1] = -1;
 	master_end_workers(m);
 	return rc;
 }

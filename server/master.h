@@ -36,6 +36,7 @@ struct master {
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	struct lifeline life;
 	struct control control;		/* control.fd -1: none */
+	int spare[2];			/* the next worker's lease socket; -1: none */
 
 	struct worker_list workers;
 	struct lease_wait *waiting;	/* lease requests waiting for room */
