@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the kernel test VM (started by tests/bench/kernel/run.sh via
-# the shim tests/kernel/cases/bench_kernel.sh): fio with libaio and
+# the shim tests/bench/kernel/cases/bench_kernel.sh): fio with libaio and
 # O_DIRECT on NBD block devices, one per client/server stack, all attached
 # at once so that the trials can be interleaved like the userspace bench:
 #

@@ -1,6 +1,6 @@
 #!/bin/bash
 # make bench-kernel: boot the kernel test VM with only the bench case
-# (tests/kernel/cases/bench_kernel.sh -> tests/bench/kernel/guest.sh),
+# (tests/bench/kernel/cases/bench_kernel.sh -> guest.sh),
 # collect its CNBD-BENCH console lines, and append the kernel-path table to
 # results.md (after make bench's userspace table, if there is one).
 #
@@ -24,7 +24,7 @@ console=$out/kernel-console.txt
 # runs instead of skipping.
 set +e
 CNBD_KERNEL_CASES=bench_kernel CNBD_KERNEL_VERBOSE=1 CNBD_BUILD_DIR=$build \
-CNBD_KERNEL_APPEND="cnbd.bench=1 cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials" \
+CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench=1 cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials" \
     "$repo/tests/kernel/run-vm.sh" > "$console" 2>&1
 rc=$?
 set -e
