@@ -96,11 +96,16 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
+# Not from the host name: a VM's may be "(none)", which CRUSH refuses.
+crush location = root=default host=cnbd-test
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
 auth allow insecure global id reclaim = false
 mon data avail warn = 1
+# No erasure-coded pools here, so load no erasure code plugin: jerasure's
+# gf-complete dies with SIGILL on a CPU without SSE4 (qemu's TCG default).
+osd erasure code plugins =
 mon data avail crit = 0
 
 [mon]
