@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
-			    .control = { .fd = -1 }, .spare = { -1, -1 } };
+			    .control = { .fd = -1 }, .waiting_fd = -1 };
 	char *path = NULL;
 	int rc = 1;
 

@@ -36,7 +36,9 @@ struct master {
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	struct lifeline life;
 	struct control control;		/* control.fd -1: none */
-	int spare[2];			/* the next worker's lease socket; -1: none */
+	int waiting_fd;			/* accepted, waiting for a lease socket */
+	bool waiting_unix;
+	int64_t paused_until;		/* ms: a shortage paused accepting */
 
 	struct worker_list workers;
 	struct lease_wait *waiting;	/* lease requests waiting for room */
@@ -55,6 +57,13 @@ int master_signals(void);
 int master_run(struct master *m);
 
 int64_t master_now_ms(void);
+
+/* master_accept.c */
+/* Accepts what waits on l and starts a worker for each connection. */
+void master_accept(struct master *m, const struct listener *l);
+/* Starts the worker of the connection waiting for a lease socket, if
+ * one can be made now; -1 (and accepting paused) if not. */
+int master_start_waiting(struct master *m);
 
 /* master_workers.c */
 /* Reaps every worker that has ended, ending its lease. */

@@ -17,10 +17,8 @@ add_export "$conf" disk backend=memory size=1M
 start_server "$conf"
 
 # A limit of N, N the lowest descriptor number the master does not use,
-# leaves accept() no number to use (the master keeps the next worker's
-# lease socket ready, so accepting needs one number only). Wait until
-# start_server's probe has ended its worker, whose lease socket would
-# hold a number that is about to be freed.
+# leaves accept() no number to use. Wait until start_server's probe has
+# ended its worker, whose lease socket holds a number about to be freed.
 for i in $(seq 1 50); do
 	[ -z "$(workers_of "$SERVER_PID")" ] && break
 	sleep 0.1
@@ -80,4 +78,41 @@ wait "$control_client" || fail "the control client failed after descriptors came
 grep -q "accepting again after [0-9]* refused tries" "$tmp/server.log" ||
 	fail "no 'accepting again' line once descriptors came back"
 server_alive
-log "ok ($used ticks in 3 s, $lines log lines)"
+log "out of descriptors for accept(): $used ticks in 3 s, $lines log lines"
+
+# One descriptor short instead: accept() works, but the worker's lease
+# socket (two descriptors) cannot be made. The connection waits, the
+# master does not spin, and the client is served once there is room.
+for i in $(seq 1 50); do
+	[ -z "$(workers_of "$SERVER_PID")" ] && break
+	sleep 0.1
+done
+sleep 0.2
+fds=$(ls "/proc/$SERVER_PID/fd" | sort -n)
+n=0
+while grep -qx "$n" <<<"$fds"; do
+	n=$((n + 1))
+done
+prlimit --pid "$SERVER_PID" --nofile="$((n + 1)):" || fail "prlimit failed"
+rm -f "$tmp/served"
+/usr/bin/python3 - "nbd://127.0.0.1:$port/disk" "$tmp/served" <<'PY' &
+import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+with open(sys.argv[2], "w") as f:
+    f.write("%d\n" % h.get_size())
+h.shutdown()
+PY
+client=$!
+before=$(cpu_ticks)
+sleep 2
+used=$(( $(cpu_ticks) - before ))
+[ ! -e "$tmp/served" ] || fail "served without a lease socket"
+[ "$used" -le 20 ] || fail "the master used $used clock ticks in 2 s waiting for a lease socket"
+grep -q "a lease socket for a new connection: Too many open files: pausing" "$tmp/server.log" ||
+	fail "the lease socket shortage was not logged"
+prlimit --pid "$SERVER_PID" --nofile=1024: || fail "prlimit failed"
+wait_file "$tmp/served"
+wait "$client" || fail "the waiting client failed once descriptors came back"
+server_alive
+log "ok (waiting for a lease socket: $used ticks in 2 s)"
