@@ -11,6 +11,8 @@
 #   DIR/*.pid                        for tests/ceph/stop-cluster.sh DIR
 # environment:
 #   CEPH_IMAGE_SIZE   size of rbd/test (default 256M); "none": no image
+#   CEPH_IMAGE_FEATURES  rbd create --image-feature (default: rbd's own,
+#                     with exclusive-lock; "layering" suits several writers)
 #   CEPH_OSD_BYTES    memstore capacity (default 1G)
 #   CEPH_START_TIMEOUT  seconds for the whole start (default 120)
 #
@@ -183,7 +185,8 @@ ceph_ osd pool create rbd 8 8 >/dev/null 2>&1 || die "ceph osd pool create rbd f
 timeout "$limit" rbd -c "$conf" pool init rbd >/dev/null 2>&1 ||
 	die "rbd pool init failed (PGs not active?)"
 if [ "$image_size" != none ]; then
-	timeout "$limit" rbd -c "$conf" create --size "$image_size" rbd/test ||
+	timeout "$limit" rbd -c "$conf" create --size "$image_size" \
+		${CEPH_IMAGE_FEATURES:+--image-feature "$CEPH_IMAGE_FEATURES"} rbd/test ||
 		die "rbd create rbd/test failed"
 fi
 echo "ceph: cluster up in $(elapsed) s (mon v2:127.0.0.1:$port, conf $conf)"
