@@ -34,7 +34,7 @@ static char *read_file(const char *path, size_t *len)
 	char *buf = NULL;
 	size_t got = 0;
 	ssize_t n;
-	int fd;
+	int fd, saved;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -64,10 +64,10 @@ static char *read_file(const char *path, size_t *len)
 		*len = got;
 	return buf;
 fail:
-	n = errno;
+	saved = errno;
 	free(buf);
 	close(fd);
-	errno = n;
+	errno = saved;
 	return NULL;
 }
 
