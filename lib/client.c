@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client_priv.h"
+#include "conn_io.h"
 #include "wire.h"
 
 void client_init(struct nbd_client *c, int fd)
@@ -61,27 +62,29 @@ int client_send(struct nbd_client *c, const void *a, size_t alen,
 		{ .iov_base = (void *)a, .iov_len = alen },
 		{ .iov_base = (void *)b, .iov_len = blen },
 	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
+	struct conn_io io = { .fd = c->fd, .tls = c->tls };
 
-	while (msg.msg_iovlen > 0) {
-		/* MSG_NOSIGNAL: a server that went away is an error to
-		 * report, not a SIGPIPE that kills the caller. */
-		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	/* conn_writev sends with MSG_NOSIGNAL: a server that went away is an
+	 * error to report, not a SIGPIPE that kills the caller. */
+	return conn_writev(&io, iov, blen ? 2 : 1, false);
+}
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+int client_recv(struct nbd_client *c, void *buf, size_t len)
+{
+	struct conn_io io = { .fd = c->fd, .tls = c->tls };
+
+	return conn_read_full(&io, buf, len);
+}
+
+int client_discard(struct nbd_client *c, size_t len)
+{
+	uint8_t sink[512];
+
+	while (len > 0) {
+		size_t n = len < sizeof(sink) ? len : sizeof(sink);
+		if (client_recv(c, sink, n) < 0)
 			return -1;
-		}
-		while (msg.msg_iovlen > 0 && (size_t)n >= msg.msg_iov->iov_len) {
-			n -= msg.msg_iov->iov_len;
-			msg.msg_iov++;
-			msg.msg_iovlen--;
-		}
-		if (msg.msg_iovlen > 0) {
-			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + n;
-			msg.msg_iov->iov_len -= n;
-		}
+		len -= n;
 	}
 	return 0;
 }
@@ -96,20 +99,33 @@ void client_printable(char *out, size_t outlen, const uint8_t *in, size_t len)
 		out[n] = '\0';
 }
 
-int client_open_uri(struct nbd_client *c, const char *text, int timeout)
+int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout)
 {
-	struct nbd_uri uri;
 	char err[sizeof(c->error)];
 	int fd;
 
 	client_init(c, -1);
-	if (uri_parse(text, &uri, err, sizeof(err)) < 0)
-		return client_fail(c, EINVAL, "%s", err);
-	fd = client_connect_uri(&uri, timeout, err, sizeof(err));
+	fd = client_connect_uri(uri, timeout, err, sizeof(err));
 	if (fd < 0)
 		return client_fail(c, errno ? errno : ECONNREFUSED, "%s", err);
 	c->fd = fd;
-	if (client_set_timeout(c, timeout) < 0)
+	if (client_set_timeout(c, timeout) < 0 || client_greeting(c) < 0)
+		return -1;
+	if (uri->tls && client_starttls(c, uri) < 0)
+		return -1;
+	return 0;
+}
+
+int client_open_uri(struct nbd_client *c, const char *text, int timeout)
+{
+	struct nbd_uri uri;
+	char err[sizeof(c->error)];
+
+	if (uri_parse_tls(text, &uri, err, sizeof(err)) < 0) {
+		client_init(c, -1);
+		return client_fail(c, EINVAL, "%s", err);
+	}
+	if (client_open(c, &uri, timeout) < 0)
 		return -1;
 	return client_go(c, uri.export_name);
 }
@@ -127,6 +143,7 @@ void client_close(struct nbd_client *c)
 		/* Best effort: the server may already be gone. */
 		client_send(c, req, sizeof(req), NULL, 0);
 	}
+	client_tls_free(c);
 	close(c->fd);
 	c->fd = -1;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gnutls/gnutls.h>
+
 #include "cnbd/protocol.h"
 #include "uri.h"
 
@@ -35,6 +37,8 @@ struct client_export {
 
 struct nbd_client {
 	int fd;
+	gnutls_session_t tls;		/* after STARTTLS; NULL in the clear */
+	void *tls_creds;		/* what tls refers to, freed with it */
 	uint16_t handshake_flags;	/* from the server's greeting */
 	bool greeted;
 	bool fixed_newstyle;
@@ -80,6 +84,11 @@ int client_abort(struct nbd_client *c);
 /* Parse, connect, negotiate: ready for I/O. timeout bounds connecting and
  * every later read/write. */
 int client_open_uri(struct nbd_client *c, const char *uri, int timeout);
+/* Connects to a parsed URI (uri_parse_tls) and greets the server, with
+ * STARTTLS first for nbds:// URIs: ready for LIST, INFO or GO. */
+int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout);
+/* STARTTLS and the TLS handshake (client_tls.c). */
+int client_starttls(struct nbd_client *c, const struct nbd_uri *uri);
 
 /* Transmission with simple replies. Lengths larger than the server's
  * maximum payload are split. -1 with c->error and errno set: EIO etc. for

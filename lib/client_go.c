@@ -42,14 +42,14 @@ static int export_name(struct nbd_client *c, const char *name)
 
 	if (client_send_option(c, NBD_OPT_EXPORT_NAME, name, strlen(name)) < 0)
 		return -1;
-	if (read_full(c->fd, buf, sizeof(buf)) < 0) {
+	if (client_recv(c, buf, sizeof(buf)) < 0) {
 		if (errno == ECONNRESET)
 			return client_fail(c, ENOENT,
 					   "the server closed the connection after EXPORT_NAME '%s' (no such export, or refused)",
 					   name);
 		return client_io_fail(c, "while reading the reply to EXPORT_NAME");
 	}
-	if (!c->no_zeroes && discard_full(c->fd, 124) < 0)
+	if (!c->no_zeroes && client_discard(c, 124) < 0)
 		return client_io_fail(c, "while reading the reply to EXPORT_NAME");
 	memset(ex, 0, sizeof(*ex));
 	set_defaults(ex);

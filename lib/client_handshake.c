@@ -23,7 +23,7 @@ int client_greeting(struct nbd_client *c)
 
 	if (c->greeted)
 		return 0;
-	if (read_full(c->fd, buf, sizeof(buf)) < 0)
+	if (client_recv(c, buf, sizeof(buf)) < 0)
 		return client_io_fail(c, "while reading the greeting");
 	magic = get_be64(buf);
 	if (magic != NBD_MAGIC)
@@ -73,7 +73,7 @@ int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r
 
 	snprintf(what, sizeof(what), "while reading the reply to %s",
 		 client_opt_name(opt));
-	if (read_full(c->fd, hdr, sizeof(hdr)) < 0)
+	if (client_recv(c, hdr, sizeof(hdr)) < 0)
 		return client_io_fail(c, what);
 	magic = get_be64(hdr);
 	echo = get_be32(hdr + 8);
@@ -92,7 +92,7 @@ int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r
 				   "the server's %s reply to %s claims %u bytes (this client accepts at most %d)",
 				   client_rep_name(r->type), client_opt_name(opt),
 				   r->len, CLIENT_REPLY_MAX);
-	if (read_full(c->fd, r->data, r->len) < 0)
+	if (client_recv(c, r->data, r->len) < 0)
 		return client_io_fail(c, what);
 	r->data[r->len] = '\0';
 	return 0;

@@ -73,7 +73,7 @@ static int request(struct nbd_client *c, uint16_t type, uint16_t flags,
 		client_io_fail(c, "while sending a request");
 		return lost(c);
 	}
-	if (read_full(c->fd, rep, sizeof(rep)) < 0) {
+	if (client_recv(c, rep, sizeof(rep)) < 0) {
 		client_io_fail(c, "while waiting for a reply");
 		return lost(c);
 	}
@@ -85,7 +85,7 @@ static int request(struct nbd_client *c, uint16_t type, uint16_t flags,
 				   "the server failed %s of %u bytes at offset %llu: %s",
 				   cmd_name(type), len, (unsigned long long)off,
 				   client_nbd_errno_name(error));
-	if (rbuf && read_full(c->fd, rbuf, len) < 0) {
+	if (rbuf && client_recv(c, rbuf, len) < 0) {
 		client_io_fail(c, "while reading data");
 		return lost(c);
 	}

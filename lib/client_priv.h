@@ -17,6 +17,11 @@ int client_io_fail(struct nbd_client *c, const char *what);
  * errno. */
 int client_send(struct nbd_client *c, const void *a, size_t alen,
 		const void *b, size_t blen);
+/* Exactly len bytes from the server (through TLS when in use); 0 or -1
+ * with errno. */
+int client_recv(struct nbd_client *c, void *buf, size_t len);
+int client_discard(struct nbd_client *c, size_t len);
+void client_tls_free(struct nbd_client *c);
 /* Copies a server-supplied string for a message: printable ASCII only,
  * at most outlen - 1 bytes. */
 void client_printable(char *out, size_t outlen, const uint8_t *in, size_t len);

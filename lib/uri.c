@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parse.h"
 #include "uri.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -180,9 +181,18 @@ static int parse_authority(const char *s, size_t len, struct nbd_uri *uri,
 {
 	size_t hlen;
 
-	if (memchr(s, '@', len))
+	const char *at = memchr(s, '@', len);
+
+	if (at && !uri->tls)
 		return fail(err, errlen,
-			    "a user name (user@host) is only used for TLS, which this client does not support");
+			    "a user name (user@host) is only used for TLS, which this client does not support here");
+	if (at) {
+		if (decode(s, at - s, is_unreserved, false, uri->tls_username,
+			   sizeof(uri->tls_username), NULL, "the user name", err, errlen) < 0)
+			return -1;
+		len -= at + 1 - s;
+		s = at + 1;
+	}
 	if (uri->transport == URI_UNIX) {
 		if (len)
 			return fail(err, errlen,
@@ -222,6 +232,28 @@ static int parse_authority(const char *s, size_t len, struct nbd_uri *uri,
 	return parse_port(s + hlen + 1, len - hlen - 1, uri, err, errlen);
 }
 
+/* tls-certificates, tls-psk-file, tls-verify-peer (uri_parse_tls only). */
+static int parse_tls_param(const char *key, const char *v, size_t vlen,
+			   struct nbd_uri *uri, char *err, size_t errlen)
+{
+	char value[URI_PATH_MAX];
+
+	if (!uri->tls)
+		return fail(err, errlen, "'%s' is a TLS setting, for nbds:// URIs only", key);
+	if (decode(v, vlen, is_query_char, false, value, sizeof(value), NULL,
+		   key, err, errlen) < 0)
+		return -1;
+	if (!strcmp(key, "tls-certificates"))
+		snprintf(uri->tls_certificates, sizeof(uri->tls_certificates), "%s", value);
+	else if (!strcmp(key, "tls-psk-file"))
+		snprintf(uri->tls_psk_file, sizeof(uri->tls_psk_file), "%s", value);
+	else if (!strcmp(key, "tls-verify-peer") && parse_bool(value) >= 0)
+		uri->tls_no_verify = !parse_bool(value);
+	else
+		return fail(err, errlen, "unknown or invalid TLS parameter '%s=%s'", key, value);
+	return 0;
+}
+
 static int parse_param(const char *s, size_t len, struct nbd_uri *uri,
 		       bool *have_socket, char *err, size_t errlen)
 {
@@ -237,7 +269,7 @@ static int parse_param(const char *s, size_t len, struct nbd_uri *uri,
 		   "a query parameter name", err, errlen) < 0)
 		return -1;
 	if (!strncmp(key, "tls", 3))
-		return fail(err, errlen, "'%s': TLS is not supported by this client", key);
+		return parse_tls_param(key, eq + 1, len - (eq + 1 - s), uri, err, errlen);
 	if (strcmp(key, "socket"))
 		return fail(err, errlen, "unknown query parameter '%s'", key);
 	if (uri->transport != URI_UNIX)
@@ -289,10 +321,15 @@ static int parse_scheme(const char *text, size_t len, struct nbd_uri *uri,
 		return 0;
 	}
 	if ((len == 4 && !strncasecmp(text, "nbds", 4)) ||
-	    (len == 9 && !strncasecmp(text, "nbds+unix", 9)))
-		return fail(err, errlen,
-			    "scheme '%.*s' needs TLS, which this client does not support",
-			    (int)len, text);
+	    (len == 9 && !strncasecmp(text, "nbds+unix", 9))) {
+		if (!uri->tls)
+			return fail(err, errlen,
+				    "scheme '%.*s' needs TLS, which the kernel cannot speak: "
+				    "attach a plaintext export (nbd://) on a trusted network",
+				    (int)len, text);
+		uri->transport = len == 4 ? URI_TCP : URI_UNIX;
+		return 0;
+	}
 	if (len > 4 && !strncasecmp(text, "nbd+", 4))
 		return fail(err, errlen, "transport '%.*s' is not supported (use nbd or nbd+unix)",
 			    (int)len, text);
@@ -336,16 +373,30 @@ static int parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen
 	return parse_query(query + 1, end - query - 1, uri, err, errlen);
 }
 
-int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen)
+/* While parsing, uri->tls says whether TLS may appear; afterwards,
+ * whether the URI uses it. */
+static int parse_uri(const char *text, struct nbd_uri *uri, bool allow_tls,
+		     char *err, size_t errlen)
 {
 	char why[256];
+	int rc;
 
 	memset(uri, 0, sizeof(*uri));
 	if (!text || !*text) {
 		snprintf(err, errlen, "empty URI");
 		return -1;
 	}
-	if (parse(text, uri, why, sizeof(why)) == 0)
+	uri->tls = allow_tls;
+	rc = parse(text, uri, why, sizeof(why));
+	if (rc == 0 && allow_tls) {
+		uri->tls = !strncasecmp(text, "nbds:", 5) || !strncasecmp(text, "nbds+", 5);
+		if (!uri->tls && (uri->tls_username[0] || uri->tls_certificates[0] ||
+				  uri->tls_psk_file[0] || uri->tls_no_verify)) {
+			snprintf(why, sizeof(why), "TLS settings need an nbds:// URI");
+			rc = -1;
+		}
+	}
+	if (rc == 0)
 		return 0;
 	/* Quote the URI, shortened so that the reason is never cut off. */
 	if (strlen(text) > 80)
@@ -353,4 +404,14 @@ int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen)
 	else
 		snprintf(err, errlen, "%s: %s", text, why);
 	return -1;
+}
+
+int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen)
+{
+	return parse_uri(text, uri, false, err, errlen);
+}
+
+int uri_parse_tls(const char *text, struct nbd_uri *uri, char *err, size_t errlen)
+{
+	return parse_uri(text, uri, true, err, errlen);
 }

@@ -10,6 +10,7 @@
 #ifndef CNBD_URI_H
 #define CNBD_URI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/un.h>
 
@@ -22,6 +23,7 @@ enum uri_transport {
 
 #define URI_HOST_MAX	255
 #define URI_SOCKET_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define URI_PATH_MAX	1024
 
 struct nbd_uri {
 	enum uri_transport transport;
@@ -32,9 +34,21 @@ struct nbd_uri {
 	char socket[URI_SOCKET_MAX + 1];
 	size_t socket_len;
 	char export_name[NBD_MAX_STRING + 1];
+	/* nbds:// and nbds+unix:// (uri_parse_tls only) */
+	bool tls;
+	char tls_certificates[URI_PATH_MAX];	/* ?tls-certificates=DIR */
+	char tls_psk_file[URI_PATH_MAX];	/* ?tls-psk-file=FILE */
+	char tls_username[URI_HOST_MAX + 1];	/* nbds://USER@host: the PSK identity */
+	bool tls_no_verify;			/* ?tls-verify-peer=false */
 };
 
-/* 0 with *uri filled, or -1 with a reason in err ("... in URI: ..."). */
+/* 0 with *uri filled, or -1 with a reason in err ("... in URI: ...").
+ * TLS URIs are refused: what calls this hands the socket to the kernel,
+ * which can only speak plaintext. */
 int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen);
+/* The same, also accepting nbds:// and nbds+unix:// with user@ (the PSK
+ * identity), tls-certificates=DIR, tls-psk-file=FILE and
+ * tls-verify-peer=false: for tools that speak NBD themselves. */
+int uri_parse_tls(const char *text, struct nbd_uri *uri, char *err, size_t errlen);
 
 #endif

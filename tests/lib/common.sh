@@ -14,6 +14,7 @@
 #   stop_server                  stops it (TERM, then KILL after 5 s)
 #   server_alive                 fails unless the server still runs
 #   remove_on_exit PATH          rm -rf PATH when the test ends
+#   kill_on_exit PID             stop a peer server when the test ends
 #   fail MSG                     prints MSG and the server log tail; exit 1
 #   need TOOL...                 fails (never skips) when TOOL is missing
 # Variables: CNBD_BUILD (absolute), CNBD_SRC, SERVERD, SERVER_PID, tmp.
@@ -83,6 +84,12 @@ cnbd_tmpdir() {
 
 remove_on_exit() {
 	_cnbd_remove+=("$1")
+}
+
+# A peer server the test started itself (nbdkit, qemu-nbd, ...): stopped
+# at exit like ours.
+kill_on_exit() {
+	_cnbd_server_pids+=("$1")
 }
 
 free_port() {
