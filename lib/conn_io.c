@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,11 +42,52 @@ bool conn_has_pending(const struct conn_io *io)
 	return io->tls && gnutls_record_check_pending(io->tls) > 0;
 }
 
+int conn_ms_until(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	if (!deadline)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
+/* Waits for bytes until the deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_readable(struct conn_io *io, const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = io->fd, .events = POLLIN };
+	int rc;
+
+	/* Bytes TLS already decrypted would not wake poll(). */
+	if (!deadline || conn_has_pending(io))
+		return 1;
+	do {
+		rc = poll(&pfd, 1, conn_ms_until(deadline));
+	} while (rc < 0 && errno == EINTR);
+	return rc;
+}
+
 int conn_read_full(struct conn_io *io, void *buf, size_t len)
+{
+	return conn_read_full_until(io, buf, len, NULL);
+}
+
+int conn_read_full_until(struct conn_io *io, void *buf, size_t len,
+			 const struct timespec *deadline)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
+		int ready = wait_readable(io, deadline);
+		if (ready < 0)
+			return -1;
+		if (ready == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
 		ssize_t n = conn_read_some(io, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
+#include <time.h>
 
 struct conn_io {
 	int fd;
@@ -23,6 +24,13 @@ bool conn_has_pending(const struct conn_io *io);
 int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more);
 /* Exactly len bytes, or -1 (ECONNRESET at end of stream). */
 int conn_read_full(struct conn_io *io, void *buf, size_t len);
+/* The same, failing with ETIMEDOUT once the CLOCK_MONOTONIC deadline
+ * passes (NULL: no deadline), however slowly the bytes trickle in. */
+int conn_read_full_until(struct conn_io *io, void *buf, size_t len,
+			 const struct timespec *deadline);
+/* Milliseconds until deadline (0 once passed), or -1 for no deadline:
+ * what poll() and the TLS handshake take. */
+int conn_ms_until(const struct timespec *deadline);
 /* Ends TLS politely, if any, and closes the socket. */
 void conn_close(struct conn_io *io);
 

@@ -7,7 +7,6 @@
  * by dripping bytes.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,48 +25,20 @@ struct opt_data {
 	uint32_t left;
 };
 
+/* The negotiation's deadline, NULL when there is none. */
+static const struct timespec *deadline(const struct session *s)
+{
+	return s->deadline.tv_sec ? &s->deadline : NULL;
+}
+
 static int remaining_ms(const struct session *s)
 {
-	struct timespec now;
-	long long ms;
-
-	if (!s->deadline.tv_sec)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (s->deadline.tv_sec - now.tv_sec) * 1000LL +
-	     (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? (int)ms : 0;
+	return conn_ms_until(deadline(s));
 }
 
 static int hs_read(struct session *s, void *buf, size_t len)
 {
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		struct pollfd pfd = { .fd = s->io.fd, .events = POLLIN };
-		/* Bytes TLS already decrypted would not wake poll(). */
-		int rc = conn_has_pending(&s->io) ? 1 : poll(&pfd, 1, remaining_ms(s));
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			return -1;
-		if (rc == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ssize_t n = conn_read_some(&s->io, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return conn_read_full_until(&s->io, buf, len, deadline(s));
 }
 
 static int send_bytes(struct session *s, const void *buf, size_t len)
