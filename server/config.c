@@ -48,6 +48,33 @@ int config_set_string(char **dst, int *first, int line, const char *key,
 	return 0;
 }
 
+int config_set_bool(bool *dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	int b;
+
+	if (config_twice(first, line, key, err, errlen) < 0)
+		return -1;
+	b = parse_bool(value);
+	if (b < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
+			 key, value);
+		return -1;
+	}
+	*dst = b;
+	return 0;
+}
+
+int config_set_path(char **dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	if (*value && *value != '/') {
+		snprintf(err, errlen, "%s: '%s' is not an absolute path", key, value);
+		return -1;
+	}
+	return config_set_string(dst, first, line, key, value, err, errlen);
+}
+
 int config_set_number(int *dst, uint64_t max, int *first, int line,
 		      const char *key, const char *value, char *err, size_t errlen)
 {
@@ -146,8 +173,12 @@ static int check_whole(struct config_parse *p, char *err, size_t errlen)
 {
 	struct server_config *cfg = p->cfg;
 
+	if (config_tls_check(cfg, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < cfg->nexports; i++)
-		if (config_export_check(&cfg->exports[i], &p->lines[i], err, errlen) < 0)
+		if (config_export_check(&cfg->exports[i], &p->lines[i], err, errlen) < 0 ||
+		    config_check_export_tls(cfg, &cfg->exports[i], p->lines[i].tls,
+					    err, errlen) < 0)
 			return -1;
 	if (cfg->default_export && !find_config_export(cfg, cfg->default_export)) {
 		snprintf(err, errlen, "%s:%d: default-export: no export named '%s'",
@@ -268,5 +299,7 @@ void config_free(struct server_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->exports_dir);
 	free(cfg->control);
+	free(cfg->tls.certificates);
+	free(cfg->tls.psk_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

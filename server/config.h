@@ -35,6 +35,17 @@ struct export_config {
 	int line;			/* of the [NAME] header; 0 at run time */
 };
 
+/* [server] tls and its credentials. The lines (0: not given) are kept
+ * for messages that come after parsing: credentials are loaded by the
+ * master (tls_load.c), at start and at each reload. */
+struct tls_config {
+	enum cnbd_tls_mode mode;
+	char *certificates;		/* a directory; NULL: none */
+	char *psk_file;			/* NULL: none */
+	bool verify_peer;		/* clients need a certificate */
+	int mode_line, certificates_line, psk_file_line, verify_peer_line;
+};
+
 struct server_config {
 	char *source;			/* the main file, for messages */
 	char **listen;
@@ -49,6 +60,7 @@ struct server_config {
 	char *exports_dir;		/* NULL: none */
 	char *control;			/* the control socket; NULL: none */
 	bool control_given;		/* else the default, where it can be */
+	struct tls_config tls;
 	struct export_config *exports;	/* main file first, then each drop-in */
 	size_t nexports;
 };
@@ -70,6 +82,11 @@ void config_free(struct server_config *cfg);
 int config_export_runtime(const char *name, const struct cnbd_param *pairs,
 			  size_t npairs, struct export_config *ec,
 			  char *err, size_t errlen);
+/* An export that asks for TLS (tls = require) on a server without it
+ * is a mistake: nobody could ever use it. 0, or -1 with the reason. */
+int config_check_export_tls(const struct server_config *cfg,
+			    const struct export_config *ec, int line,
+			    char *err, size_t errlen);
 /* A name a section could carry: 1 to 49 bytes, not "server", nothing a
  * file could not hold. 0, or -1 with the reason in err. */
 int config_check_name(const char *name, char *err, size_t errlen);

@@ -101,23 +101,6 @@ oom:
 	return -1;
 }
 
-static int set_bool(bool *dst, int *first, int line, const char *key,
-		    const char *value, char *err, size_t errlen)
-{
-	int b;
-
-	if (config_twice(first, line, key, err, errlen) < 0)
-		return -1;
-	b = parse_bool(value);
-	if (b < 0) {
-		snprintf(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
-			 key, value);
-		return -1;
-	}
-	*dst = b;
-	return 0;
-}
-
 static int set_max_connections(struct export_config *ec, struct export_lines *l,
 			       int line, const char *value, char *err, size_t errlen)
 {
@@ -134,6 +117,25 @@ static int set_max_connections(struct export_config *ec, struct export_lines *l,
 	return 0;
 }
 
+/* tls = require: this export only after STARTTLS. Nothing else is
+ * accepted: an export can ask for more than the server's tls, never
+ * less (the engine refuses everything but STARTTLS on a tls = require
+ * server). */
+static int set_tls(struct export_config *ec, struct export_lines *l, int line,
+		   const char *value, char *err, size_t errlen)
+{
+	if (config_twice(&l->tls, line, "tls", err, errlen) < 0)
+		return -1;
+	if (strcmp(value, "require")) {
+		snprintf(err, errlen,
+			 "tls: '%s' is not 'require' (the one setting an export has; [server] tls decides the rest)",
+			 value);
+		return -1;
+	}
+	ec->exp.tls_required = true;
+	return 0;
+}
+
 int config_export_key(struct export_config *ec, struct export_lines *l,
 		      const char *key, const char *value, int line,
 		      char *err, size_t errlen)
@@ -145,7 +147,7 @@ int config_export_key(struct export_config *ec, struct export_lines *l,
 	if (!strcmp(key, "description"))
 		return config_set_string(&e->description, &l->description, line, key, value, err, errlen);
 	if (!strcmp(key, "readonly"))
-		return set_bool(&e->readonly, &l->readonly, line, key, value, err, errlen);
+		return config_set_bool(&e->readonly, &l->readonly, line, key, value, err, errlen);
 	if (!strcmp(key, "min-block-size"))
 		return set_block(&e->min_block, &l->min_block, line, key, value, err, errlen);
 	if (!strcmp(key, "preferred-block-size"))
@@ -154,6 +156,8 @@ int config_export_key(struct export_config *ec, struct export_lines *l,
 		return set_block(&e->max_block, &l->max_block, line, key, value, err, errlen);
 	if (!strcmp(key, "max-connections"))
 		return set_max_connections(ec, l, line, value, err, errlen);
+	if (!strcmp(key, "tls"))
+		return set_tls(ec, l, line, value, err, errlen);
 	return add_param(ec, key, value, err, errlen);
 }
 

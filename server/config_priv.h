@@ -13,6 +13,7 @@
 struct export_lines {
 	int backend, description, readonly, max_connections;
 	int min_block, pref_block, max_block;
+	int tls;
 };
 
 struct server_lines {
@@ -33,6 +34,13 @@ struct config_parse {
 /* config_server.c: one key of [server]. */
 int config_server_key(struct config_parse *p, const char *key, const char *value,
 		      int line, char *err, size_t errlen);
+
+/* config_tls.c: the tls keys of [server], and what they need. */
+bool config_is_tls_key(const char *key);
+int config_tls_key(struct config_parse *p, const char *key, const char *value,
+		   int line, char *err, size_t errlen);
+/* Once [server] is read: credentials named for a tls that is on. */
+int config_tls_check(const struct server_config *cfg, char *err, size_t errlen);
 
 /* config_export.c */
 int config_export_init(struct export_config *ec, const char *name,
@@ -56,6 +64,12 @@ int config_twice(int *first, int line, const char *key, char *err, size_t errlen
 /* A non-empty string value given at most once. */
 int config_set_string(char **dst, int *first, int line, const char *key,
 		      const char *value, char *err, size_t errlen);
+int config_set_bool(bool *dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen);
+/* An absolute path: a daemon works from "/", and a reload must find
+ * what the start found. */
+int config_set_path(char **dst, int *first, int line, const char *key,
+		    const char *value, char *err, size_t errlen);
 int config_set_number(int *dst, uint64_t max, int *first, int line,
 		      const char *key, const char *value, char *err, size_t errlen);
 

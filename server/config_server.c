@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The [server] section: where to listen, whom workers run as, and what
- * the master itself keeps (pid file, control socket, exports-dir). */
+ * the master itself keeps (pid file, control socket, exports-dir). The
+ * tls keys are config_tls.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,18 +56,6 @@ static int set_unix_mode(struct config_parse *p, const char *value, int line,
 	return 0;
 }
 
-/* pidfile, exports-dir and control: paths that must not depend on the
- * directory the server happens to start in. */
-static int set_path(char **dst, int *first, int line, const char *key,
-		    const char *value, char *err, size_t errlen)
-{
-	if (*value && *value != '/') {
-		snprintf(err, errlen, "%s: '%s' is not an absolute path", key, value);
-		return -1;
-	}
-	return config_set_string(dst, first, line, key, value, err, errlen);
-}
-
 /* control = PATH, or off to have none. */
 static int set_control(struct config_parse *p, const char *value, int line,
 		       char *err, size_t errlen)
@@ -75,7 +64,7 @@ static int set_control(struct config_parse *p, const char *value, int line,
 
 	cfg->control_given = true;
 	if (strcmp(value, "off"))
-		return set_path(&cfg->control, &p->server.control, line, "control",
+		return config_set_path(&cfg->control, &p->server.control, line, "control",
 				value, err, errlen);
 	if (config_twice(&p->server.control, line, "control", err, errlen) < 0)
 		return -1;
@@ -103,9 +92,9 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 		return config_set_string(&cfg->default_export, &l->default_export, line,
 					 key, value, err, errlen);
 	if (!strcmp(key, "pidfile"))
-		return set_path(&cfg->pidfile, &l->pidfile, line, key, value, err, errlen);
+		return config_set_path(&cfg->pidfile, &l->pidfile, line, key, value, err, errlen);
 	if (!strcmp(key, "exports-dir"))
-		return set_path(&cfg->exports_dir, &l->exports_dir, line, key, value,
+		return config_set_path(&cfg->exports_dir, &l->exports_dir, line, key, value,
 				err, errlen);
 	if (!strcmp(key, "control"))
 		return set_control(p, value, line, err, errlen);
@@ -114,8 +103,10 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 					 line, key, value, err, errlen);
 	if (!strcmp(key, "unix-mode"))
 		return set_unix_mode(p, value, line, err, errlen);
+	if (config_is_tls_key(key))
+		return config_tls_key(p, key, value, line, err, errlen);
 	snprintf(err, errlen,
-		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, pidfile, unix-mode, exports-dir, control)",
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer)",
 		 key);
 	return -1;
 }

@@ -106,6 +106,10 @@ static int add_export(struct master *m, const char *name, struct cnbd_param *pai
 	}
 	if (config_export_runtime(name, pairs, n, &ec, err, len) < 0)
 		return -1;
+	if (config_check_export_tls(&m->cfg, &ec, 0, err, len) < 0) {
+		config_export_free(&ec);
+		return -1;
+	}
 	if (export_open(&ec, m->cfg.backend_dir, m->root, err, len) < 0) {
 		config_export_free(&ec);
 		return -1;

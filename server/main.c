@@ -23,6 +23,7 @@
 #include "log.h"
 #include "master.h"
 #include "privdrop.h"
+#include "tls_load.h"
 
 #define DEFAULT_CONFIG	CNBD_SYSCONFDIR "/cnbd/nbd-serverd.conf"
 
@@ -182,6 +183,15 @@ static int prepare(const struct options *o, struct master *m,
 		log_error("%s", err);
 		return -1;
 	}
+	/* As root and before any fork: the key may be readable by root only. */
+	if (tls_load(cfg, &m->tls, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (cfg->tls.mode != CNBD_TLS_OFF) {
+		tls_describe(&cfg->tls, err, sizeof(err));
+		log_info("%s", err);
+	}
 	if (export_open_all(cfg, m->root, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -202,6 +212,7 @@ static void cleanup(struct master *m)
 	export_close_list(&m->exports);
 	export_list_free(&m->exports);
 	config_free(&m->cfg);
+	cnbd_tls_free(m->tls);
 	worker_list_free(&m->workers);
 	listen_free(m->ls, m->nls);
 }

@@ -29,6 +29,7 @@ struct master {
 	const char *backend_dir;	/* -B, overriding backend-dir; or NULL */
 	bool root;
 	const struct privdrop_target *drop;
+	struct cnbd_tls *tls;		/* as cfg.tls says; NULL: tls = off */
 
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;

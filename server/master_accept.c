@@ -56,6 +56,8 @@ static pid_t fork_worker(struct master *m, int fd, const char *peer, const int s
 			.handshake_timeout = m->cfg.handshake_timeout,
 			.lifeline = &m->life,
 			.lease_fd = sv[1],
+			.tls = m->tls,
+			.tls_mode = m->cfg.tls.mode,
 		};
 
 		shed_master_fds(m, sv[0]);

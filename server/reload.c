@@ -18,6 +18,7 @@
 #include "export_open.h"
 #include "log.h"
 #include "master.h"
+#include "tls_load.h"
 
 enum change { ADDED, CHANGED, UNCHANGED };
 
@@ -27,6 +28,7 @@ struct plan {
 	bool *opened;			/* handle opened by this reload */
 	struct export_entry **fresh;	/* entries for ADDED and CHANGED */
 	struct export_list next;
+	struct cnbd_tls *tls;		/* the credentials the files name */
 	unsigned added, changed, removed, unchanged;
 };
 
@@ -60,7 +62,8 @@ static bool same_settings(const struct cnbd_export *a, const struct cnbd_export 
 {
 	return same_string(a->description, b->description) && a->readonly == b->readonly &&
 	       a->min_block == b->min_block && a->pref_block == b->pref_block &&
-	       a->max_block == b->max_block && a->max_connections == b->max_connections;
+	       a->max_block == b->max_block && a->max_connections == b->max_connections &&
+	       a->tls_required == b->tls_required;
 }
 
 static void undo_opens(struct plan *p)
@@ -233,6 +236,20 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 	SWAP(o->default_export, n->default_export);
 	SWAP(o->handshake_timeout, n->handshake_timeout);
 	SWAP(o->exports_dir, n->exports_dir);
+	/* TLS applies at once too: new workers get the new credentials. */
+	SWAP(o->tls, n->tls);
+	SWAP(m->tls, p->tls);
+}
+
+static void log_tls(const struct master *m, bool had_tls)
+{
+	char what[1024];
+
+	if (!had_tls && m->cfg.tls.mode == CNBD_TLS_OFF)
+		return;
+	tls_describe(&m->cfg.tls, what, sizeof(what));
+	log_info("reload: %s%s", what,
+		 m->cfg.tls.mode != CNBD_TLS_OFF ? " (credentials read again)" : "");
 }
 
 static void summarize(const struct plan *p, const struct master *m,
@@ -244,6 +261,34 @@ static void summarize(const struct plan *p, const struct master *m,
 
 	if (restart[0] && n >= 0 && (size_t)n < slen)
 		snprintf(summary + n, slen - n, "; restart to apply: %s", restart);
+}
+
+static bool find_in_files(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->cfg.nexports; i++)
+		if (!strcmp(p->cfg.exports[i].exp.name, name))
+			return true;
+	return false;
+}
+
+/* Run-time exports the files do not name are carried over: one that
+ * requires TLS cannot be kept by a configuration that turns TLS off. */
+static int runtime_tls_check(struct master *m, struct plan *p, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < m->exports.n; i++) {
+		const struct export_entry *e = m->exports.v[i];
+
+		if (!e->runtime || !e->def.exp.tls_required ||
+		    p->cfg.tls.mode != CNBD_TLS_OFF)
+			continue;
+		if (find_in_files(p, e->def.exp.name))
+			continue;
+		snprintf(err, errlen,
+			 "%s: tls = off, but export '%s' (added at run time) requires TLS: remove it first",
+			 p->cfg.source, e->def.exp.name);
+		return -1;
+	}
+	return 0;
 }
 
 static int prepare(struct master *m, struct plan *p, char *err, size_t errlen)
@@ -265,6 +310,11 @@ static int prepare(struct master *m, struct plan *p, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Re-read even when the names are the same: a renewed certificate
+	 * is picked up by a reload. */
+	if (tls_load(&p->cfg, &p->tls, err, errlen) < 0 ||
+	    runtime_tls_check(m, p, err, errlen) < 0)
+		return -1;
 	if (open_changes(m, p, err, errlen) < 0)
 		return -1;
 	if (allocate(m, p) < 0) {
@@ -282,13 +332,17 @@ int master_reload(struct master *m, char *summary, size_t slen,
 	int rc = prepare(m, &p, err, errlen);
 
 	if (rc == 0) {
+		bool had_tls = m->cfg.tls.mode != CNBD_TLS_OFF;
+
 		switch_tables(m, &p);
 		apply_settings(m, &p, restart, sizeof(restart));
+		log_tls(m, had_tls);
 		summarize(&p, m, restart, summary, slen);
 	} else if (p.opened) {
 		undo_opens(&p);
 	}
 	export_list_free(&p.next);
+	cnbd_tls_free(p.tls);	/* the old credentials after a switch */
 	config_free(&p.cfg);
 	free(p.change);
 	free(p.opened);

@@ -17,7 +17,8 @@ $(SERVER_BIN): $(SERVER_OBJS) $(LIBCNBD)
 # The config parser is tested without loading any backend.
 UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_server.o \
 	$(B)/server/config_export.o $(B)/server/config_read.o $(B)/server/config_runtime.o \
-	$(B)/server/export_list.o
+	$(B)/server/export_list.o $(B)/server/config_tls.o
+UNIT_EXTRA_test_server_tls_config := $(UNIT_EXTRA_test_server_config) $(B)/server/tls_load.o
 
 # "nbdctl server ...": the server's control socket from nbdctl, hooked
 # into nbdctl's dispatcher through client/client.mk's NBDCTL_EXTRA_OBJS.

@@ -65,6 +65,8 @@ void worker_run(int fd, const char *peer, const struct worker_setup *w)
 	};
 	struct cnbd_serve_options opts = {
 		.handshake_timeout = w->handshake_timeout,
+		.tls = w->tls,
+		.tls_mode = w->tls_mode,
 	};
 	char prefix[128];
 

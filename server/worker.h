@@ -15,6 +15,8 @@ struct worker_setup {
 	int handshake_timeout;
 	const struct lifeline *lifeline;
 	int lease_fd;				/* its end of the lease socket */
+	const struct cnbd_tls *tls;		/* loaded by the master; or NULL */
+	enum cnbd_tls_mode tls_mode;
 };
 
 /* Runs in the child right after fork: never returns. */
