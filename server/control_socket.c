@@ -102,14 +102,19 @@ static int bind_listen(const struct sockaddr_un *sun)
 	return -1;
 }
 
-int control_open(struct control *c, const char *path, char *err, size_t errlen)
+void control_init(struct control *c)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		c->clients[i].fd = -1;
+}
+
+int control_open(struct control *c, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	control_init(c);
 	err[0] = '\0';
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket %s: path too long", path);

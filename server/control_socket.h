@@ -69,6 +69,11 @@ void control_drop(struct control_client *cl);
 /* Handles one request line of a permitted peer. */
 typedef void (*control_dispatch_fn)(void *ctx, char *line, struct control_reply *r);
 
+/* No control socket and no connections. Needed before any other call,
+ * also when the socket is never opened: a zeroed slot is descriptor 0,
+ * which control_pollfds() would hand to poll() and control_timeout()
+ * would report as due at once (the master spun with control = off). */
+void control_init(struct control *c);
 /* Binds path (making its directory). A socket file that nobody answers
  * on is replaced; one a live server answers on is an error. 0, or -1
  * with the reason in err. */

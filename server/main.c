@@ -152,7 +152,6 @@ static int open_control(struct master *m)
 	const struct server_config *cfg = &m->cfg;
 	char err[512];
 
-	m->control.fd = -1;
 	if (!cfg->control || (!cfg->control_given && !m->root))
 		return 0;
 	if (control_open(&m->control, cfg->control, err, sizeof(err)) == 0) {
@@ -222,7 +221,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
-			    .control = { .fd = -1 }, .waiting_fd = -1 };
+			    .waiting_fd = -1 };
 	char *path = NULL;
 	int rc = 1;
 
@@ -235,6 +234,7 @@ int main(int argc, char **argv)
 	/* A client that vanishes mid-reply must not kill anyone. */
 	signal(SIGPIPE, SIG_IGN);
 	export_list_init(&m.exports);
+	control_init(&m.control);
 	if (config_path(&o, &path) < 0)
 		return 1;
 	m.config_path = path;

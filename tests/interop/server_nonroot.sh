@@ -1,7 +1,8 @@
 #!/bin/bash
 # Started by an ordinary user, the server warns once that it cannot drop
 # privileges, skips the root-only checks (a backend dir it may write is
-# fine: it runs nothing as root), and otherwise serves the same. Run as
+# fine: it runs nothing as root), idles without using CPU (it has no
+# control socket), and otherwise serves the same. Run as
 # root, the test starts the server as nobody with setpriv; as any other
 # user it starts it directly.
 . "$(dirname "$0")/../lib/common.sh"
@@ -35,6 +36,13 @@ grep -q "warning: not running as root: workers keep this user's privileges (no p
 	"$tmp/server.log" || fail "no warning about running without root"
 [ "$(grep -c 'not running as root' "$tmp/server.log")" = 1 ] || fail "the warning is not said exactly once"
 [ "$(status_field "$SERVER_PID" Uid | cut -f1)" = "$uid" ] || fail "the server does not run as uid $uid"
+# Without a control socket (none by default for a non-root server) the
+# master once spun on poll(): its unused slots looked due at once.
+ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+before=$(ticks)
+sleep 2
+spent=$(( $(ticks) - before ))
+[ "$spent" -le 20 ] || fail "the idle master used $spent ticks of CPU in 2 s"
 
 hold_client "nbd://127.0.0.1:$port/disk" "$tmp/ready"
 wait_file "$tmp/ready"
