@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * How a negotiated export is handed to the kernel. The supervisor knows
- * only this interface; the ioctl binding (ioctl_bind.c) implements it
- * today and a netlink binding can sit beside it (netlink.c) without the
- * supervisor changing beyond choosing one.
+ * only this interface; two bindings implement it:
+ *
+ *   ioctl   (ioctl_bind.c)   NBD_SET_SOCK + NBD_DO_IT, as nbd-client does.
+ *           A lost connection ends the binding; the device is bound anew.
+ *   netlink (netlink_bind.c) generic netlink: CONNECT with a dead-
+ *           connection timeout, so that the kernel holds I/O while a lost
+ *           connection is replaced in the live device (RECONFIGURE).
  *
  * This header includes no protocol header: transmission flags travel as
  * plain integers (the kernel's <linux/nbd.h> and cnbd/protocol.h clash).
@@ -16,19 +20,26 @@
 #include <stdint.h>
 
 struct bind_params {
-	const char *device;	/* "nbd0" */
+	const char *device;	/* "nbd0"; "" lets the kernel choose (netlink) */
+	char *chosen;		/* gets the device bound ("nbd0") */
+	size_t chosen_len;
 	uint64_t size;		/* bytes, a multiple of blksize */
 	uint32_t blksize;	/* 512..4096, a power of two */
 	uint32_t flags;		/* the server's transmission flags */
 	bool readonly;		/* make the block device read-only */
 	unsigned timeout;	/* seconds per request; 0: none */
+	unsigned dead_timeout;	/* netlink: seconds the kernel holds I/O
+				 * while no connection is live */
 	const int *fds;		/* negotiated sockets; the binding owns them */
 	unsigned nfds;
 	const char *identifier;	/* the export's identity (netlink's backend) */
 	/* Called from the binding's own thread once the kernel has let go
-	 * of the sockets (requested or not). */
+	 * of the device (requested or not). */
 	void (*ended)(void *arg);
-	void *ended_arg;
+	/* netlink: called from the binding's thread when a connection died;
+	 * dead() says how many are down. */
+	void (*changed)(void *arg);
+	void *ended_arg;	/* for both callbacks */
 };
 
 enum bind_end {
@@ -50,8 +61,17 @@ struct binding_ops {
 	/* Blocks until the kernel has let go, frees b, and says why it
 	 * ended; *error gets the kernel's errno for a lost connection. */
 	enum bind_end (*wait)(struct binding *b, int *error);
+	/* The rest is NULL for a binding that cannot replace a connection
+	 * of a live device (ioctl). */
+	/* How many connections the kernel has marked dead; why the first
+	 * of them died goes to why. */
+	unsigned (*dead)(struct binding *b, char *why, size_t whylen);
+	/* Puts fd (a negotiated socket; the binding owns it) in place of a
+	 * dead connection, and checks that the kernel took it. */
+	int (*replace)(struct binding *b, int fd, char *err, size_t errlen);
 };
 
 extern const struct binding_ops ioctl_binding;
+extern const struct binding_ops netlink_binding;
 
 #endif

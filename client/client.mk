@@ -21,14 +21,22 @@ $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CNBD_IO_OBJS) $(LIBCNBD) $(LIB_LIBS)
 
+# The netlink binding speaks to the kernel through libnl-genl-3.
+NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+NETLINK_OBJS := $(addprefix $(B)/client/, netlink_msg.o netlink_call.o netlink_cmds.o \
+	netlink_events.o netlink_bind.o netlink_monitor.o socket_death.o)
+$(NETLINK_OBJS): CPPFLAGS += $(NL_CFLAGS)
+
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
-	control_text.o device_table.o devices_conf.o supervisor.o ioctl_bind.o \
-	kmod_load.o sysfs_nbd.o)
+	control_text.o device_table.o devices_conf.o supervisor.o reconnect.o \
+	backoff.o export_connect.o \
+	ioctl_bind.o kmod_load.o sysfs_nbd.o) $(NETLINK_OBJS)
 PROGRAMS += $(B)/nbd-clientd
 
 $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod
+	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod $(NL_LIBS)
 
 # Unit tests of client/ code (tests/tests.mk builds them). The ioctl
 # binding runs against a fake kernel: ioctl() wrapped by the linker.

@@ -25,6 +25,7 @@
 #include "devices_conf.h"
 #include "kmod_load.h"
 #include "log.h"
+#include "netlink_call.h"
 #include "supervisor.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */
@@ -208,8 +209,9 @@ int main(int argc, char **argv)
 		log_error("daemon: %s", strerror(errno));
 		return 1;
 	}
-	log_info("started: %zu device(s) from %s, control socket %s, %s binding",
-		 conf.n, o.devices_file, o.socket, supervisor_binding->name);
+	log_info("started: %zu device(s) from %s, control socket %s, default binding %s",
+		 conf.n, o.devices_file, o.socket,
+		 nbd_nl_available() ? "netlink" : "ioctl (the kernel has no nbd netlink family)");
 	start_devices(&conf);
 	devices_conf_free(&conf);
 	main_loop(lfd, sfd);

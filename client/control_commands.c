@@ -2,10 +2,12 @@
 /*
  * The control protocol's verbs:
  *   attach URI [device=nbdN|any] [connections=N] [readonly=yes|no] [timeout=S]
+ *          [binding=auto|netlink|ioctl] [dead-timeout=S]
  *       -> device=nbdN
  *   detach nbdN [force]
- *   list          -> one line per device: device= state= size= connections=
- *                    readonly= reconnects= source= uri= export= error=
+ *   list          -> one line per device: device= state= binding= size=
+ *                    connections= readonly= timeout= dead-timeout= reconnects=
+ *                    source= uri= export= error=
  *   udev-add nbdN    (returns at once)
  *   udev-name nbdN   -> export=NAME
  *   version       -> version=X
@@ -65,6 +67,13 @@ static int attach_option(struct device_conf *dc, const char *word, char *err, si
 		if (parse_uint(v, DEVICE_MAX_TIMEOUT, &n) < 0)
 			goto bad;
 		dc->timeout = n;
+	} else if (!strncmp(word, "dead-timeout=", 13)) {
+		if (parse_uint(v, DEVICE_MAX_TIMEOUT, &n) < 0)
+			goto bad;
+		dc->dead_timeout = n;
+	} else if (!strncmp(word, "binding=", 8)) {
+		if (device_binding_parse(v, &dc->binding) < 0)
+			goto bad;
 	} else {
 		goto bad;
 	}
@@ -77,7 +86,8 @@ bad:
 static void cmd_attach(int fd, int argc, char **argv)
 {
 	struct device_conf dc = { .device = "any", .connections = 1,
-				  .timeout = DEVICE_DEFAULT_TIMEOUT };
+				  .timeout = DEVICE_DEFAULT_TIMEOUT,
+				  .dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT };
 	char err[512], name[64] = "";
 	struct device *d;
 	int rc = -1;
@@ -170,10 +180,12 @@ static void format_device(const struct device *d, char *out, size_t len)
 	control_escape(d->export_name, export, sizeof(export));
 	control_escape(d->error, error, sizeof(error));
 	snprintf(out, len,
-		 "device=%s spec=%s state=%s size=%" PRIu64 " connections=%u readonly=%s reconnects=%u source=%s uri=%s export=%s error=%s",
+		 "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u reconnects=%u source=%s uri=%s export=%s error=%s",
 		 d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
-		 d->size, d->connections, d->readonly ? "yes" : "no", d->reconnects,
-		 d->from_config ? "config" : "nbdctl", uri, export, error);
+		 d->binding[0] ? d->binding : device_binding_name(d->binding_choice),
+		 d->size, d->connections, d->readonly ? "yes" : "no", d->timeout,
+		 d->dead_timeout, d->reconnects, d->from_config ? "config" : "nbdctl", uri,
+		 export, error);
 }
 
 static void cmd_list(int fd)
@@ -215,7 +227,8 @@ static void cmd_udev_add(int fd, int argc, char **argv)
 	}
 	pthread_mutex_lock(&device_lock);
 	for (struct device *d = device_first_locked(); d; d = d->next) {
-		if (d->state != DEV_WAITING && d->state != DEV_RECONNECTING)
+		if (d->state != DEV_WAITING && d->state != DEV_RECONNECTING &&
+		    d->state != DEV_FAILED)
 			continue;
 		if (d->name[0] && strcmp(d->name, argv[1]))
 			continue;

@@ -21,6 +21,7 @@ enum device_state {
 	DEV_CONNECTING,
 	DEV_CONNECTED,
 	DEV_RECONNECTING,
+	DEV_FAILED,		/* no connection for longer than dead-timeout */
 	DEV_DETACHING,
 	DEV_STOPPED,
 };
@@ -34,6 +35,8 @@ struct device {
 	unsigned connections;
 	bool readonly;
 	unsigned timeout;
+	enum device_binding binding_choice;
+	unsigned dead_timeout;
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
 
@@ -52,6 +55,8 @@ struct device {
 	bool kicked;			/* try now (udev-add) */
 	bool bound;			/* handed to the kernel (or being) */
 	bool ended;			/* the binding's kernel side ended */
+	bool changed;			/* the binding saw connections die */
+	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
 	bool first_done;		/* the first attach has succeeded or failed */
 	int first_rc;
 	bool finished;			/* the supervisor has exited */

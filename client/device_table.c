@@ -40,6 +40,7 @@ const char *device_state_name(enum device_state s)
 	case DEV_CONNECTING: return "connecting";
 	case DEV_CONNECTED: return "connected";
 	case DEV_RECONNECTING: return "reconnecting";
+	case DEV_FAILED: return "failed";
 	case DEV_DETACHING: return "detaching";
 	case DEV_STOPPED: return "stopped";
 	}
@@ -66,6 +67,9 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	d->connections = dc->connections;
 	d->readonly = dc->readonly;
 	d->timeout = dc->timeout;
+	d->binding_choice = dc->binding;
+	d->dead_timeout = dc->dead_timeout;
+	d->binding = "";
 	d->from_config = from_config;
 	d->once = !from_config;
 	d->state = DEV_WAITING;

@@ -29,11 +29,30 @@ struct parse_state {
 	char err[512];
 	/* Which keys the current section has set. */
 	bool have_uri, have_connections, have_readonly, have_timeout;
+	bool have_binding, have_dead_timeout;
 };
 
 bool device_spec_is_any(const char *spec)
 {
 	return !strcmp(spec, "any") || !strncmp(spec, "any-", 4);
+}
+
+int device_binding_parse(const char *s, enum device_binding *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = BINDING_AUTO;
+	else if (!strcmp(s, "netlink"))
+		*out = BINDING_NETLINK;
+	else if (!strcmp(s, "ioctl"))
+		*out = BINDING_IOCTL;
+	else
+		return -1;
+	return 0;
+}
+
+const char *device_binding_name(enum device_binding b)
+{
+	return b == BINDING_NETLINK ? "netlink" : b == BINDING_IOCTL ? "ioctl" : "auto";
 }
 
 bool device_spec_valid(const char *spec)
@@ -71,7 +90,9 @@ static struct device_conf *new_section(struct parse_state *st, const char *secti
 	v->line = line;
 	v->connections = 1;
 	v->timeout = DEVICE_DEFAULT_TIMEOUT;
+	v->dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT;
 	st->have_uri = st->have_connections = st->have_readonly = st->have_timeout = false;
+	st->have_binding = st->have_dead_timeout = false;
 	return v;
 }
 
@@ -83,6 +104,39 @@ static int once(bool *seen, const char *key, char *err, size_t errlen)
 	}
 	*seen = true;
 	return 0;
+}
+
+/* The keys that choose and tune the kernel binding. */
+static int set_binding_key(struct parse_state *st, struct device_conf *d, const char *key,
+			   const char *value, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "binding")) {
+		if (once(&st->have_binding, key, err, errlen) < 0)
+			return -1;
+		if (device_binding_parse(value, &d->binding) < 0) {
+			snprintf(err, errlen, "binding = '%s': expected netlink, ioctl or auto",
+				 value);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "dead-timeout")) {
+		if (once(&st->have_dead_timeout, key, err, errlen) < 0)
+			return -1;
+		if (parse_uint(value, DEVICE_MAX_TIMEOUT, &n) < 0) {
+			snprintf(err, errlen, "dead-timeout = '%s': expected seconds, 0 to %d",
+				 value, DEVICE_MAX_TIMEOUT);
+			return -1;
+		}
+		d->dead_timeout = n;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "unknown key '%s' (expected uri, connections, readonly, timeout, binding or dead-timeout)",
+		 key);
+	return -1;
 }
 
 static int set_key(struct parse_state *st, struct device_conf *d, const char *key,
@@ -133,9 +187,7 @@ static int set_key(struct parse_state *st, struct device_conf *d, const char *ke
 		d->timeout = n;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key '%s' (expected uri, connections, readonly or timeout)",
-		 key);
-	return -1;
+	return set_binding_key(st, d, key, value, err, errlen);
 }
 
 /* A section ends: it must have named its export. */

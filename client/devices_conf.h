@@ -7,6 +7,9 @@
  *   connections = 2         ; > 1 only when the server allows CAN_MULTI_CONN
  *   readonly = false
  *   timeout = 30            ; seconds per request (0: none)
+ *   binding = netlink       ; or ioctl; default: netlink where the kernel has it
+ *   dead-timeout = 120      ; netlink: seconds the kernel holds I/O while
+ *                           ; no connection is live
  *
  * Errors name the file and line.
  */
@@ -20,6 +23,13 @@
 #define DEVICE_MAX_CONNECTIONS	64
 #define DEVICE_DEFAULT_TIMEOUT	30
 #define DEVICE_MAX_TIMEOUT	86400
+#define DEVICE_DEFAULT_DEAD_TIMEOUT	120
+
+enum device_binding {
+	BINDING_AUTO,		/* netlink where the kernel has it, else ioctl */
+	BINDING_NETLINK,
+	BINDING_IOCTL,
+};
 
 struct device_conf {
 	char device[64];	/* "nbd0", "any", "any-NAME" */
@@ -27,6 +37,8 @@ struct device_conf {
 	unsigned connections;
 	bool readonly;
 	unsigned timeout;
+	enum device_binding binding;
+	unsigned dead_timeout;
 	int line;		/* of the section's first key */
 };
 
@@ -38,6 +50,9 @@ struct devices_conf {
 /* "nbdN", "any" or "any-NAME" (NAME: letters, digits, '-', '_', '.'). */
 bool device_spec_valid(const char *spec);
 bool device_spec_is_any(const char *spec);
+/* "auto", "netlink", "ioctl": 0, or -1 for anything else. */
+int device_binding_parse(const char *s, enum device_binding *out);
+const char *device_binding_name(enum device_binding b);
 
 int devices_conf_load(const char *path, struct devices_conf *conf,
 		      char *err, size_t errlen);

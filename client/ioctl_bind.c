@@ -203,6 +203,8 @@ static struct binding *ioctl_bind(const struct bind_params *p, char *err, size_t
 		return NULL;
 	}
 	snprintf(b->device, sizeof(b->device), "%s", p->device);
+	if (p->chosen)
+		snprintf(p->chosen, p->chosen_len, "%s", p->device);
 	memcpy(b->fds, p->fds, p->nfds * sizeof(int));
 	b->nfds = p->nfds;
 	b->ended_fn = p->ended;

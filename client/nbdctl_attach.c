@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nbdctl attach URI [--device nbdN] [--connections N] [--readonly]
- *                   [--timeout SECONDS]
+ *                   [--timeout SECONDS] [--binding netlink|ioctl]
+ *                   [--dead-timeout SECONDS]
  * nbdctl detach nbdN [--force]
  * Both ask the client daemon, which owns every device it attaches.
  */
@@ -54,6 +55,9 @@ struct attach_args {
 	bool readonly;
 	bool have_timeout;
 	unsigned timeout;
+	const char *binding;
+	bool have_dead_timeout;
+	unsigned dead_timeout;
 };
 
 /* 0, or the exit status for a usage error. */
@@ -64,12 +68,14 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 		{ "connections", required_argument, NULL, 'C' },
 		{ "readonly", no_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "binding", required_argument, NULL, 'b' },
+		{ "dead-timeout", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*a = (struct attach_args){ .connections = 1 };
-	while ((c = getopt_long(argc, argv, "d:C:rt:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:C:rt:b:D:", longopts, NULL)) != -1) {
 		if (c == 'd')
 			a->device = optarg;
 		else if (c == 'r')
@@ -78,6 +84,12 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 			continue;
 		else if (c == 't' && parse_number("--timeout", optarg, 86400, &a->timeout) == 0)
 			a->have_timeout = true;
+		else if (c == 'D' &&
+			 parse_number("--dead-timeout", optarg, 86400, &a->dead_timeout) == 0)
+			a->have_dead_timeout = true;
+		else if (c == 'b' && (!strcmp(optarg, "netlink") || !strcmp(optarg, "ioctl") ||
+				      !strcmp(optarg, "auto")))
+			a->binding = optarg;
 		else
 			return nbdctl_usage(&nbdctl_attach_command);
 	}
@@ -115,13 +127,20 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 	if (a.have_timeout)
 		snprintf(request + strlen(request), sizeof(request) - strlen(request),
 			 " timeout=%u", a.timeout);
+	if (a.have_dead_timeout)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request),
+			 " dead-timeout=%u", a.dead_timeout);
+	if (a.binding)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request),
+			 " binding=%s", a.binding);
 	return nbdctl_daemon_call(opts, "attach", request, ATTACH_TIMEOUT_S,
 				  print_device, NULL);
 }
 
 const struct nbdctl_command nbdctl_attach_command = {
 	.name = "attach",
-	.usage = "URI [--device nbdN] [--connections N] [--readonly] [--timeout SECONDS]",
+	.usage = "URI [--device nbdN] [--connections N] [--readonly] [--timeout SECONDS]\n"
+		 "        [--binding netlink|ioctl] [--dead-timeout SECONDS]",
 	.summary = "attach an export to a device (any free one by default); prints the device",
 	.run = attach_run,
 };

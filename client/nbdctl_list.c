@@ -18,22 +18,24 @@ static void field(const char *line, const char *key, char *out, size_t outlen)
 
 static int print_line(void *opaque, const char *line)
 {
-	char dev[32], state[32], size[32], conns[16], reconnects[16], uri[CONTROL_LINE_MAX];
+	char dev[32], state[32], binding[16], size[32], conns[16], reconnects[16];
+	char uri[CONTROL_LINE_MAX];
 	char error[1024];
 	bool *header = opaque;
 
 	if (!*header) {
-		printf("%-8s %-13s %14s %5s %10s  %s\n", "DEVICE", "STATE", "SIZE",
-		       "CONNS", "RECONNECTS", "URI");
+		printf("%-8s %-13s %-8s %14s %5s %10s  %s\n", "DEVICE", "STATE", "BINDING",
+		       "SIZE", "CONNS", "RECONNECTS", "URI");
 		*header = true;
 	}
 	field(line, "device", dev, sizeof(dev));
 	field(line, "state", state, sizeof(state));
+	field(line, "binding", binding, sizeof(binding));
 	field(line, "size", size, sizeof(size));
 	field(line, "connections", conns, sizeof(conns));
 	field(line, "reconnects", reconnects, sizeof(reconnects));
 	field(line, "uri", uri, sizeof(uri));
-	printf("%-8s %-13s %14s %5s %10s  ", dev, state, size, conns, reconnects);
+	printf("%-8s %-13s %-8s %14s %5s %10s  ", dev, state, binding, size, conns, reconnects);
 	nbdctl_print_escaped(uri);
 	putchar('\n');
 	if (control_field(line, "error", error, sizeof(error)) == 0 && error[0]) {
@@ -57,6 +59,6 @@ static int list_run(int argc, char **argv, const struct nbdctl_options *opts)
 const struct nbdctl_command nbdctl_list_command = {
 	.name = "list",
 	.usage = "",
-	.summary = "the devices the daemon attached: device, state, size, connections, reconnects, URI",
+	.summary = "the devices the daemon attached: device, state, binding, size, connections, reconnects, URI",
 	.run = list_run,
 };

@@ -5,7 +5,8 @@
  *                           once; without a daemon say so and exit 0, so
  *                           that a missing daemon never stalls udev.
  *   nbdctl udev-name nbdN[pM]  the name for /dev/nbd/by-export/, from the
- *                           daemon or else from sysfs's backend attribute.
+ *                           daemon or else from sysfs's backend attribute
+ *                           (the export's name when it is an NBD URI).
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "control_text.h"
 #include "nbdctl.h"
 #include "sysfs_nbd.h"
+#include "uri.h"
 
 /* udev gives a RUN program little time; these answers are immediate. */
 #define UDEV_TIMEOUT_S	2
@@ -81,6 +83,18 @@ static void print_link_name(const char *name, unsigned part)
 	putchar('\n');
 }
 
+/* nbd-clientd's netlink binding leaves the URI as the backend: the link
+ * is named by its export, as the daemon would answer. */
+static void export_of_uri(char *name)
+{
+	char err[256];
+	struct nbd_uri uri;
+
+	if ((!strncmp(name, "nbd://", 6) || !strncmp(name, "nbd+unix://", 11)) &&
+	    uri_parse(name, &uri, err, sizeof(err)) == 0)
+		snprintf(name, NBD_MAX_STRING + 1, "%s", uri.export_name);
+}
+
 static int udev_name_run(int argc, char **argv, const struct nbdctl_options *opts)
 {
 	char base[32], request[64], err[512], name[NBD_MAX_STRING + 1] = "";
@@ -100,6 +114,7 @@ static int udev_name_run(int argc, char **argv, const struct nbdctl_options *opt
 		 * have left the export's identity in sysfs. */
 		name[0] = '\0';
 		nbd_backend(base, name, sizeof(name));
+		export_of_uri(name);
 	}
 	if (!name[0]) {
 		fprintf(stderr, "nbdctl udev-name: no export name known for %s\n", base);

@@ -2,11 +2,6 @@
 #ifndef CNBD_SUPERVISOR_H
 #define CNBD_SUPERVISOR_H
 
-#include "binding.h"
-
-/* The binding every device uses (the ioctl one until netlink exists). */
-extern const struct binding_ops *supervisor_binding;
-
 /* A device's thread: attach, watch, reconnect with backoff, detach when
  * told. arg is the struct device; the thread holds a reference. */
 void *supervise(void *arg);

@@ -40,10 +40,11 @@ mkdir -p "$tmp/run"
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
 [ -S "$sock" ] || fail "could not make a stale socket"
 cat > "$tmp/devices.conf" <<CONF
-; a device no host has: never bound
+; a device no host has: never bound (with ioctl, which cannot make one)
 [nbd999]
 uri = nbd://127.0.0.1:1/disk%20one
 timeout = 5
+binding = ioctl
 CONF
 "$CLIENTD" -f -M -v -c "$tmp/devices.conf" -s "$sock" 2> "$tmp/clientd.log" &
 daemon_pid=$!
@@ -68,7 +69,7 @@ chmod 0600 "$sock"
 
 # The devices-file entry waits for its device, saying why.
 out=$(ctl list)
-grep -Eq '^nbd999 +waiting +0 +1 +0 +nbd://127.0.0.1:1/disk%20one$' <<<"$out" || fail "list: $out"
+grep -Eq '^nbd999 +waiting +ioctl +0 +1 +0 +nbd://127.0.0.1:1/disk%20one$' <<<"$out" || fail "list: $out"
 grep -q "last error: /dev/nbd999 does not exist" <<<"$out" || fail "list lacks the reason: $out"
 
 # udev-add answers at once; udev-name knows no name for an unbound device.
@@ -84,7 +85,8 @@ rc=0; ctl attach nbd://127.0.0.1:1/x --device sda 2> "$tmp/err" || rc=$?
 [ $rc = 2 ] || fail "attach --device sda: exit $rc, not a usage error"
 ctl attach nbd://127.0.0.1:1/x --device nbd999 2> "$tmp/err" && fail "attached a device the daemon already manages"
 grep -q "nbd999 is already managed by nbd-clientd" "$tmp/err" || fail "attach: $(cat "$tmp/err")"
-ctl attach nbd://127.0.0.1:1/x --device nbd998 2> "$tmp/err" && fail "attached a device that does not exist"
+ctl attach nbd://127.0.0.1:1/x --device nbd998 --binding ioctl 2> "$tmp/err" &&
+	fail "attached a device that does not exist"
 grep -q "/dev/nbd998 does not exist" "$tmp/err" || fail "attach: $(cat "$tmp/err")"
 ctl detach nbd5 2> "$tmp/err" && fail "detached a device the daemon never attached"
 grep -q "nbd5 is not attached by nbd-clientd" "$tmp/err" || fail "detach: $(cat "$tmp/err")"

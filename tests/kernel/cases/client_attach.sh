@@ -1,5 +1,6 @@
 #!/bin/bash
-# nbd-clientd + nbdctl against nbd-serverd through the ioctl binding:
+# nbd-clientd + nbdctl against nbd-serverd through the ioctl binding
+# (chosen with --binding ioctl; netlink, the default, has its own cases):
 # the daemon loads nbd.ko itself; attach, ext4 with checksummed data,
 # detach, attach again and the data is intact; two connections on one
 # device; a second connection refused when the server lacks
@@ -33,11 +34,11 @@ mnt=$CNBD_SCRATCH/mnt
 mkdir -p "$mnt"
 on_exit "umount $mnt 2>/dev/null"
 
-dev=$(nbdctl attach nbd://127.0.0.1/disk) || guest_fail "nbdctl attach failed"
+dev=$(nbdctl attach nbd://127.0.0.1/disk --binding ioctl) || guest_fail "nbdctl attach failed"
 [[ $dev == nbd0 ]] || guest_fail "attach printed '$dev', want nbd0 (the first free device)"
 nbd_connected 0 || guest_fail "nbd0 is not connected after attach returned"
 [[ $(blockdev --getsize64 /dev/nbd0) == $((256 << 20)) ]] || guest_fail "nbd0 has the wrong size"
-nbdctl list | grep -E '^nbd0 +connected +268435456 +1 +0 +nbd://127.0.0.1/disk$' \
+nbdctl list | grep -E '^nbd0 +connected +ioctl +268435456 +1 +0 +nbd://127.0.0.1/disk$' \
     || { nbdctl list; guest_fail "nbdctl list does not show nbd0 connected"; }
 
 load_modules ext4
@@ -56,7 +57,7 @@ nbdctl detach nbd0 || guest_fail "nbdctl detach failed"
 nbd_connected 0 && guest_fail "nbd0 still connected after detach"
 nbdctl list | grep -q nbd0 && guest_fail "nbd0 still listed after detach"
 
-dev=$(nbdctl attach nbd://127.0.0.1/disk --device nbd2) || guest_fail "second attach failed"
+dev=$(nbdctl attach nbd://127.0.0.1/disk --device nbd2 --binding ioctl) || guest_fail "second attach failed"
 [[ $dev == nbd2 ]] || guest_fail "attach --device nbd2 printed '$dev'"
 mount /dev/nbd2 "$mnt" || guest_fail "mount after reattach failed"
 got=$(cd "$mnt" && sha256sum a b)
@@ -66,7 +67,7 @@ umount "$mnt"
 nbdctl detach nbd2 || guest_fail "detach nbd2 failed"
 
 # Two connections on one device: two sockets to the server.
-dev=$(nbdctl attach nbd://127.0.0.1/disk --connections 2) || guest_fail "attach with 2 connections failed"
+dev=$(nbdctl attach nbd://127.0.0.1/disk --connections 2 --binding ioctl) || guest_fail "attach with 2 connections failed"
 conns=$(ss -Htn state established '( dport = :10809 )' | wc -l)
 [[ $conns == 2 ]] || guest_fail "$conns connections to the server, want 2"
 mount /dev/"$dev" "$mnt" || guest_fail "mount over two connections failed"
@@ -83,7 +84,7 @@ nbdkit -f -p 10810 -i 127.0.0.1 --filter=multi-conn memory 64M multi-conn-mode=d
     > /run/nbdkit-multi.log 2>&1 &
 on_exit "kill $! 2>/dev/null"
 wait_for_tcp 10810
-out=$(nbdctl attach nbd://127.0.0.1:10810/ --connections 2 2>&1) \
+out=$(nbdctl attach nbd://127.0.0.1:10810/ --connections 2 --binding ioctl 2>&1) \
     && guest_fail "attach with 2 connections to a server without CAN_MULTI_CONN succeeded"
 grep -q CAN_MULTI_CONN <<<"$out" || guest_fail "unclear refusal: $out"
 log "refused: $out"

@@ -36,3 +36,92 @@ stop_clientd() {
     echo "--- nbd-clientd log ---"
     cat "$CLIENTD_LOG"
 }
+
+# --- reconnect helpers (client_netlink_*.sh) ---
+
+# list_field DEVICE COLUMN: a column of `nbdctl list` for DEVICE
+# (1 DEVICE, 2 STATE, 3 BINDING, 4 SIZE, 5 CONNS, 6 RECONNECTS, 7 URI).
+list_field() {
+    nbdctl list | awk -v d="$1" -v c="$2" '$1 == d { print $c }'
+}
+state_is() {	# state_is DEVICE STATE
+    [[ $(list_field "$1" 2) == "$2" ]]
+}
+
+# server_workers: the pids of nbd-serverd's workers (the master's children).
+server_workers() {
+    pgrep -P "$CNBD_SERVER_PID" || true
+}
+
+# kill_server SIGNAL: the master and every worker at once.
+kill_server() {
+    local pids
+    pids="$CNBD_SERVER_PID $(server_workers)"
+    log "kill -$1 nbd-serverd: $pids"
+    kill "-$1" $pids
+}
+
+# forget_server: after SIGKILL, reap the master so that start_cnbd_server
+# can run a new one.
+forget_server() {
+    wait "$CNBD_SERVER_PID" 2>/dev/null || true
+    CNBD_SERVER_PID=
+}
+
+# A file export on tmpfs, single use (a reconnecting client must get the
+# lease back from a dead connection's worker). Sets SERVER_CONF.
+# file_export_conf IMAGE SIZE [MAX_CONNECTIONS]
+file_export_conf() {
+    truncate -s "$2" "$1"
+    SERVER_CONF=$CNBD_SCRATCH/server.conf
+    cat > "$SERVER_CONF" <<CONF
+[server]
+listen = 127.0.0.1:10809
+backend-dir = $CNBD_BUILD/backends
+[disk]
+backend = file
+path = $1
+max-connections = ${3:-1}
+CONF
+}
+
+# The checksummed writer (client_records.py): start_writer FILE,
+# stop_writer (fails the case if the writer saw an error), verify_records.
+RECORDS=$CNBD_REPO/tests/kernel/cases/client_records.py
+WRITER_PID=
+start_writer() {
+    WRITER_FILE=$1
+    WRITER_PROGRESS=$CNBD_SCRATCH/progress
+    WRITER_STOP=$CNBD_SCRATCH/stop-writer
+    rm -f "$WRITER_PROGRESS" "$WRITER_STOP"
+    "$RECORDS" write "$WRITER_FILE" "$WRITER_PROGRESS" "$WRITER_STOP" \
+        > "$CNBD_SCRATCH/writer.log" 2>&1 &
+    WRITER_PID=$!
+    on_exit "touch $WRITER_STOP"
+}
+writer_progress() {
+    cat "$WRITER_PROGRESS" 2>/dev/null || echo -1
+}
+# wait_records N: until the writer has fsync'd more than N records.
+wait_records() {
+    wait_until "${2:-60}" "the writer to pass record $1" \
+        eval '(( $(writer_progress) > '"$1"' ))'
+}
+stop_writer() {
+    touch "$WRITER_STOP"
+    wait "$WRITER_PID" || { cat "$CNBD_SCRATCH/writer.log"; guest_fail "the writer saw an error"; }
+    WRITER_PID=
+    log "writer: $(cat "$CNBD_SCRATCH/writer.log")"
+}
+verify_records() {
+    local out
+    out=$("$RECORDS" verify "$WRITER_FILE" "$(writer_progress)") || guest_fail "records: $out"
+    log "$out"
+}
+
+# no_io_errors DEVICE: the kernel logged no I/O error on it.
+no_io_errors() {
+    if dmesg | grep -E "(I/O error|Buffer I/O|EXT4-fs error).*$1|$1.*(I/O error|Buffer I/O)"; then
+        guest_fail "the kernel logged I/O errors on $1"
+    fi
+}
