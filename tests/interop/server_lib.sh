@@ -12,6 +12,7 @@ hold_client() {
 	/usr/bin/python3 - "$1" "$2" <<'PY' &
 import nbd, sys, time
 h = nbd.NBD()
+h.set_uri_allow_local_file(True)	# nbds://...?tls-certificates=DIR
 h.connect_uri(sys.argv[1])
 h.pwrite(b"\xa5" * 4096, 0)
 h.flush()
