@@ -12,6 +12,17 @@ static const char *log_ident = "cnbd";
 static bool log_to_syslog;
 static int log_verbosity;	/* 0: info and up; 1: debug */
 static char log_prefix[128];
+static __thread char last_error[512];
+
+void log_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
 
 void log_init(const char *ident, bool to_syslog, int verbosity)
 {
@@ -80,10 +91,13 @@ void log_msg(int priority, const char *fmt, ...)
 void cnbd_error(const char *fmt, ...)
 {
 	va_list ap;
+	int saved_errno = errno;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	log_msg(LOG_ERR, "%s", last_error);
+	errno = saved_errno;
 }
 
 void cnbd_debug(const char *fmt, ...)

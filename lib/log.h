@@ -13,6 +13,11 @@ bool log_debug_enabled(void);
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* cnbd_error() also keeps its message per thread, so that whoever called
+ * a backend can pass the backend's own reason on (a control reply, say). */
+void log_clear_last_error(void);
+const char *log_last_error(void);	/* "" when none since the clear */
+
 #define log_error(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)

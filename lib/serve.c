@@ -29,10 +29,11 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 	rc = serve_handshake(&s);
 	if (rc == 1) {
 		/* The peer is named here unless the caller's log prefix does. */
-		log_info("%s%sserving export '%s' (%llu bytes, flags 0x%04x%s)",
+		log_info("%s%sserving export '%s' (%llu bytes, flags 0x%04x%s%s)",
 			 s.peer ? s.peer : "", s.peer ? ": " : "", s.exp->name,
 			 (unsigned long long)s.size, s.tflags,
-			 s.structured ? ", structured replies" : "");
+			 s.structured ? ", structured replies" : "",
+			 s.io.tls ? ", TLS" : "");
 		rc = serve_transmission(&s, opts ? opts->threads : 0);
 		log_info("%s%s%s", s.peer ? s.peer : "", s.peer ? ": " : "",
 			 rc == 0 ? "disconnected" : "connection ended");

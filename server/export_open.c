@@ -30,12 +30,16 @@ int export_open(struct export_config *ec, const char *backend_dir,
 		return -1;
 	}
 	errno = 0;
+	log_clear_last_error();
 	e->handle = e->backend->open_export(ec->params, ec->nparams);
 	if (!e->handle) {
-		/* The backend said why through cnbd_error, already logged. */
+		/* The backend's own reason (cnbd_error) beats a bare errno:
+		 * it also reaches nbdctl through the control socket. */
+		const char *reason = log_last_error();
+
 		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot open it: %s",
 			 where, e->name, ec->backend_name,
-			 errno ? strerror(errno) : "failed");
+			 reason[0] ? reason : errno ? strerror(errno) : "failed");
 		return -1;
 	}
 	log_debug("export '%s': backend '%s' opened", e->name, ec->backend_name);
