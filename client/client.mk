@@ -61,3 +61,9 @@ install-client: $(B)/nbd-clientd $(B)/nbdctl
 	install -m 0644 modprobe/cnbd.conf $(DESTDIR)$(MODPROBEDIR)/cnbd.conf
 
 .PHONY: install-client
+
+# The netlink binding's unit tests: its messages read back with libnl,
+# and the binding against a fake kernel (nbd_nl_call replaced).
+UNIT_EXTRA_test_netlink_msg := $(B)/client/netlink_msg.o $(NL_LIBS)
+UNIT_EXTRA_test_netlink_bind := $(NETLINK_OBJS) $(NL_LIBS)
+$(B)/tests/unit/test_netlink_%.o: CPPFLAGS += -Iclient $(NL_CFLAGS)

@@ -250,7 +250,7 @@ static int nl_disconnect(struct binding *b, char *err, size_t errlen)
 	if (dead < b->nconns)
 		flush_device(b, err, errlen);
 	else
-		snprintf(err, errlen, "%s: no live connection: not flushed", b->device);
+		snprintf(err, errlen, "no live connection: not flushed");
 	if (nbd_nl_disconnect(b->index, err, errlen) < 0) {
 		netlink_wake(b);
 		return -1;

@@ -50,7 +50,7 @@ void socket_death_reason(int fd, char *out, size_t outlen)
 	case TCP_CLOSING:
 	case TCP_TIME_WAIT:
 		snprintf(out, outlen,
-			 "the kernel gave the connection up (a request timed out, or the device was disconnected)");
+			 "the kernel gave the connection up: a request timed out, or the device was disconnected");
 		break;
 	default:
 		snprintf(out, outlen, "the connection was shut down");

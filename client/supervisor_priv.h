@@ -17,8 +17,9 @@
 #define CONNECT_TIMEOUT_S	15	/* connect and negotiate, each */
 #define BACKOFF_FIRST_MS	500
 #define BACKOFF_CAP_MS		30000
-/* While the kernel holds I/O for a lost connection, seconds count. */
-#define BACKOFF_CAP_HELD_MS	5000
+/* While the kernel holds I/O for a lost connection, seconds count: a
+ * server that returns is found within about 2 s. */
+#define BACKOFF_CAP_HELD_MS	2000
 
 /* Connection i (0-based) of d: connected and negotiated; *fd gets the
  * socket, *ex what the server said. With check, the export must be the

@@ -71,6 +71,37 @@ static void test_full(void **state)
 	devices_conf_free(&conf);
 }
 
+static void test_binding(void **state)
+{
+	(void)state;
+	good("[nbd0]\nuri = nbd://h/d\n"
+	     "[nbd1]\nuri = nbd://h/d\nbinding = ioctl\n"
+	     "[nbd2]\nuri = nbd://h/d\nbinding = netlink\ndead-timeout = 0\n"
+	     "[nbd3]\nuri = nbd://h/d\nbinding = auto\ndead-timeout = 600\n");
+	assert_int_equal(conf.n, 4);
+	/* Netlink where the kernel has it, a dead-timeout of 2 minutes. */
+	assert_int_equal(conf.v[0].binding, BINDING_AUTO);
+	assert_int_equal(conf.v[0].dead_timeout, DEVICE_DEFAULT_DEAD_TIMEOUT);
+	assert_int_equal(DEVICE_DEFAULT_DEAD_TIMEOUT, 120);
+	assert_int_equal(conf.v[1].binding, BINDING_IOCTL);
+	assert_int_equal(conf.v[2].binding, BINDING_NETLINK);
+	assert_int_equal(conf.v[2].dead_timeout, 0);
+	assert_int_equal(conf.v[3].binding, BINDING_AUTO);
+	assert_int_equal(conf.v[3].dead_timeout, 600);
+	assert_string_equal(device_binding_name(conf.v[1].binding), "ioctl");
+	devices_conf_free(&conf);
+
+	bad("[nbd0]\nuri = nbd://h/d\nbinding = ioctls\n",
+	    "devices.conf:3: binding = 'ioctls': expected netlink, ioctl or auto");
+	bad("[nbd0]\nuri = nbd://h/d\nbinding = ioctl\nbinding = netlink\n",
+	    "devices.conf:4: binding given twice");
+	bad("[nbd0]\nuri = nbd://h/d\ndead-timeout = 2m\n",
+	    "devices.conf:3: dead-timeout = '2m': expected seconds, 0 to 86400");
+	bad("[nbd0]\nuri = nbd://h/d\ndead-timeout = 86401\n", "devices.conf:3: dead-timeout");
+	bad("[nbd0]\nuri = nbd://h/d\ndead_timeout = 5\n",
+	    "unknown key 'dead_timeout' (expected uri, connections, readonly, timeout, binding or dead-timeout)");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -126,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_load),
 	};
 

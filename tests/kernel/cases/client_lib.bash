@@ -125,3 +125,46 @@ no_io_errors() {
         guest_fail "the kernel logged I/O errors on $1"
     fi
 }
+
+# The ext4 setup and checks the netlink reconnect cases share.
+# ext4_attach ATTACH_ARGS...: attach (nbd0 expected), mkfs, mount on MNT,
+# clear the kernel log; the writer is started by the case.
+ext4_attach() {
+    local dev
+    dev=$(nbdctl attach nbd://127.0.0.1/disk "$@") || guest_fail "attach failed"
+    [[ $dev == nbd0 ]] || guest_fail "attached $dev"
+    [[ $(list_field nbd0 3) == netlink ]] || { nbdctl list; guest_fail "not the netlink binding"; }
+    load_modules ext4
+    MNT=$CNBD_SCRATCH/mnt
+    mkdir -p "$MNT"
+    mkfs.ext4 -q -F /dev/nbd0 || guest_fail "mkfs failed"
+    mount /dev/nbd0 "$MNT" || guest_fail "mount failed"
+    on_exit "umount $MNT 2>/dev/null"
+    dmesg -C
+}
+
+# reconnected_count: the daemon's "nbd0: reconnected" log lines.
+reconnected_count() {
+    grep -c "nbd0: reconnected" "$CLIENTD_LOG" || true
+}
+
+# ext4_check RECONNECTS: the writer saw no error, the daemon logged that
+# many reconnects and counts them, no I/O error in the kernel log, fsck
+# is clean and every fsync'd record is there; then detach.
+ext4_check() {
+    stop_writer
+    nbdctl list
+    grep "nbd0: reconnected" "$CLIENTD_LOG" || true
+    [[ $(reconnected_count) == "$1" ]] || guest_fail "$(reconnected_count) reconnects logged, want $1"
+    [[ $(list_field nbd0 6) == "$1" ]] || guest_fail "reconnect count $(list_field nbd0 6), want $1"
+    umount "$MNT"
+    dmesg | grep nbd0 || true
+    no_io_errors nbd0
+    fsck.ext4 -fn /dev/nbd0 || guest_fail "fsck found errors"
+    mount -o ro /dev/nbd0 "$MNT" || guest_fail "mount for the check failed"
+    verify_records
+    umount "$MNT"
+    nbdctl detach nbd0 || guest_fail "detach failed"
+    nbd_connected 0 && guest_fail "nbd0 still connected after detach"
+    return 0
+}
