@@ -4,6 +4,9 @@
 in one run, over TCP loopback, with fio's nbd engine. Prints one markdown
 report and saves it (and every trial, as JSON) under --out.
 
+bench.py --render build/bench/results.json reprints the report of an
+earlier run without measuring anything.
+
 Knobs (environment), for quick runs while developing:
   BENCH_RUNTIME    seconds per fio run (default 6)
   BENCH_TRIALS     runs per cell, best kept (default 3)
@@ -98,12 +101,8 @@ def measure(s, args, runtime, outdir, tag):
     return r
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True, help="build dir with nbd-serverd and backends/")
-    ap.add_argument("--out", required=True, help="where results.md/json go")
-    a = ap.parse_args()
-    build = os.path.abspath(a.build)
+def run(build, out):
+    """Measure; return everything the report needs, as JSON-able data."""
     runtime = int(os.environ.get("BENCH_RUNTIME", "6"))
     trials = int(os.environ.get("BENCH_TRIALS", "3"))
     keep = [k for k in os.environ.get("BENCH_SERVERS", "").split(",") if k]
@@ -116,48 +115,44 @@ def main():
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
 
-    os.makedirs(a.out, exist_ok=True)
-    fio_out = os.path.join(a.out, "fio")
+    fio_out = os.path.join(out, "fio")
     os.makedirs(fio_out, exist_ok=True)
     tag = "cnbd-bench-%d" % os.getpid()
     work = os.path.join("/dev/shm", tag)
     os.makedirs(work)
     groups = cpuacct.Groups(tag)
     log("server CPU accounting: " + groups.describe())
-    meta = machine(runtime, trials, groups.describe())
-    running, rows, cells, trial_log = [], [], {}, []
-    iperf_mbps, iperf_runs, sparse_res = None, {}, []
+    res = {"meta": machine(runtime, trials, groups.describe()),
+           "workloads": [w[0] for w in workloads], "rows": [], "trials": [],
+           "errors": [], "iperf": {}, "sparse": []}
+    running = []
     t_start = time.monotonic()
     try:
         datafile = os.path.join(work, "data.img")
         log("writing 1 GiB of data to %s" % datafile)
         data.write_data(datafile, GIB)
         running = start_all(build, groups, work, GIB, datafile, keep)
-        rows = [{"name": s.name, "family": s.family, "storage": s.storage}
-                for s in running]
+        res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage}
+                       for s in running]
 
         log("iperf3 loopback ceiling")
-        iperf_runs = {"128 KiB writes (default)": iperf.best_mbps(trials),
-                      "1 MiB writes (-l 1M)": iperf.best_mbps(trials, length="1M")}
-        iperf_mbps = max(iperf_runs.values())
-        log("iperf3: %s" % iperf_runs)
+        res["iperf"] = {"128 KiB writes (default)": iperf.best_mbps(trials),
+                        "1 MiB writes (-l 1M)": iperf.best_mbps(trials, length="1M")}
+        log("iperf3: %s" % res["iperf"])
 
         for key, label, unit, args in workloads:
             for t in range(trials):
                 for s in running:
                     name = "%s-%s-%d" % (s.name.replace(" ", "_"), key, t)
-                    cell = cells.setdefault((s.name, key), {"rate": None, "cpu_us": None})
                     try:
                         r = measure(s, args, runtime, fio_out, name)
                     except Exception as e:  # keep going: one broken server is one row
-                        cell["error"] = str(e).splitlines()[0][:80]
+                        res["errors"].append({"server": s.name, "workload": key,
+                                              "error": str(e).splitlines()[0][:80]})
                         log("%s %s trial %d FAILED: %s" % (s.name, label, t + 1, e))
                         continue
+                    res["trials"].append(dict(r, server=s.name, workload=key, trial=t + 1))
                     v = r["iops"] if unit == "IOPS" else r["mbps"]
-                    cell.setdefault("rates", []).append(v)
-                    cell["rate"] = max(cell["rate"] or 0, v)
-                    cell["cpu_us"] = min(cell["cpu_us"] or float("inf"), r["cpu_us"])
-                    trial_log.append(dict(r, server=s.name, workload=key, trial=t + 1))
                     log("%-16s %-20s trial %d: %s, %.1f us/req" % (
                         s.name, label, t + 1, report.rate(v, unit), r["cpu_us"]))
         for s in running:
@@ -166,21 +161,36 @@ def main():
 
         if os.environ.get("BENCH_SPARSE", "1") != "0":
             log("sparse copy")
-            sparse_res = sparse.run(build, groups, work, trials)
+            res["sparse"] = sparse.run(build, groups, work, trials)
     finally:
         for s in running:
             s.stop()
         groups.remove()
         shutil.rmtree(work, ignore_errors=True)
+    res["meta"]["seconds"] = round(time.monotonic() - t_start)
+    return res
 
-    text = report.build(meta, rows, cells, [w[0] for w in workloads],
-                        iperf_mbps, iperf_runs, sparse_res)
-    text += "\n(run took %.0f s)\n" % (time.monotonic() - t_start)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", help="build dir with nbd-serverd and backends/")
+    ap.add_argument("--out", help="where results.md/json go")
+    ap.add_argument("--render", metavar="RESULTS_JSON",
+                    help="measure nothing: print the report of an earlier run")
+    a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            print(report.build(json.load(f)))
+        return
+    if not a.build or not a.out:
+        ap.error("--build and --out are needed to measure")
+    os.makedirs(a.out, exist_ok=True)
+    res = run(os.path.abspath(a.build), a.out)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    text = report.build(res)
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(text)
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "iperf_mbps": iperf_runs, "sparse": sparse_res,
-                   "trials": trial_log}, f, indent=1)
     print(text)
     log("saved %s" % os.path.join(a.out, "results.md"))
 

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""Turn one run's measurements into the markdown report: the table, the
-iperf3 ceiling, the sparse copy, and cnbd-vs-peer ratios with the issue's
-targets beside them. Targets are printed (PASS/MISS), never asserted: the
-numbers come from a shared, noisy machine."""
+"""Turn one run's measurements (bench.run's dict, also saved as
+results.json) into the markdown report: the table, the noise, the iperf3
+ceiling, the sparse copy, and cnbd-vs-peer ratios with the issue's targets
+beside them. Targets are printed (PASS/MISS), never asserted: the numbers
+come from a shared, noisy machine."""
 
 from fio import WORKLOADS
 
@@ -24,6 +25,20 @@ def us(v):
 
 def verdict(ok):
     return "PASS" if ok else "MISS"
+
+
+def cells_of(res):
+    """(server, workload) -> best rate, lowest CPU per request, all rates."""
+    cells = {}
+    for t in res["trials"]:
+        c = cells.setdefault((t["server"], t["workload"]), {"rates": [], "cpus": []})
+        c["rates"].append(t["iops"] if UNIT[t["workload"]] == "IOPS" else t["mbps"])
+        c["cpus"].append(t["cpu_us"])
+    for c in cells.values():
+        c["rate"], c["cpu_us"] = max(c["rates"]), min(c["cpus"])
+    for e in res.get("errors", []):
+        cells.setdefault((e["server"], e["workload"]), {"rate": None})["error"] = e["error"]
+    return cells
 
 
 def header(meta):
@@ -64,26 +79,57 @@ def userspace(rows, cells, wkeys):
     return out + [""]
 
 
+def noise(cells):
+    """How far apart the trials of one cell were: the honest error bar of
+    a run on shared cores."""
+    spread = sorted(((max(c["rates"]) - min(c["rates"])) / max(c["rates"]), key)
+                    for key, c in cells.items() if len(c.get("rates", [])) > 1)
+    if not spread:
+        return []
+    med = spread[len(spread) // 2][0]
+    worst, (srv, k) = spread[-1]
+    return ["Noise: the slowest trial of a cell was below its best by a median of"
+            " %.0f%% (worst %.0f%%: %s, %s)." % (100 * med, 100 * worst, srv, LABEL[k]), ""]
+
+
 def _best(rows, cells, k, family):
     best = None
     for srv in rows:
-        if srv["family"] != family:
-            continue
         c = cells.get((srv["name"], k))
-        if c and c.get("rate") is not None and (best is None or c["rate"] > best[1]["rate"]):
-            best = (srv, c)
+        if srv["family"] == family and c and c.get("rate") is not None:
+            if best is None or c["rate"] > best[1]["rate"]:
+                best = (srv, c)
     return best
 
 
-def ratios(rows, cells, wkeys, iperf_mbps, sparse):
+def _cpu_rows(rows, cells, k):
+    """CPU per request like for like: each cnbd storage backend against
+    nbdkit's plugin of the same kind. Not tied to whichever backend won on
+    throughput, which on a noisy machine can flip from run to run."""
+    out, names = [], {s["name"] for s in rows}
+    for kind in ("memory", "file"):
+        ours, theirs = "cnbd " + kind, "nbdkit " + kind
+        a, b = cells.get((ours, k)), cells.get((theirs, k))
+        if ours not in names or theirs not in names:
+            continue
+        if not a or not b or a.get("rate") is None or b.get("rate") is None:
+            out.append("| %s CPU/request, %s | | | | <= 0.5x | not measured |" % (LABEL[k], kind))
+            continue
+        r = a["cpu_us"] / b["cpu_us"]
+        out.append("| %s CPU/request, %s | %s | %s (%s) | %.2fx | <= 0.5x | %s |" % (
+            LABEL[k], kind, us(a["cpu_us"]), us(b["cpu_us"]), theirs, r, verdict(r <= 0.5)))
+    return out
+
+
+def ratios(rows, cells, wkeys, ceiling, sparse):
     out = ["## cnbd's best backend vs the best peer (same run)", "",
            "cnbd's best = its faster storage backend (memory or file) for that"
            " workload; best peer = the fastest of nbdkit memory/file, nbd-server,"
-           " qemu-nbd. CPU is compared with nbdkit's plugin of the same kind.",
+           " qemu-nbd. CPU per request is compared like for like with nbdkit's"
+           " plugin of the same kind.",
            "",
            "| measure | cnbd | peer | ratio | target | |",
            "|---|---|---|---|---|---|"]
-    by_name = {s["name"]: s for s in rows}
     for k in wkeys:
         cn, peer = _best(rows, cells, k, "cnbd"), _best(rows, cells, k, "peer")
         if not cn or not peer:
@@ -97,19 +143,11 @@ def ratios(rows, cells, wkeys, iperf_mbps, sparse):
             LABEL[k], rate(cc["rate"], UNIT[k]), cs["storage"],
             rate(pc["rate"], UNIT[k]), ps["name"], r, want, verdict(r >= want)))
         if k in ("rr4k", "rw4k"):
-            kit = "nbdkit " + cs["storage"]
-            kc = cells.get((kit, k)) if kit in by_name else None
-            if kc and kc.get("cpu_us") and cc.get("cpu_us"):
-                r = cc["cpu_us"] / kc["cpu_us"]
-                out.append("| %s CPU/request | %s (%s) | %s (%s) | %.2fx | <= 0.5x | %s |" % (
-                    LABEL[k], us(cc["cpu_us"]), cs["storage"], us(kc["cpu_us"]), kit,
-                    r, verdict(r <= 0.5)))
-            else:
-                out.append("| %s CPU/request | | | | <= 0.5x | not measured |" % LABEL[k])
-        if k in ("sr1m", "sw1m") and iperf_mbps:
-            r = cc["rate"] / iperf_mbps
+            out += _cpu_rows(rows, cells, k)
+        if k in ("sr1m", "sw1m") and ceiling:
+            r = cc["rate"] / ceiling
             out.append("| %s vs iperf3 | %s | %s (iperf3) | %.2fx | >= 0.85x | %s |" % (
-                LABEL[k], rate(cc["rate"], "MB/s"), rate(iperf_mbps, "MB/s"),
+                LABEL[k], rate(cc["rate"], "MB/s"), rate(ceiling, "MB/s"),
                 r, verdict(r >= 0.85)))
     for name, t_sparse, t_small in sparse:
         if name.startswith("cnbd"):
@@ -128,26 +166,17 @@ def sparse_table(sparse, trials):
     return out + [""]
 
 
-def noise(cells):
-    """How far apart the trials of one cell were: the honest error bar of
-    a run on shared cores."""
-    spread = sorted(((max(c["rates"]) - min(c["rates"])) / max(c["rates"]), key)
-                    for key, c in cells.items() if len(c.get("rates", [])) > 1)
-    if not spread:
-        return []
-    med = spread[len(spread) // 2][0]
-    worst, (srv, k) = spread[-1]
-    return ["Noise: the slowest trial of a cell was below its best by a median of"
-            " %.0f%% (worst %.0f%%: %s, %s)." % (100 * med, 100 * worst, srv, LABEL[k]), ""]
-
-
-def build(meta, rows, cells, wkeys, iperf_mbps, iperf_runs, sparse):
+def build(res):
+    meta, rows, wkeys = res["meta"], res["rows"], res["workloads"]
+    cells = cells_of(res)
+    ceiling = max(res["iperf"].values()) if res["iperf"] else None
     lines = header(meta) + userspace(rows, cells, wkeys) + noise(cells)
-    runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in iperf_runs.items())
-    lines.append("iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
-                 " below: the higher one." % (meta["trials"], runs or "not run"))
-    lines.append("")
-    if sparse:
-        lines += sparse_table(sparse, meta["trials"])
-    lines += ratios(rows, cells, wkeys, iperf_mbps, sparse)
-    return "\n".join(lines) + "\n"
+    runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
+    lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
+              " below: the higher one." % (meta["trials"], runs or "not run"), ""]
+    if res["sparse"]:
+        lines += sparse_table(res["sparse"], meta["trials"])
+    lines += ratios(rows, cells, wkeys, ceiling, res["sparse"])
+    if "seconds" in meta:
+        lines += ["(this run took %d s)" % meta["seconds"], ""]
+    return "\n".join(lines)

@@ -23,6 +23,22 @@ def rate(v, unit):
     return "%.0f MB/s" % v
 
 
+def us(v):
+    return "%.1f µs" % v if v < 100 else "%.0f µs" % v
+
+
+def noise(best):
+    """The spread of the trials: under TCG on shared cores, the error bar."""
+    spread = sorted(((max(b["rates"]) - min(b["rates"])) / max(b["rates"]), key)
+                    for key, b in best.items() if len(b["rates"]) > 1)
+    if not spread:
+        return []
+    worst, (s, w) = spread[-1]
+    return ["", "Noise: the slowest trial of a cell was below its best by a median of"
+            " %.0f%% (worst %.0f%%: %s, %s)." % (100 * spread[len(spread) // 2][0],
+                                                   100 * worst, s.replace("+", " + "), dict((k, l) for k, l, _ in WORKLOADS)[w])]
+
+
 def parse(path):
     meta, best, unavailable = {}, {}, {}
     with open(path, errors="replace") as f:
@@ -43,8 +59,9 @@ def parse(path):
             unit = dict((w, u) for w, _, u in WORKLOADS)[kv["workload"]]
             v = float(kv["iops"] if unit == "IOPS" else kv["mbps"])
             cpu = int(kv["cpu_ns"]) / 1000.0 / int(kv["requests"])
-            b = best.setdefault(key, {"rate": 0.0, "cpu_us": float("inf")})
+            b = best.setdefault(key, {"rate": 0.0, "cpu_us": float("inf"), "rates": []})
             b["rate"], b["cpu_us"] = max(b["rate"], v), min(b["cpu_us"], cpu)
+            b["rates"].append(v)
     return meta, best, unavailable
 
 
@@ -72,9 +89,10 @@ def main():
             cells = []
             for w, _, unit in WORKLOADS:
                 b = best.get((s, w))
-                cells.append("%s / %.1f µs" % (rate(b["rate"], unit), b["cpu_us"])
+                cells.append("%s / %s" % (rate(b["rate"], unit), us(b["cpu_us"]))
                              if b else "not measured")
         out.append("| %s | %s |" % (s.replace("+", " + "), " | ".join(cells)))
+    out += noise(best)
     out += ["", "| vs nbd-client + nbd-server | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
             "|---|" + "---|" * len(WORKLOADS)]
     for s in STACKS[1:]:
