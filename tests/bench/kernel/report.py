@@ -7,6 +7,7 @@ lowest server CPU per request, per stack and workload, then ratios against
 Debian's nbd-client + nbd-server measured in the same VM."""
 
 import datetime
+import os
 import re
 import sys
 
@@ -68,7 +69,10 @@ def parse(path):
 def main():
     log, rc = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0
     meta, best, unavailable = parse(log)
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # When the VM run ended (the console log's last write), so a re-render
+    # of an old log keeps its date.
+    now = datetime.datetime.fromtimestamp(os.path.getmtime(log), datetime.timezone.utc) \
+        .strftime("%Y-%m-%d %H:%M UTC")
     out = ["## Kernel path: fio libaio + O_DIRECT on /dev/nbdX inside the VM, %s" % now, "",
            "- guest kernel %s, %s vCPUs under qemu TCG (emulated: absolute numbers are far"
            " below the host's; compare rows), %s MiB file export on the guest's tmpfs"
