@@ -11,9 +11,9 @@
 
 BENCH_OUT = $(abspath $(B))/bench
 
-# /usr/bin/python3, not whatever python3 is first on PATH: the harness
-# uses only the standard library, but Debian's is the one the peers'
-# packages were built against.
+# /usr/bin/python3, not whatever python3 is first on PATH (here a pyenv
+# build): the harness needs only the standard library, and naming Debian's
+# keeps it from depending on someone's PATH.
 bench: all
 	/usr/bin/python3 tests/bench/bench.py --build $(abspath $(B)) --out $(BENCH_OUT)
 
