@@ -2,10 +2,11 @@
 /*
  * memory: a sparse RAM disk shared by every connection to the export.
  *
- * The master makes a memfd and maps it MAP_SHARED before any worker is
- * forked, so every worker writes into the same pages and a client that
+ * The master makes a memfd before any worker is forked, so every worker
+ * reads and writes the same pages through it and a client that
  * reconnects finds its data. Pages are only allocated when written, and
- * trimming or zeroing punches them out again.
+ * trimming or zeroing punches them out again. No mapping: see
+ * memory_pread and memory_pwrite for why the file calls win.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +22,7 @@
 #define DEFAULT_SIZE	(1LL << 30)
 
 struct memory_export {
-	int fd;			/* the memfd */
-	char *map;		/* MAP_SHARED view of it; NULL when size is 0 */
+	int fd;			/* the memfd: every worker reads and writes it */
 	int64_t size;
 };
 
@@ -59,24 +59,13 @@ static int make_storage(struct memory_export *exp)
 			   (long long)exp->size, strerror(errno));
 		return -1;
 	}
-	/* Every worker holds the memfd: a compromised one could shrink it
-	 * and make the others fault (SIGBUS) on their mappings. Sealing the
-	 * size keeps a bad worker's harm to its own connection. Punching
-	 * holes stays allowed. */
+	/* Every worker holds the memfd: a compromised one could shrink or
+	 * grow the disk under the others. Sealing the size keeps a bad
+	 * worker's harm to its own connection. Punching holes stays allowed. */
 	if (fcntl(exp->fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		cnbd_error("memory: cannot seal the disk's size: %s",
 			   strerror(errno));
-		return -1;
-	}
-	if (!exp->size)
-		return 0;
-	exp->map = mmap(NULL, exp->size, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_NORESERVE, exp->fd, 0);
-	if (exp->map == MAP_FAILED) {
-		exp->map = NULL;
-		cnbd_error("memory: cannot map %lld bytes: %s",
-			   (long long)exp->size, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -89,8 +78,6 @@ static void memory_close_export(void *handle)
 
 	if (!exp)
 		return;
-	if (exp->map)
-		munmap(exp->map, exp->size);
 	if (exp->fd >= 0)
 		close(exp->fd);
 	free(exp);
@@ -117,7 +104,7 @@ static int64_t memory_get_size(void *conn)
 	return ((struct memory_export *)conn)->size;
 }
 
-/* Reads go through pread(2), not the mapping: a read fault on a shared
+/* Reads go through pread(2), not a mapping: a read fault on a shared
  * tmpfs mapping allocates the page, which would fill a sparse disk with
  * zero pages just by reading it, while pread copies holes from the zero
  * page and allocates nothing. */
@@ -153,17 +140,32 @@ static bool in_range(struct memory_export *exp, uint32_t count,
 	       count <= (uint64_t)exp->size - offset;
 }
 
+/* Writes go through pwrite(2) too, not a mapping: every connection is a
+ * freshly forked worker whose page tables would hold none of a mapping,
+ * so a memcpy into one faults on every page a connection touches first,
+ * while pwrite walks the page cache directly. */
 static int memory_pwrite(void *conn, const void *buf, uint32_t count,
 			 uint64_t offset, uint32_t flags)
 {
 	struct memory_export *exp = conn;
+	const char *p = buf;
+	ssize_t n;
 
 	(void)flags;
 	if (!in_range(exp, count, offset)) {
 		errno = ENOSPC;
 		return -1;
 	}
-	memcpy(exp->map + offset, buf, count);
+	while (count) {
+		n = pwrite(exp->fd, p, count, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		count -= n;
+		offset += n;
+	}
 	return 0;
 }
 
@@ -174,7 +176,7 @@ static int memory_flush(void *conn, uint32_t flags)
 	return 0;	/* every write is already where every reader looks */
 }
 
-/* Punching frees the pages (in every worker's mapping at once) and the
+/* Punching frees the pages (for every worker at once) and the
  * range then reads as zeros: it serves trim and zero alike, and is fast,
  * so CNBD_FAST_ZERO is always satisfied. */
 static int memory_punch(void *conn, uint32_t count, uint64_t offset,
