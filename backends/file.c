@@ -26,6 +26,10 @@ struct file_export {
 	bool blockdev;
 	uint32_t sector;	/* logical block size: ioctl ranges align to it */
 	char *path;
+	/* The file system refused RWF_NOWAIT (tmpfs for both, ext4 for
+	 * buffered writes): answer EAGAIN without asking again. Set once, by
+	 * whichever thread learns it first. */
+	bool nowait_unsupported[2];	/* [0] reads, [1] writes */
 };
 
 struct file_conn {
@@ -171,6 +175,31 @@ static int64_t file_get_size(void *conn)
 	return st.st_size;
 }
 
+/* CNBD_NOWAIT: the whole range from the page cache at once, or EAGAIN
+ * (a partial answer also means "would block": the pool redoes it all). */
+static int transfer_nowait(struct file_export *exp, void *buf, uint32_t count,
+			   uint64_t offset, bool write)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = count };
+	ssize_t n;
+
+	if (__atomic_load_n(&exp->nowait_unsupported[write], __ATOMIC_RELAXED)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	do {
+		n = write ? pwritev2(exp->fd, &iov, 1, (off_t)offset, RWF_NOWAIT)
+			  : preadv2(exp->fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)count)
+		return 0;
+	if (n < 0 && errno == EOPNOTSUPP)
+		__atomic_store_n(&exp->nowait_unsupported[write], true, __ATOMIC_RELAXED);
+	if (n >= 0 || errno == EOPNOTSUPP)
+		errno = EAGAIN;
+	return -1;
+}
+
 static int file_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 		      uint32_t flags)
 {
@@ -178,7 +207,8 @@ static int file_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 	char *p = buf;
 	ssize_t n;
 
-	(void)flags;
+	if (flags & CNBD_NOWAIT)
+		return transfer_nowait(exp, buf, count, offset, false);
 	while (count) {
 		n = pread(exp->fd, p, count, (off_t)offset);
 		if (n < 0 && errno == EINTR)
@@ -260,6 +290,12 @@ static int file_pwrite(void *conn, const void *buf, uint32_t count,
 
 	if (check_writable(c) < 0)
 		return -1;
+	if ((flags & CNBD_NOWAIT) && !(flags & CNBD_FUA))
+		return transfer_nowait(c->exp, (void *)buf, count, offset, true);
+	if (flags & CNBD_NOWAIT) {
+		errno = EAGAIN;	/* a FUA write waits for the disk by definition */
+		return -1;
+	}
 	return write_all(c->exp->fd, buf, count, offset, flags & CNBD_FUA);
 }
 
@@ -457,7 +493,7 @@ static const struct cnbd_backend file_backend = {
 	.description = "a regular file or a block device",
 	.params_help = "path=FILE  the file or block device to export (required)",
 	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN |
-		 CNBD_BACKEND_NATIVE_FUA,
+		 CNBD_BACKEND_NATIVE_FUA | CNBD_BACKEND_NOWAIT,
 	.open_export = file_open_export,
 	.close_export = file_close_export,
 	.open_conn = file_open_conn,

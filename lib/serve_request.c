@@ -225,20 +225,14 @@ static int run(struct session *s, struct request *r)
 	return -1;
 }
 
-int request_execute(struct session *s, struct request *r)
+/* The reply to a request that ran without data to send: success, or its
+ * error with a message. */
+static int reply_after(struct session *s, const struct request *r, int rc)
 {
 	char msg[256];
-	int rc;
 
-	errno = 0;
-	rc = run(s, r);
-	if (rc == -2)
-		return -1;
-	if (rc == 0) {
-		if (r->type == NBD_CMD_READ || r->type == NBD_CMD_BLOCK_STATUS)
-			return 0;	/* replied with the data */
+	if (rc == 0)
 		return reply_status(s, r->cookie, 0, NULL);
-	}
 	if (!errno)
 		errno = EIO;
 	/* A fast-zero refusal is the protocol working, not a failure. */
@@ -247,4 +241,54 @@ int request_execute(struct session *s, struct request *r)
 			 r->count, (unsigned long long)r->offset, strerror(errno));
 	snprintf(msg, sizeof(msg), "%s: %s", nbd_command_name(r->type), strerror(errno));
 	return reply_status(s, r->cookie, nbd_error_from_errno(errno), msg);
+}
+
+/* What a CNBD_NOWAIT call that came back EAGAIN (or did not apply)
+ * looks like: nothing done, nothing sent. */
+static bool would_block(int rc)
+{
+	return rc < 0 && errno == EAGAIN;
+}
+
+int request_try_nowait(struct session *s, struct request *r)
+{
+	uint32_t flags = backend_flags(s, r) | CNBD_NOWAIT;
+	void *buf = NULL;
+	int rc;
+
+	if (r->type == NBD_CMD_WRITE && !(r->flags & NBD_CMD_FLAG_FUA)) {
+		errno = 0;
+		rc = s->be->pwrite(s->conn, r->payload, r->count, r->offset, flags);
+		if (would_block(rc))
+			return 0;
+		reply_after(s, r, rc);
+		return 1;
+	}
+	if (r->type != NBD_CMD_READ || !(buf = malloc(r->count)))
+		return 0;
+	errno = 0;
+	rc = s->be->pread(s->conn, buf, r->count, r->offset, flags);
+	if (would_block(rc)) {
+		free(buf);
+		return 0;
+	}
+	if (rc == 0)
+		reply_read(s, r->cookie, r->offset, buf, r->count);
+	else
+		reply_after(s, r, rc);
+	free(buf);
+	return 1;
+}
+
+int request_execute(struct session *s, struct request *r)
+{
+	int rc;
+
+	errno = 0;
+	rc = run(s, r);
+	if (rc == -2)
+		return -1;
+	if (rc == 0 && (r->type == NBD_CMD_READ || r->type == NBD_CMD_BLOCK_STATUS))
+		return 0;	/* replied with the data */
+	return reply_after(s, r, rc);
 }

@@ -22,5 +22,9 @@ uint32_t request_check(const struct session *s, const struct request *r);
 /* Runs a checked request against the backend and sends its reply.
  * -1 only when the reply could not be sent. */
 int request_execute(struct session *s, struct request *r);
+/* For CNBD_BACKEND_NOWAIT backends: runs a READ or WRITE at once if the
+ * backend can without waiting. 1 when done and replied; 0 when it would
+ * block (nothing was sent: queue it). */
+int request_try_nowait(struct session *s, struct request *r);
 
 #endif

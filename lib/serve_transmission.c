@@ -10,6 +10,9 @@
  *   CNBD_BACKEND_PARALLEL gets one executor. In-flight work is bounded in
  *   count and bytes: a client that sends faster than storage keeps up is
  *   simply not read from.
+ * - pool mode with CNBD_BACKEND_NOWAIT (file): each READ and WRITE is
+ *   first tried here with CNBD_NOWAIT (page-cache hits complete at once,
+ *   with no hand-off); only what would block goes to the executors.
  * - inline mode (CNBD_BACKEND_NONBLOCKING: memory, null): the reading
  *   thread runs each request itself, with no hand-off, and while further
  *   complete requests are already buffered its replies go out with
@@ -38,6 +41,7 @@
 struct request_queue {
 	struct recv_buffer in;		/* the reader's */
 	bool inline_mode;
+	bool nowait;			/* try READ/WRITE here before queueing */
 	pthread_mutex_t lock;
 	pthread_cond_t work;		/* executors wait for requests */
 	pthread_cond_t room;		/* the reader waits for room */
@@ -199,7 +203,7 @@ static void dispatch(struct session *s, struct request_queue *q,
 		reply_status(s, r->cookie, error, "invalid request");
 	} else if (q->inline_mode) {
 		request_execute(s, r);
-	} else {
+	} else if (!(q->nowait && request_try_nowait(s, r))) {
 		enqueue(q, r);
 		return;
 	}
@@ -248,6 +252,10 @@ int serve_transmission(struct session *s, int threads)
 	int n = executor_count(s, threads), started = 0, rc;
 
 	q.inline_mode = s->be->flags & CNBD_BACKEND_NONBLOCKING;
+	/* Only a parallel backend may run one call here while executors
+	 * run others. */
+	q.nowait = (s->be->flags & CNBD_BACKEND_NOWAIT) &&
+		   (s->be->flags & CNBD_BACKEND_PARALLEL);
 	if (recv_buffer_init(&q.in, &s->io, RECV_BUFFER_SIZE) < 0)
 		return -1;
 	pthread_mutex_init(&q.lock, NULL);

@@ -53,12 +53,20 @@ extern "C" {
  * can block (disk, network) must not set it, or one slow request would
  * hold up every other request on the connection. */
 #define CNBD_BACKEND_NONBLOCKING	(1U << 4)
+/* pread and pwrite honour CNBD_NOWAIT: the server first tries each READ
+ * and WRITE on the connection's own thread that way, and hands only what
+ * would block (EAGAIN) to its executor threads. For storage behind a
+ * page cache (the file backend: preadv2/pwritev2 with RWF_NOWAIT). */
+#define CNBD_BACKEND_NOWAIT	(1U << 5)
 
 /* Flags passed to data calls */
 #define CNBD_FUA	(1U << 0)	/* durable before returning */
 #define CNBD_MAY_TRIM	(1U << 1)	/* zero: punching a hole is fine */
 #define CNBD_FAST_ZERO	(1U << 2)	/* zero: fail with ENOTSUP unless fast */
 #define CNBD_REQ_ONE	(1U << 3)	/* extents: one extent is enough */
+#define CNBD_NOWAIT	(1U << 4)	/* pread/pwrite: all at once without
+					 * waiting for I/O, or fail with EAGAIN
+					 * (CNBD_BACKEND_NOWAIT backends only) */
 
 /* Extent types, as base:allocation reports them */
 #define CNBD_EXTENT_HOLE	(1U << 0)

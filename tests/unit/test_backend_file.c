@@ -190,7 +190,8 @@ static void test_descriptor(void **state)
 	assert_int_equal(f->be->abi_version, CNBD_BACKEND_ABI_VERSION);
 	assert_int_equal(f->be->struct_size, sizeof(struct cnbd_backend));
 	assert_int_equal(f->be->flags, CNBD_BACKEND_PARALLEL |
-			 CNBD_BACKEND_MULTI_CONN | CNBD_BACKEND_NATIVE_FUA);
+			 CNBD_BACKEND_MULTI_CONN | CNBD_BACKEND_NATIVE_FUA |
+			 CNBD_BACKEND_NOWAIT);
 	assert_int_equal(f->be->get_size(f->conn), FILE_SIZE);
 }
 
@@ -259,6 +260,33 @@ static void test_round_trip(void **state)
 	assert_reads_pattern(f, FILE_SIZE - 512, 512, 3);
 	assert_reads_zeros(f, 4096, 12345 - 4096);
 	assert_int_equal(f->be->get_size(f->conn), FILE_SIZE);
+}
+
+/* CNBD_NOWAIT: what the page cache holds comes back at once; a FUA write
+ * must wait for the disk, so it says EAGAIN and is left untouched. */
+static void test_nowait(void **state)
+{
+	struct fixture *f = *state;
+	char out[8192], in[8192];
+
+	memset(out, 0x5a, sizeof(out));
+	assert_int_equal(f->be->pwrite(f->conn, out, sizeof(out), 4096, 0), 0);
+	memset(in, 0, sizeof(in));
+	/* Just written, so cached: a nowait read must succeed in full. */
+	assert_int_equal(f->be->pread(f->conn, in, sizeof(in), 4096, CNBD_NOWAIT), 0);
+	assert_memory_equal(in, out, sizeof(in));
+
+	memset(out, 0x6b, 4096);
+	if (f->be->pwrite(f->conn, out, 4096, 8192, CNBD_NOWAIT) == 0) {
+		assert_int_equal(f->be->pread(f->conn, in, 4096, 8192, 0), 0);
+		assert_memory_equal(in, out, 4096);
+	} else {
+		/* A file system without nowait buffered writes: EAGAIN only. */
+		assert_int_equal(errno, EAGAIN);
+	}
+	errno = 0;
+	assert_int_equal(f->be->pwrite(f->conn, out, 4096, 0, CNBD_NOWAIT | CNBD_FUA), -1);
+	assert_int_equal(errno, EAGAIN);
 }
 
 static void test_fua_write_and_flush(void **state)
@@ -566,6 +594,7 @@ int main(void)
 		T(test_directory_refused),
 		T(test_character_device_refused),
 		T(test_round_trip),
+		T(test_nowait),
 		T(test_fua_write_and_flush),
 		T(test_writes_reach_the_file),
 		T(test_read_past_end),
