@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nbd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ static struct binding *binding_new(const struct bind_params *p)
 		for (unsigned i = 0; i < p->nfds; i++)
 			b->conns[b->nconns++].fd = p->fds[i];
 	if (b->wake_fd < 0 || !b->conns || (p->identifier && !b->identifier)) {
+		b->nconns = 0;		/* the caller closes the sockets */
 		binding_free(b);
 		return NULL;
 	}
@@ -144,14 +146,13 @@ static struct binding *binding_new(const struct bind_params *p)
 
 static void listen_for_link_dead(void)
 {
-	static bool warned;
+	static atomic_bool warned;
 	char err[256];
 
 	if (!netlink_bind_events || netlink_events_start(on_link_dead, err, sizeof(err)) == 0)
 		return;
-	if (!warned)
+	if (!atomic_exchange(&warned, true))
 		log_warn("%s; lost connections are found by polling instead", err);
-	warned = true;
 }
 
 /* The monitor could not start: take the device back from the kernel. */

@@ -83,6 +83,19 @@ ctl attach 'nbd://host/a b' 2> "$tmp/err" && fail "attach took a bad URI"
 grep -q "must be percent-encoded" "$tmp/err" || fail "attach: $(cat "$tmp/err")"
 rc=0; ctl attach nbd://127.0.0.1:1/x --device sda 2> "$tmp/err" || rc=$?
 [ $rc = 2 ] || fail "attach --device sda: exit $rc, not a usage error"
+rc=0; ctl attach nbd://127.0.0.1:1/x --binding ioctls 2> "$tmp/err" || rc=$?
+[ $rc = 2 ] || fail "attach --binding ioctls: exit $rc, not a usage error"
+rc=0; ctl attach nbd://127.0.0.1:1/x --dead-timeout 2m 2> "$tmp/err" || rc=$?
+[ $rc = 2 ] || fail "attach --dead-timeout 2m: exit $rc, not a usage error"
+# The daemon checks the control protocol's words itself.
+python3 - "$sock" > "$tmp/out" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"attach nbd://127.0.0.1:1/x binding=ioctls\n")
+print(s.makefile().read(), end="")
+PY
+grep -q "error: bad attach option 'binding=ioctls'" "$tmp/out" || fail "attach binding=ioctls: $(cat "$tmp/out")"
 ctl attach nbd://127.0.0.1:1/x --device nbd999 2> "$tmp/err" && fail "attached a device the daemon already manages"
 grep -q "nbd999 is already managed by nbd-clientd" "$tmp/err" || fail "attach: $(cat "$tmp/err")"
 ctl attach nbd://127.0.0.1:1/x --device nbd998 --binding ioctl 2> "$tmp/err" &&
