@@ -6,6 +6,8 @@
 #   make fuzz FUZZ_TARGETS='uri config' FUZZ_SECONDS=300
 #   make fuzz-build              the binaries only (build/fuzz/fuzz_<target>)
 #   make fuzz-replay             every seed and saved crash, once, no fuzzing
+#   make fuzz-coverage           line coverage of what the corpus reaches
+#                                (llvm-cov, build/fuzz-cov/report.txt)
 #   make valgrind                interop round trips with nbd-serverd under memcheck
 #
 # The fuzz binaries get their own compile of libcnbd and of the server's
@@ -70,10 +72,17 @@ fuzz: fuzz-build
 fuzz-replay: fuzz-build
 	FUZZ_B=$(FUZZ_B) tests/fuzz/run.sh 0 $(FUZZ_TARGETS)
 
+# The same binaries with source-based coverage instead of the sanitizers,
+# run once over the corpus that make fuzz grew (build/fuzz/corpus).
+fuzz-coverage:
+	$(MAKE) FUZZ_B=build/fuzz-cov \
+		FUZZ_SAN='-fprofile-instr-generate -fcoverage-mapping' fuzz-build
+	tests/fuzz/coverage.sh build/fuzz-cov build/fuzz $(FUZZ_TARGETS)
+
 valgrind: all
 	CNBD_BUILD=$(abspath $(B)) tests/fuzz/valgrind_interop.sh
 
-.PHONY: fuzz-build fuzz-replay valgrind
+.PHONY: fuzz-build fuzz-replay fuzz-coverage valgrind
 
 # ---- the same targets in make check -----------------------------------
 # test_fuzz_regress replays tests/fuzz/corpus and tests/fuzz/regress

@@ -51,6 +51,30 @@ static void mark(struct fuzz_disk *d, uint32_t count, uint64_t offset, uint8_t v
 		d->allocated[b] = v;
 }
 
+/*
+ * CNBD_NOWAIT (the pool disk declares CNBD_BACKEND_NOWAIT): a range that
+ * starts in an odd block "would block", so the engine's inline try and
+ * its hand-off to an executor both run. A backend that did not declare
+ * it must never be passed the flag.
+ */
+static int would_block(const struct fuzz_disk *d, uint64_t offset, uint32_t flags)
+{
+	(void)d;
+	if (!(flags & CNBD_NOWAIT))
+		return 0;
+	if ((offset / FUZZ_DISK_BLOCK) & 1) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static void no_nowait(uint32_t flags)
+{
+	if (flags & CNBD_NOWAIT)
+		abort();
+}
+
 static int64_t fd_get_size(void *conn)
 {
 	return (int64_t)((struct fuzz_disk *)conn)->size;
@@ -61,8 +85,7 @@ static int fd_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 {
 	struct fuzz_disk *d = conn;
 
-	(void)flags;
-	if (check(d, count, offset) < 0)
+	if (check(d, count, offset) < 0 || would_block(d, offset, flags) < 0)
 		return -1;
 	pthread_mutex_lock(&d->lock);
 	memcpy(buf, d->data + offset, count);
@@ -75,8 +98,7 @@ static int fd_pwrite(void *conn, const void *buf, uint32_t count,
 {
 	struct fuzz_disk *d = conn;
 
-	(void)flags;
-	if (check(d, count, offset) < 0)
+	if (check(d, count, offset) < 0 || would_block(d, offset, flags) < 0)
 		return -1;
 	pthread_mutex_lock(&d->lock);
 	memcpy(d->data + offset, buf, count);
@@ -160,14 +182,28 @@ static int fd_extents(void *conn, uint32_t count, uint64_t offset,
 	return rc < 0 ? -1 : 0;
 }
 
+static int fd_pread_inline(void *conn, void *buf, uint32_t count,
+			   uint64_t offset, uint32_t flags)
+{
+	no_nowait(flags);
+	return fd_pread(conn, buf, count, offset, flags);
+}
+
+static int fd_pwrite_inline(void *conn, const void *buf, uint32_t count,
+			    uint64_t offset, uint32_t flags)
+{
+	no_nowait(flags);
+	return fd_pwrite(conn, buf, count, offset, flags);
+}
+
 const struct cnbd_backend fuzz_disk_inline = {
 	CNBD_BACKEND_HEADER,
 	.name = "fuzz-inline",
 	.flags = CNBD_BACKEND_NONBLOCKING | CNBD_BACKEND_PARALLEL |
 		 CNBD_BACKEND_MULTI_CONN,
 	.get_size = fd_get_size,
-	.pread = fd_pread,
-	.pwrite = fd_pwrite,
+	.pread = fd_pread_inline,
+	.pwrite = fd_pwrite_inline,
 	.flush = fd_flush,
 	.trim = fd_trim,
 	.zero = fd_zero,
@@ -178,7 +214,7 @@ const struct cnbd_backend fuzz_disk_inline = {
 const struct cnbd_backend fuzz_disk_pool = {
 	CNBD_BACKEND_HEADER,
 	.name = "fuzz-pool",
-	.flags = CNBD_BACKEND_NATIVE_FUA,
+	.flags = CNBD_BACKEND_NATIVE_FUA | CNBD_BACKEND_NOWAIT,
 	.get_size = fd_get_size,
 	.pread = fd_pread,
 	.pwrite = fd_pwrite,
