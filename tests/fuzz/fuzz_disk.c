@@ -214,7 +214,8 @@ const struct cnbd_backend fuzz_disk_inline = {
 const struct cnbd_backend fuzz_disk_pool = {
 	CNBD_BACKEND_HEADER,
 	.name = "fuzz-pool",
-	.flags = CNBD_BACKEND_NATIVE_FUA | CNBD_BACKEND_NOWAIT,
+	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_NATIVE_FUA |
+		 CNBD_BACKEND_NOWAIT,
 	.get_size = fd_get_size,
 	.pread = fd_pread,
 	.pwrite = fd_pwrite,

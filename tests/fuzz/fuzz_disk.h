@@ -30,9 +30,9 @@ void fuzz_disk_reset(struct fuzz_disk *d);
  * inline on its reading thread. */
 extern const struct cnbd_backend fuzz_disk_inline;
 /* No zero, cache or extents (the engine emulates them), NATIVE_FUA, no
- * NONBLOCKING or PARALLEL: requests go to one executor thread, except
- * what NOWAIT lets the engine do inline (reads and writes starting in an
- * even block). */
+ * NONBLOCKING: requests go to the executor threads, except what NOWAIT
+ * lets the engine do on its reading thread (reads and writes starting in
+ * an even block; NOWAIT needs PARALLEL). */
 extern const struct cnbd_backend fuzz_disk_pool;
 
 #endif

@@ -6,7 +6,8 @@
  *
  *   "a"       1 MiB, every callback, inline (NONBLOCKING); the default
  *             export, with a description
- *   "b"       256 KiB, pool mode (one executor), block sizes 512/4096/64K
+ *   "b"       256 KiB, pool mode (two executors, NOWAIT tries), block
+ *             sizes 512/4096/64K
  *   "locked"  on the disk of "a"; every lease on it is refused
  */
 #ifndef CNBD_FUZZ_ENGINE_H
