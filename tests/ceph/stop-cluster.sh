@@ -12,8 +12,8 @@ dir=${1:?usage: stop-cluster.sh DIR}
 running() {
 	local state
 	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$state" ] && [ "$state" != Z ]
+	state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	case $state in '' | Z | X | x) return 1 ;; esac	# 't' (traced) is running
 }
 
 stop_pid() {

@@ -180,11 +180,16 @@ start_server() {
 }
 
 # Is pid running (a dead child stays a zombie until waited for)?
+# States are letters of either case: LeakSanitizer's exit check leaves
+# the process in 't' (tracing stop) for a moment, and that is running.
 _cnbd_running() {
 	local state
 	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
-	[ "$state" != Z ] && [ -n "$state" ]
+	state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+	case $state in
+	'' | Z | X | x) return 1 ;;	# gone, or a zombie not yet waited for
+	*) return 0 ;;
+	esac
 }
 
 _cnbd_stop_pid() {
