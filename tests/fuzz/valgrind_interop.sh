@@ -18,7 +18,6 @@ mkdir -p "$vg"
 port=$(free_port)
 conf=$tmp/server.conf
 write_server_config "$conf" "127.0.0.1:$port" "unix:$tmp/nbd.sock"
-echo "control = off" >>"$conf"
 add_export "$conf" disk backend=memory size=64M "description=memcheck disk"
 add_export "$conf" file backend=file "path=$tmp/disk.img"
 add_export "$conf" bad backend=faulty inner=memory size=8M fail-read=1M-4K \

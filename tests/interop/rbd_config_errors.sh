@@ -19,8 +19,7 @@ chmod 600 "$tmp/ceph.conf" "$tmp/keyring"
 
 # [server] with a control socket of our own, not the system's.
 server_section() {
-	write_server_config "$1" "127.0.0.1:$2"
-	echo "control = $tmp/control.sock" >>"$1"
+	SERVER_CONTROL=$tmp/control.sock write_server_config "$1" "127.0.0.1:$2"
 }
 
 # expect_refused WANT key=value...: the server must not start, and must

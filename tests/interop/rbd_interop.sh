@@ -48,8 +48,7 @@ rbd_() { timeout 60 rbd -c "$conf" "$@"; }
 
 port=$(free_port)
 sconf=$tmp/server.conf
-write_server_config "$sconf" "127.0.0.1:$port"
-echo "control = $tmp/control.sock" >>"$sconf"
+SERVER_CONTROL=$tmp/control.sock write_server_config "$sconf" "127.0.0.1:$port"
 common=(backend=rbd pool=rbd image=test "conf=$conf" id=admin
 	"keyring=$keyring" timeout=5)
 add_export "$sconf" img "${common[@]}"

@@ -17,8 +17,8 @@ ctl=$tmp/control.sock
 port=$(free_port)
 conf=$tmp/server.conf
 mkdir "$tmp/exports.d"
-write_server_config "$conf" "127.0.0.1:$port"
-printf 'control = %s\nexports-dir = %s\n' "$ctl" "$tmp/exports.d" >>"$conf"
+SERVER_CONTROL=$ctl write_server_config "$conf" "127.0.0.1:$port"
+printf 'exports-dir = %s\n' "$tmp/exports.d" >>"$conf"
 add_export "$conf" disk backend=memory size=1M "description=the first disk"
 start_server "$conf"
 

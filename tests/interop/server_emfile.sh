@@ -11,8 +11,7 @@ cnbd_tmpdir
 
 port=$(free_port)
 conf=$tmp/server.conf
-write_server_config "$conf" "127.0.0.1:$port"
-echo "control = $tmp/control.sock" >>"$conf"
+SERVER_CONTROL=$tmp/control.sock write_server_config "$conf" "127.0.0.1:$port"
 add_export "$conf" disk backend=memory size=1M
 start_server "$conf"
 

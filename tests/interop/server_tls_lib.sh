@@ -4,8 +4,8 @@
 #                           the server key and PSK file root-only 0600
 #   tls_config F PORT KEY=VALUE...
 #                           a [server] section (write_server_config) with
-#                           the keys given, control = off (tests run side by
-#                           side), and no export: add them with add_export
+#                           the keys given (control = off, as always
+#                           there), and no export: add them with add_export
 #   x509_uri PORT NAME      nbds:// with the client's certificate directory
 #   psk_uri PORT NAME [USER [FILE]]   nbds://USER@ (default alice, keys.psk)
 #   qemu_x509_object        qemu-img --object for the client certificates
@@ -23,7 +23,6 @@ tls_config() {
 	shift 2
 	write_server_config "$f" "127.0.0.1:$port"
 	{
-		echo "control = off"
 		for kv in "$@"; do
 			echo "${kv%%=*} = ${kv#*=}"
 		done

@@ -6,7 +6,8 @@
 #   free_port                    prints a TCP port nobody listens on
 #   write_server_config F LISTEN...   [server] section: each LISTEN is
 #                                host:port or unix:/path; backend-dir is
-#                                $CNBD_BUILD/backends; user = nobody as root
+#                                $CNBD_BUILD/backends; user = nobody as root;
+#                                control = $SERVER_CONTROL, or off
 #   add_export F NAME key=value...    appends an [NAME] export section
 #   write_config F PORT NAME key=value...   both in one go
 #   start_server F               runs nbd-serverd -f -c F, waits until its
@@ -110,6 +111,9 @@ write_server_config() {
 			echo "listen = $l"
 		done
 		echo "backend-dir = $CNBD_BUILD/backends"
+		# Never the system's /run/cnbd/serverd.sock: a test that wants
+		# a control socket sets SERVER_CONTROL to a path of its own.
+		echo "control = ${SERVER_CONTROL:-off}"
 		if [ "$(id -u)" = 0 ]; then
 			echo "user = nobody"
 		fi

@@ -101,7 +101,10 @@ def config_text(exports, listen, server=None, backend_dir=None):
                  (backend_dir or os.path.join(BUILD, "backends")))
     if os.getuid() == 0:
         lines.append("user = nobody")
-    for k, v in (server or {}).items():
+    server = dict(server or {})
+    # Never the system's /run/cnbd/serverd.sock: a test asks for its own.
+    server.setdefault("control", "off")
+    for k, v in server.items():
         lines.append("%s = %s" % (k, _value(v)))
     for ename, params in exports.items():
         lines.append("")
