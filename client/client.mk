@@ -3,7 +3,7 @@
 # and the files udev, modprobe and systemd need.
 
 NBDCTL_OBJS := $(addprefix $(B)/client/, nbdctl.o nbdctl_attach.o nbdctl_list.o \
-	nbdctl_exports.o nbdctl_udev.o control_client.o control_text.o sysfs_nbd.o)
+	nbdctl_exports.o nbdctl_udev.o control_client.o sysfs_nbd.o)
 # The server's side appends its "nbdctl server" object here (it defines
 # nbdctl_server_command; see client/nbdctl.h), and any libraries it needs
 # to NBDCTL_EXTRA_LIBS. nbdctl links without them.
@@ -29,7 +29,7 @@ NETLINK_OBJS := $(addprefix $(B)/client/, netlink_msg.o netlink_call.o netlink_c
 $(NETLINK_OBJS): CPPFLAGS += $(NL_CFLAGS)
 
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
-	control_text.o device_table.o devices_conf.o supervisor.o reconnect.o \
+	device_table.o devices_conf.o supervisor.o reconnect.o \
 	backoff.o export_connect.o \
 	ioctl_bind.o kmod_load.o sysfs_nbd.o) $(NETLINK_OBJS)
 PROGRAMS += $(B)/nbd-clientd
@@ -41,7 +41,6 @@ $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 # Unit tests of client/ code (tests/tests.mk builds them). The ioctl
 # binding runs against a fake kernel: ioctl() wrapped by the linker.
 UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
-UNIT_EXTRA_test_client_control_text := $(B)/client/control_text.o
 UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
 $(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
 

@@ -9,90 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "control_client.h"
 #include "log.h"
+#include "unix_listen.h"
 
 #define CONTROL_IO_TIMEOUT_S	10
 #define CONTROL_MAX_CLIENTS	32
 
 static atomic_int clients;
 
-static int make_parent_dir(const char *path)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* A socket file left by a daemon that died is removed; one that answers
- * belongs to a running daemon. */
-static int claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
-		close(fd);
-		snprintf(err, errlen, "another nbd-clientd is listening on %s", sun->sun_path);
-		return -1;
-	}
-	close(fd);
-	if (unlink(sun->sun_path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove stale %s: %s", sun->sun_path,
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int control_listen(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "control socket path %s is too long", path);
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if (make_parent_dir(path) < 0) {
-		snprintf(err, errlen, "cannot create the directory of %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	if (claim_path(&sun, err, errlen) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* Root only, from the moment it exists. */
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return unix_listen(path, 0600, 16, true, err, errlen);
 }
 
 void control_reply(int fd, const char *fmt, ...)

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "peer.h"
+#include "unix_listen.h"
 
 static int parse_port(const char *s, char *port, char *err, size_t errlen)
 {
@@ -162,63 +162,16 @@ static int open_tcp(const struct listen_addr *addr, struct listener **ls,
 	return ai ? -1 : 0;
 }
 
-/* A socket file left by a server that died is removed; one that a live
- * server answers on is not. */
-static int clear_stale_socket(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "cannot listen on unix:%s: the path exists and is not a socket", path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (rc == 0) {
-		snprintf(err, errlen, "cannot listen on unix:%s: another server is listening there", path);
-		return -1;
-	}
-	unlink(path);
-	return 0;
-}
-
 static int open_unix(const struct listen_addr *addr, unsigned mode,
 		     struct listener **ls, size_t *nls, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char name[sizeof(sun.sun_path) + 8];
-	mode_t old_umask;
-	int fd, rc;
+	char name[sizeof(addr->path) + 8];
+	int fd;
 
 	snprintf(name, sizeof(name), "unix:%s", addr->path);
-	if (clear_stale_socket(addr->path, err, errlen) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = unix_listen(addr->path, mode, SOMAXCONN, false, err, errlen);
 	if (fd < 0)
-		goto fail;
-	strcpy(sun.sun_path, addr->path);
-	/* No window in which the socket has looser permissions than asked. */
-	old_umask = umask(~mode & 0777);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_umask);
-	if (rc < 0)
-		goto fail;
-	if (chmod(addr->path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
-		close(fd);
-		unlink(addr->path);
 		return -1;
-	}
 	if (add_listener(ls, nls, fd, name, addr->path) < 0) {
 		close(fd);
 		unlink(addr->path);
@@ -226,11 +179,6 @@ static int open_unix(const struct listen_addr *addr, unsigned mode,
 		return -1;
 	}
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 int listen_open(const char *spec, unsigned unix_mode, struct listener **ls,

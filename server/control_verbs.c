@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../client/control_text.h"
+#include "control_text.h"
 #include "export_open.h"
 #include "log.h"
 #include "master.h"

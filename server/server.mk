@@ -2,9 +2,6 @@
 # worker that runs libcnbd's per-connection engine.
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
-# The control socket escapes words the way nbd-clientd's does: one copy
-# of that code, in client/.
-SERVER_OBJS += $(B)/client/control_text.o
 SERVER_BIN  := $(B)/nbd-serverd
 SERVER_LIBS := -lcap-ng
 

@@ -54,7 +54,7 @@ ctl list > /dev/null || fail "the daemon does not answer: $(cat "$tmp/clientd.lo
 
 # One daemon per socket.
 "$CLIENTD" -f -M -c "$tmp/devices.conf" -s "$sock" 2> "$tmp/err" && fail "a second daemon started"
-grep -q "another nbd-clientd is listening on $sock" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
+grep -q "cannot listen on $sock: another process is listening there" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
 
 # Root only, even if the socket's mode is loosened.
 chmod 0777 "$tmp/run"

@@ -32,7 +32,7 @@ done
 # A second server on the same socket path or port is refused.
 write_server_config "$tmp/second.conf" "unix:$sock"
 add_export "$tmp/second.conf" disk backend=memory size=1M
-refuse_start "$tmp/second.conf" "cannot listen on unix:$sock: another server is listening there"
+refuse_start "$tmp/second.conf" "cannot listen on $sock: another process is listening there"
 write_server_config "$tmp/third.conf" "127.0.0.1:$p1"
 add_export "$tmp/third.conf" disk backend=memory size=1M
 refuse_start "$tmp/third.conf" "cannot listen on 127.0.0.1:$p1: Address already in use"
@@ -55,6 +55,6 @@ nbdinfo --size "nbd+unix:///disk?socket=$sock" >/dev/null || fail "no service on
 : >"$tmp/plain"
 write_server_config "$tmp/plain.conf" "unix:$tmp/plain"
 add_export "$tmp/plain.conf" disk backend=memory size=1M
-refuse_start "$tmp/plain.conf" "cannot listen on unix:$tmp/plain: the path exists and is not a socket"
+refuse_start "$tmp/plain.conf" "cannot listen on $tmp/plain: it exists and is not a socket"
 [ -f "$tmp/plain" ] || fail "the refused server removed a regular file"
 log "ok"
