@@ -46,7 +46,7 @@ CLEAN     :=
 all:
 
 include lib/lib.mk
-include $(wildcard backends/backends.mk backends/rbd.mk)
+include $(wildcard backends/backends.mk backends/rbd.mk backends/faults.mk)
 include $(wildcard server/server.mk)
 include $(wildcard client/client.mk)
 include $(wildcard examples/examples.mk)

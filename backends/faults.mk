@@ -3,11 +3,6 @@
 # delays chosen requests; crashy crashes its worker on a chosen offset.
 # Built like every backend (backends/backends.mk's pattern rules), but
 # not installed: nothing in production should load them.
-#
-# Included by tests/fuzz/fuzz.mk; the guard lets the top Makefile include
-# it as well.
-ifndef CNBD_FAULTS_MK
-CNBD_FAULTS_MK := 1
 
 FAULT_BACKEND_NAMES := faulty crashy
 FAULT_BACKEND_SOS   := $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.so)
@@ -17,5 +12,3 @@ BACKENDS            += $(FAULT_BACKEND_SOS)
 $(B)/backends/faulty.so: LDFLAGS += -ldl
 
 .SECONDARY: $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.o)
-
-endif

@@ -18,10 +18,6 @@
 # tests/unit/test_fuzz_regress, which replays the corpus in `make check`.
 
 
-# The fault-injection backends (faulty, crashy). The top Makefile should
-# include this itself; until it does, this fragment pulls it in.
-include backends/faults.mk
-
 FUZZ_CC       ?= clang
 FUZZ_B        := build/fuzz
 FUZZ_SECONDS  ?= 60
