@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -30,6 +32,11 @@ struct file_export {
 	 * buffered writes): answer EAGAIN without asking again. Set once, by
 	 * whichever thread learns it first. */
 	bool nowait_unsupported[2];	/* [0] reads, [1] writes */
+	/* A regular file on tmpfs or ramfs: its pages are memory, so
+	 * reading and writing never wait for a disk, and CNBD_NOWAIT calls
+	 * simply do the work (tmpfs refuses RWF_NOWAIT, which would send
+	 * every request through the executor for nothing). */
+	bool in_memory;
 };
 
 struct file_conn {
@@ -59,6 +66,15 @@ static int open_storage(struct file_export *exp)
 	return 0;
 }
 
+static bool on_memory_fs(int fd)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) < 0)
+		return false;
+	return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
 static int check_storage(struct file_export *exp)
 {
 	struct stat st;
@@ -69,8 +85,10 @@ static int check_storage(struct file_export *exp)
 		return -1;
 	}
 	exp->sector = 512;
-	if (S_ISREG(st.st_mode))
+	if (S_ISREG(st.st_mode)) {
+		exp->in_memory = on_memory_fs(exp->fd);
 		return 0;
+	}
 	if (!S_ISBLK(st.st_mode)) {
 		cnbd_error("file: %s is neither a regular file nor a block device",
 			   exp->path);
@@ -207,7 +225,7 @@ static int file_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 	char *p = buf;
 	ssize_t n;
 
-	if (flags & CNBD_NOWAIT)
+	if ((flags & CNBD_NOWAIT) && !exp->in_memory)
 		return transfer_nowait(exp, buf, count, offset, false);
 	while (count) {
 		n = pread(exp->fd, p, count, (off_t)offset);
@@ -290,11 +308,12 @@ static int file_pwrite(void *conn, const void *buf, uint32_t count,
 
 	if (check_writable(c) < 0)
 		return -1;
-	if ((flags & CNBD_NOWAIT) && !(flags & CNBD_FUA))
+	if ((flags & CNBD_NOWAIT) && !c->exp->in_memory) {
+		if (flags & CNBD_FUA) {
+			errno = EAGAIN;	/* it waits for the disk by definition */
+			return -1;
+		}
 		return transfer_nowait(c->exp, (void *)buf, count, offset, true);
-	if (flags & CNBD_NOWAIT) {
-		errno = EAGAIN;	/* a FUA write waits for the disk by definition */
-		return -1;
 	}
 	return write_all(c->exp->fd, buf, count, offset, flags & CNBD_FUA);
 }
