@@ -218,6 +218,21 @@ static int transfer_nowait(struct file_export *exp, void *buf, uint32_t count,
 	return -1;
 }
 
+/* Only a file on tmpfs or ramfs: a disk's read could wait, or fail after
+ * the server has sent the reply's header (see cnbd_backend.read_fd). */
+static int file_read_fd(void *conn, uint32_t count, uint64_t offset, int *fd,
+			uint64_t *fd_offset)
+{
+	struct file_export *exp = ((struct file_conn *)conn)->exp;
+
+	(void)count;
+	if (!exp->in_memory)
+		return -1;
+	*fd = exp->fd;
+	*fd_offset = offset;
+	return 0;
+}
+
 static int file_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 		      uint32_t flags)
 {
@@ -526,6 +541,7 @@ static const struct cnbd_backend file_backend = {
 	.cache = file_cache,
 	.extents = file_extents,
 	.can_write = file_can_write,
+	.read_fd = file_read_fd,
 };
 
 CNBD_BACKEND_REGISTER(file_backend)

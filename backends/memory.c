@@ -140,6 +140,20 @@ static bool in_range(struct memory_export *exp, uint32_t count,
 	       count <= (uint64_t)exp->size - offset;
 }
 
+/* The server sends large reads straight from the memfd (sendfile), which
+ * reads holes from the zero page without allocating, as pread does. */
+static int memory_read_fd(void *conn, uint32_t count, uint64_t offset,
+			  int *fd, uint64_t *fd_offset)
+{
+	struct memory_export *exp = conn;
+
+	if (!in_range(exp, count, offset))
+		return -1;	/* pread says why */
+	*fd = exp->fd;
+	*fd_offset = offset;
+	return 0;
+}
+
 /* Writes go through pwrite(2) too, not a mapping: every connection is a
  * freshly forked worker whose page tables would hold none of a mapping,
  * so a memcpy into one faults on every page a connection touches first,
@@ -234,6 +248,7 @@ static const struct cnbd_backend memory_backend = {
 	.zero = memory_punch,
 	.cache = memory_cache,
 	.extents = memory_extents,
+	.read_fd = memory_read_fd,
 };
 
 CNBD_BACKEND_REGISTER(memory_backend)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -139,6 +142,54 @@ int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more)
 			return -1;
 		}
 	}
+}
+
+/* sendfile(2) has no MSG_NOSIGNAL: a peer that has gone raises SIGPIPE
+ * at this thread. Blocked here, it stays pending on the thread, and is
+ * taken back before the mask is restored, so a program embedding the
+ * engine never sees it. */
+static ssize_t sendfile_nosignal(int out_fd, int in_fd, off_t *offset, size_t len)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe_set, old;
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = sendfile(out_fd, in_fd, offset, len);
+	saved = errno;
+	if (n < 0 && saved == EPIPE && !sigismember(&old, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &no_wait) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
+int conn_sendfile(struct conn_io *io, int in_fd, uint64_t offset, size_t len)
+{
+	off_t off = (off_t)offset;
+
+	if (io->tls) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (len > 0) {
+		ssize_t n = sendfile_nosignal(io->fd, in_fd, &off, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {	/* the source ended before the range did */
+			errno = EIO;
+			return -1;
+		}
+		len -= n;
+	}
+	return 0;
 }
 
 void conn_close(struct conn_io *io)

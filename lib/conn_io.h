@@ -7,6 +7,7 @@
 #include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -22,6 +23,10 @@ bool conn_has_pending(const struct conn_io *io);
 /* Every byte of iov, or -1 with errno. With more, the bytes may wait
  * for what follows (MSG_MORE, or a corked TLS record). */
 int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more);
+/* len bytes of in_fd from offset, straight to the socket (sendfile),
+ * or -1 with errno (EIO if in_fd ends first). Plaintext only: with TLS
+ * the bytes must be encrypted, so it fails with EINVAL. */
+int conn_sendfile(struct conn_io *io, int in_fd, uint64_t offset, size_t len);
 /* Exactly len bytes, or -1 (ECONNRESET at end of stream). */
 int conn_read_full(struct conn_io *io, void *buf, size_t len);
 /* The same, failing with ETIMEDOUT once the CLOCK_MONOTONIC deadline

@@ -91,6 +91,42 @@ int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
 	return send_locked(s, iov, 2);
 }
 
+/* The header goes out with MSG_MORE and the data follows from fd, all
+ * under the send lock. Once the header is out, a failure leaves the
+ * stream unusable: the session is marked failed and ends. */
+int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
+		  int fd, uint64_t fd_offset, uint32_t len)
+{
+	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
+	struct iovec iov = { .iov_base = h };
+	int rc;
+
+	if (s->structured) {
+		put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA,
+				 cookie, 8 + len);
+		put_be64(h + 20, offset);
+		iov.iov_len = sizeof(h);
+	} else {
+		put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
+		put_be32(h + 4, 0);
+		put_be64(h + 8, cookie);
+		iov.iov_len = sizeof(struct nbd_simple_reply);
+	}
+	pthread_mutex_lock(&s->send_lock);
+	if (s->send_failed) {
+		errno = EPIPE;
+		rc = -1;
+	} else {
+		rc = conn_writev(&s->io, &iov, 1, true);
+		if (rc == 0)
+			rc = conn_sendfile(&s->io, fd, fd_offset, len);
+		if (rc < 0)
+			s->send_failed = true;
+	}
+	pthread_mutex_unlock(&s->send_lock);
+	return rc;
+}
+
 int reply_block_status(struct session *s, uint64_t cookie,
 		       const struct cnbd_extents *extents)
 {

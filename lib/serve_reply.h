@@ -16,6 +16,10 @@ int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
 /* A successful READ. */
 int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
 	       const void *data, uint32_t len);
+/* A successful READ whose data is sent from fd with sendfile (plaintext
+ * sessions only): see cnbd_backend.read_fd. */
+int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
+		  int fd, uint64_t fd_offset, uint32_t len);
 /* A successful BLOCK_STATUS for base:allocation. */
 int reply_block_status(struct session *s, uint64_t cookie,
 		       const struct cnbd_extents *extents);

@@ -179,11 +179,33 @@ static int do_block_status(struct session *s, const struct request *r)
 	return rc;
 }
 
+/* Below this a copy through a buffer costs no more than sendfile's
+ * page references, and the buffer is usually warm (docs/performance.md). */
+#define ZERO_COPY_MIN	(64 * 1024)
+
+/* A large read from storage that lives in memory goes from the backend's
+ * descriptor to the socket (cnbd_backend.read_fd), not through a buffer.
+ * 0: replied; -2: the reply could not be sent; 1: does not apply here. */
+static int read_zero_copy(struct session *s, const struct request *r)
+{
+	uint64_t fd_offset;
+	int fd;
+
+	if (!s->be->read_fd || s->io.tls || r->count < ZERO_COPY_MIN)
+		return 1;
+	if (s->be->read_fd(s->conn, r->count, r->offset, &fd, &fd_offset) < 0)
+		return 1;
+	return reply_read_fd(s, r->cookie, r->offset, fd, fd_offset, r->count) < 0 ? -2 : 0;
+}
+
 static int do_read(struct session *s, const struct request *r)
 {
-	void *buf = malloc(r->count);
-	int rc;
+	void *buf;
+	int rc = read_zero_copy(s, r);
 
+	if (rc <= 0)
+		return rc;
+	buf = malloc(r->count);
 	if (!buf)
 		return -1;
 	rc = s->be->pread(s->conn, buf, r->count, r->offset, 0);
@@ -264,7 +286,11 @@ int request_try_nowait(struct session *s, struct request *r)
 		reply_after(s, r, rc);
 		return 1;
 	}
-	if (r->type != NBD_CMD_READ || !(buf = malloc(r->count)))
+	if (r->type != NBD_CMD_READ)
+		return 0;
+	if (read_zero_copy(s, r) <= 0)
+		return 1;
+	if (!(buf = malloc(r->count)))
 		return 0;
 	errno = 0;
 	rc = s->be->pread(s->conn, buf, r->count, r->offset, flags);

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define CNBD_BACKEND_ABI_MAJOR	1
-#define CNBD_BACKEND_ABI_MINOR	0
+#define CNBD_BACKEND_ABI_MINOR	1
 #define CNBD_BACKEND_ABI_VERSION \
 	((CNBD_BACKEND_ABI_MAJOR << 16) | CNBD_BACKEND_ABI_MINOR)
 
@@ -128,6 +128,18 @@ struct cnbd_backend {
 	 * (say, a file the master could only open read-only), so the server
 	 * advertises the export read-only instead of failing every write. */
 	int (*can_write)(void *conn);
+
+	/* ABI 1.1 */
+	/* Optional: where the bytes [offset, offset + count) lie in a file
+	 * descriptor, so that the server can send a large read straight from
+	 * it to the socket with sendfile(2) instead of copying it through a
+	 * buffer. 0 with *fd and *fd_offset set, or -1 to say "use pread".
+	 * Offer it only for storage that reading never waits on and never
+	 * fails (a memfd, a file on tmpfs): the reply's header has gone out
+	 * before the data is read, so a failure then can only end the
+	 * connection, and a slow read would hold the connection's socket. */
+	int (*read_fd)(void *conn, uint32_t count, uint64_t offset, int *fd,
+		       uint64_t *fd_offset);
 	/* Append new fields here, and only here. */
 };
 
