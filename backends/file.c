@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cnbd/backend.h"
+#include "common/pread_full.h"
 #include "common/seek_extents.h"
 
 struct file_export {
@@ -237,30 +238,19 @@ static int file_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 		      uint32_t flags)
 {
 	struct file_export *exp = ((struct file_conn *)conn)->exp;
-	char *p = buf;
-	ssize_t n;
+	int rc;
 
 	if ((flags & CNBD_NOWAIT) && !exp->in_memory)
 		return transfer_nowait(exp, buf, count, offset, false);
-	while (count) {
-		n = pread(exp->fd, p, count, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			/* The storage ended before the request did: it shrank
-			 * after the size was announced. */
-			cnbd_error("file: %s: read past its end at offset %llu",
-				   exp->path, (unsigned long long)offset);
-			errno = EINVAL;
-			return -1;
-		}
-		p += n;
-		count -= n;
-		offset += n;
+	rc = pread_full(exp->fd, buf, count, offset);
+	if (rc > 0) {
+		/* It shrank after its size was announced. */
+		cnbd_error("file: %s ends before offset %llu", exp->path,
+			   (unsigned long long)(offset + count));
+		errno = EINVAL;
+		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* Writes may come from a read-only connection only by a server bug, and

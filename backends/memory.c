@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cnbd/backend.h"
+#include "common/pread_full.h"
 #include "common/seek_extents.h"
 
 #define DEFAULT_SIZE	(1LL << 30)
@@ -112,25 +113,12 @@ static int memory_pread(void *conn, void *buf, uint32_t count,
 			uint64_t offset, uint32_t flags)
 {
 	struct memory_export *exp = conn;
-	char *p = buf;
-	ssize_t n;
+	int rc = pread_full(exp->fd, buf, count, offset);
 
 	(void)flags;
-	while (count) {
-		n = pread(exp->fd, p, count, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EINVAL;	/* past the end of the disk */
-			return -1;
-		}
-		p += n;
-		count -= n;
-		offset += n;
-	}
-	return 0;
+	if (rc > 0)
+		errno = EINVAL;	/* past the end of the disk */
+	return rc ? -1 : 0;
 }
 
 static bool in_range(struct memory_export *exp, uint32_t count,

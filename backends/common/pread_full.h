@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Positioned reads that finish the job: the kernel may return fewer
+ * bytes than asked (a signal, a large request); a backend must not. */
+#ifndef CNBD_BACKENDS_PREAD_FULL_H
+#define CNBD_BACKENDS_PREAD_FULL_H
+
+#include <stdint.h>
+
+/* Reads exactly count bytes of fd at offset, retrying after EINTR and
+ * short reads. 0 on success; -1 with errno from pread; 1 when the file
+ * ended first (it shrank: the caller says so and fails with EINVAL). */
+int pread_full(int fd, void *buf, uint32_t count, uint64_t offset);
+
+#endif
