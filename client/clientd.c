@@ -22,6 +22,7 @@
 #include "control.h"
 #include "control_client.h"
 #include "device.h"
+#include "device_state.h"
 #include "devices_conf.h"
 #include "kmod_load.h"
 #include "log.h"
@@ -104,12 +105,49 @@ static int read_devices(const struct options *o, struct devices_conf *conf)
 	return 0;
 }
 
+/* Devices an earlier run left attached (it died without detaching
+ * them): taken over before the devices file is read, so that the file's
+ * entries for them find them served. */
+static void adopt_devices(void)
+{
+	struct device **v;
+	size_t n = device_state_load(&v);
+	char err[512];
+
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&device_lock);
+		if (device_start_locked(v[i], err, sizeof(err)) < 0)
+			log_error("%s: %s", v[i]->name, err);
+		device_put_locked(v[i]);
+		pthread_mutex_unlock(&device_lock);
+	}
+	free(v);
+}
+
+/* A devices-file entry that a taken-over device already serves: the
+ * same device (or an [any] entry) with the same URI. */
+static bool adopted_entry(const struct device_conf *dc)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&device_lock);
+	for (struct device *d = device_first_locked(); d && !found; d = d->next)
+		found = d->from_config && !strcmp(d->uri_text, dc->uri) &&
+			!strcmp(d->spec, dc->device);
+	pthread_mutex_unlock(&device_lock);
+	return found;
+}
+
 static void start_devices(const struct devices_conf *conf)
 {
 	char err[512];
 
 	for (size_t i = 0; i < conf->n; i++) {
-		struct device *d = device_new(&conf->v[i], true, err, sizeof(err));
+		struct device *d;
+
+		if (adopted_entry(&conf->v[i]))
+			continue;
+		d = device_new(&conf->v[i], true, err, sizeof(err));
 
 		if (!d) {
 			log_error("[%s]: %s", conf->v[i].device, err);
@@ -190,6 +228,7 @@ int main(int argc, char **argv)
 	}
 	if (read_devices(&o, &conf) < 0)
 		return 1;
+	device_state_init(o.socket);
 	lfd = control_listen(o.socket, err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err);
@@ -212,6 +251,7 @@ int main(int argc, char **argv)
 	log_info("started: %zu device(s) from %s, control socket %s, default binding %s",
 		 conf.n, o.devices_file, o.socket,
 		 nbd_nl_available() ? "netlink" : "ioctl (the kernel has no nbd netlink family)");
+	adopt_devices();
 	start_devices(&conf);
 	devices_conf_free(&conf);
 	main_loop(lfd, sfd);

@@ -39,6 +39,8 @@ struct device {
 	unsigned dead_timeout;
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
+	bool adopting;			/* bound by an earlier run: take it over
+					 * (device_state.c) rather than attach */
 
 	/* Under device_lock. */
 	unsigned refs;

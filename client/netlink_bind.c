@@ -60,7 +60,7 @@ void netlink_wake(struct binding *b)
 }
 
 /* From the events thread: the kernel marked a socket of nbd<index> dead. */
-static void on_link_dead(unsigned index)
+void netlink_link_dead(unsigned index)
 {
 	pthread_mutex_lock(&registry_lock);
 	for (struct binding *b = registry; b; b = b->next) {
@@ -131,7 +131,7 @@ static struct binding *binding_new(const struct bind_params *p)
 	b->identifier = p->identifier ? strdup(p->identifier) : NULL;
 	if (b->conns)
 		for (unsigned i = 0; i < p->nfds; i++)
-			b->conns[b->nconns++].fd = p->fds[i];
+			b->conns[b->nconns++].fd = p->fds ? p->fds[i] : -1;
 	if (b->wake_fd < 0 || !b->conns || (p->identifier && !b->identifier)) {
 		b->nconns = 0;		/* the caller closes the sockets */
 		binding_free(b);
@@ -149,7 +149,7 @@ static void listen_for_link_dead(void)
 	static atomic_bool warned;
 	char err[256];
 
-	if (!netlink_bind_events || netlink_events_start(on_link_dead, err, sizeof(err)) == 0)
+	if (!netlink_bind_events || netlink_events_start(netlink_link_dead, err, sizeof(err)) == 0)
 		return;
 	if (!atomic_exchange(&warned, true))
 		log_warn("%s; lost connections are found by polling instead", err);
@@ -169,6 +169,19 @@ static int device_index(const char *device)
 	if (!device || !device[0])
 		return -1;
 	return (int)strtoul(device + 3, NULL, 10);	/* "nbdN", checked by the caller */
+}
+
+/* In the LINK_DEAD registry, with its monitor thread running: 0, or -1
+ * with err set (and out of the registry again). */
+static int start_monitor(struct binding *b, char *err, size_t errlen)
+{
+	registry_add(b);
+	errno = pthread_create(&b->monitor, NULL, netlink_monitor, b);
+	if (errno == 0)
+		return 0;
+	snprintf(err, errlen, "cannot start the monitor thread: %s", strerror(errno));
+	registry_remove(b);
+	return -1;
 }
 
 static struct binding *nl_bind(const struct bind_params *p, char *err, size_t errlen)
@@ -194,14 +207,43 @@ static struct binding *nl_bind(const struct bind_params *p, char *err, size_t er
 	snprintf(b->device, sizeof(b->device), "nbd%u", b->index);
 	if (p->chosen)
 		snprintf(p->chosen, p->chosen_len, "%s", b->device);
-	registry_add(b);
-	errno = pthread_create(&b->monitor, NULL, netlink_monitor, b);
-	if (errno == 0)
+	if (start_monitor(b, err, errlen) == 0)
 		return b;
-	snprintf(err, errlen, "cannot start the monitor thread: %s", strerror(errno));
-	registry_remove(b);
 	undo_connect(b);
 fail:
+	binding_free(b);
+	return NULL;
+}
+
+/*
+ * Taking over a device a previous run of the daemon bound (its record in
+ * device_state.c): the kernel still has the device and its sockets, but
+ * the descriptors the monitor would poll died with that process. The
+ * connections start "blind" (fd -1): the monitor cannot see them hang
+ * up, so a LINK_DEAD for the device marks the first blind one dead
+ * (netlink_monitor.c), and each replacement brings a descriptor back.
+ */
+struct binding *netlink_adopt(const struct bind_params *p, char *err, size_t errlen)
+{
+	struct bind_params blind = *p;
+	struct binding *b;
+
+	blind.fds = NULL;
+	b = binding_new(&blind);
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	b->index = (unsigned)device_index(p->device);
+	snprintf(b->device, sizeof(b->device), "%s", p->device);
+	listen_for_link_dead();
+	if (netlink_configured(b) != 1) {
+		snprintf(err, errlen, "%s is no longer connected", b->device);
+		binding_free(b);
+		return NULL;
+	}
+	if (start_monitor(b, err, errlen) == 0)
+		return b;
 	binding_free(b);
 	return NULL;
 }
@@ -360,12 +402,38 @@ static int nl_replace(struct binding *b, int fd, char *err, size_t errlen)
 	old = b->conns[slot].fd;
 	b->conns[slot] = (struct nl_conn){ .fd = fd };
 	pthread_mutex_unlock(&b->lock);
-	close(old);		/* the kernel has let go of it */
+	if (old >= 0)
+		close(old);	/* the kernel has let go of it */
 	netlink_wake(b);	/* to watch the new one */
 	return 0;
 fail:
 	close(fd);
 	return -1;
+}
+
+int netlink_probe(struct binding *b, int fd, char *err, size_t errlen)
+{
+	int slot = -1;
+
+	if (nbd_nl_reconfigure(b->index, fd, b->identifier, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (!adopted(b, fd)) {
+		close(fd);	/* none was dead: the kernel dropped it */
+		return 0;
+	}
+	pthread_mutex_lock(&b->lock);
+	for (unsigned i = 0; i < b->nconns && slot < 0; i++)
+		if (b->conns[i].fd < 0 && !b->conns[i].dead)
+			slot = (int)i;
+	if (slot >= 0)
+		b->conns[slot].fd = fd;
+	pthread_mutex_unlock(&b->lock);
+	if (slot < 0)
+		close(fd);	/* the kernel holds its own reference */
+	netlink_wake(b);
+	return 1;
 }
 
 const struct binding_ops netlink_binding = {

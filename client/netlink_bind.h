@@ -43,6 +43,20 @@ struct binding {
 };
 
 void netlink_wake(struct binding *b);
+/* LINK_DEAD for nbd<index> (NETLINK_EVENTS_ALL: any device): what the
+ * events thread calls, and the unit tests in its place. */
+void netlink_link_dead(unsigned index);
+
+struct bind_params;
+/* A device bound by an earlier run of the daemon, taken over as the
+ * kernel has it (p: device, nfds connections, timeout, identifier and
+ * callbacks; no fds). NULL with err when the kernel no longer has it. */
+struct binding *netlink_adopt(const struct bind_params *p, char *err, size_t errlen);
+/* After an adoption, with timeout set: offers fd (negotiated) to the
+ * kernel. 1: it replaced a connection that had died unseen (and is now
+ * watched); 0: none was dead, fd closed; -1: failed, err set. Only
+ * meaningful with a request timeout (see adopted()). */
+int netlink_probe(struct binding *b, int fd, char *err, size_t errlen);
 /* The device's configuration is still in the kernel: 1, 0 when it is
  * gone, -1 when the kernel could not be asked. */
 int netlink_configured(struct binding *b);

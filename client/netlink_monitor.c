@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -72,6 +73,27 @@ static bool collect(struct binding *b, const struct look *l)
 	return changed;
 }
 
+/* A connection taken over from an earlier run has no descriptor here
+ * (netlink_adopt): when LINK_DEAD arrives and no watched socket hung up,
+ * the first such connection is the one that died. */
+static bool blame_blind(struct binding *b, bool hung_up)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&b->lock);
+	for (unsigned i = 0; b->link_dead && !hung_up && !found && i < b->nconns; i++) {
+		struct nl_conn *c = &b->conns[i];
+
+		if (c->fd >= 0 || c->dead)
+			continue;
+		c->dead = found = true;
+		snprintf(c->why, sizeof(c->why),
+			 "the kernel reported it dead (LINK_DEAD; taken over from an earlier run, so no more is known)");
+	}
+	pthread_mutex_unlock(&b->lock);
+	return found;
+}
+
 static void drain(int fd)
 {
 	uint64_t v;
@@ -119,7 +141,9 @@ void *netlink_monitor(void *arg)
 			break;
 		if (l.pfd[0].revents & POLLIN)
 			drain(b->wake_fd);
-		if (collect(b, &l) && b->changed_fn)
+		bool hung_up = collect(b, &l);
+
+		if ((blame_blind(b, hung_up) || hung_up) && b->changed_fn)
 			b->changed_fn(b->cb_arg);
 		if (ended(b, rc == 0))
 			break;

@@ -102,8 +102,8 @@ static unsigned take_stock(struct device *d, struct binding *b,
 
 /* The export must be the one the kernel serves: same size, and nothing
  * the kernel relies on (read-write, flush, FUA, trim, multi-conn) gone. */
-static int same_export(struct device *d, const struct client_export *ex,
-		       char *err, size_t errlen)
+int same_export(struct device *d, const struct client_export *ex,
+		char *err, size_t errlen)
 {
 	uint16_t need = NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_TRIM;
 	uint64_t size = ex->size - ex->size % d->blksize;

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "device_state.h"
 #include "log.h"
+#include "netlink_bind.h"
 #include "netlink_call.h"
 #include "supervisor.h"
 #include "supervisor_priv.h"
@@ -319,6 +321,67 @@ static struct binding *attach(struct device *d, const struct binding_ops *ops, b
 		return NULL;
 	}
 	mark_connected(d, &ex, &p, ops->name);
+	if (ops == &netlink_binding)
+		device_state_save(d);
+	return b;
+}
+
+/*
+ * After a take-over, with a request timeout: a connection that died
+ * while no daemon ran sent no LINK_DEAD to anyone. Offer the kernel
+ * fresh connections until it stops taking them; each one it takes
+ * replaces such a connection (one more connection to the server when
+ * all is well). Without a timeout the kernel's answer cannot be seen
+ * (netlink_bind.c: adopted()), so this is skipped.
+ */
+static void probe_adopted(struct device *d, struct binding *b)
+{
+	struct client_export ex;
+	char err[512];
+	int fd, rc = 1;
+
+	for (unsigned i = 0; i < d->connections && rc == 1 && d->timeout; i++) {
+		if (export_connect(d, 0, NULL, &ex, &fd, err, sizeof(err)) < 0) {
+			log_info("%s: checking its connections: %s", d->name, err);
+			return;
+		}
+		if (same_export(d, &ex, err, sizeof(err)) < 0) {
+			close(fd);
+			note_error(d, err);
+			return;
+		}
+		rc = netlink_probe(b, fd, err, sizeof(err));
+		if (rc < 0)
+			log_warn("%s: %s", d->name, err);
+		if (rc == 1)
+			log_warn("%s: a connection to %s had died while no daemon ran; replaced",
+				 d->name, d->uri_text);
+	}
+}
+
+/* A device an earlier run attached (device_state.c), taken over as the
+ * kernel has it; NULL when the kernel has let it go meanwhile. */
+static struct binding *adopt(struct device *d, char *err, size_t errlen)
+{
+	struct bind_params p = {
+		.device = d->name, .timeout = d->timeout, .nfds = d->connections,
+		.identifier = d->uri_text, .ended = binding_ended,
+		.changed = binding_changed, .ended_arg = d,
+	};
+	struct binding *b;
+
+	set_bound(d, true, NULL);
+	b = netlink_adopt(&p, err, errlen);
+	if (!b) {
+		set_bound(d, false, NULL);
+		device_state_forget(d->name);
+		return NULL;
+	}
+	set_state(d, DEV_CONNECTED);
+	log_info("%s: taken over from an earlier run of nbd-clientd: %s (%" PRIu64 " bytes, %u connection%s, dead-timeout %u s)",
+		 d->name, d->uri_text, d->size, d->connections,
+		 d->connections == 1 ? "" : "s", d->dead_timeout);
+	probe_adopted(d, b);
 	return b;
 }
 
@@ -364,6 +427,7 @@ static bool serve(struct device *d, const struct binding_ops *ops, struct bindin
 	else if (err[0])
 		log_warn("%s: %s", d->name, err);
 	end = ops->wait(b, &error);
+	device_state_forget(d->name);
 	pthread_mutex_lock(&device_lock);
 	d->bound = false;
 	pthread_mutex_unlock(&device_lock);
@@ -387,9 +451,16 @@ void *supervise(void *arg)
 		struct binding *b = NULL;
 
 		err[0] = '\0';
+		if (d->adopting) {
+			d->adopting = false;
+			ops = &netlink_binding;
+			set_binding_name(d, ops->name);
+			bound_once = true;	/* from now on, as if this run bound it */
+			b = adopt(d, err, sizeof(err));
+		}
 		if (!ops && (ops = pick_binding(d, err, sizeof(err))))
 			set_binding_name(d, ops->name);
-		if (ops)
+		if (ops && !b)
 			b = attach(d, ops, bound_once, err, sizeof(err));
 		if (b) {
 			bound_once = true;

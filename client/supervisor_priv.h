@@ -38,6 +38,11 @@ bool backoff(struct device *d, unsigned attempt, unsigned cap_ms);
  * every one is live again, the device must stop, or its binding ended. */
 void reconnect_dead(struct device *d, struct binding *b, const struct binding_ops *ops);
 
+/* The export ex is the one the kernel serves for d (same size, nothing
+ * it relies on taken away): 0, or -1 with the reason in err. */
+int same_export(struct device *d, const struct client_export *ex,
+		char *err, size_t errlen);
+
 void set_state(struct device *d, enum device_state s);
 bool stopping(struct device *d);
 void note_error(struct device *d, const char *err);

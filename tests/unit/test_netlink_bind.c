@@ -466,6 +466,91 @@ static void test_configuration_gone(void **state)
 	assert_true(fd_closed(fds[0]));
 }
 
+/* What a device bound by an earlier run looks like to the fake kernel:
+ * configured, with n live sockets the binding has no descriptor of. */
+static void kernel_has(unsigned n)
+{
+	int fds[MAXC];
+
+	make_fds(fds, (int)n);
+	k.index = 3;
+	k.configured = true;
+	k.nk = n;
+	for (unsigned i = 0; i < n; i++) {
+		k.kfd[i] = fds[i];
+		k.kdead[i] = false;
+	}
+	snprintf(k.identifier, sizeof(k.identifier), "nbd://h/d");
+}
+
+/* Taking over: no descriptors, so a death is learnt from LINK_DEAD; a
+ * probe finds a death nobody was told of, and is dropped when none is. */
+static void test_adopt(void **state)
+{
+	char err[256] = "", why[160] = "";
+	struct bind_params p = params("nbd3", NULL, 2);
+	int fresh[3], error;
+	struct binding *b;
+
+	(void)state;
+	kernel_has(2);
+	b = netlink_adopt(&p, err, sizeof(err));
+	if (!b)
+		fail_msg("adopt: %s", err);
+	assert_int_equal(k.connects, 0);
+	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
+
+	/* All alive: the kernel drops the probe's socket. */
+	make_fds(fresh, 1);
+	assert_int_equal(netlink_probe(b, fresh[0], err, sizeof(err)), 0);
+	assert_int_equal(k.reconfigures, 1);
+	assert_true(fd_closed(fresh[0]));
+
+	/* A death the binding cannot see until LINK_DEAD says so. */
+	kernel_kills(1);
+	usleep(300000);
+	assert_int_equal(changed_calls, 0);
+	netlink_link_dead(3);
+	wait_for(&changed_calls, 1);
+	assert_int_equal(netlink_binding.dead(b, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "LINK_DEAD"));
+	make_fds(fresh + 1, 1);
+	if (netlink_binding.replace(b, fresh[1], err, sizeof(err)) < 0)
+		fail_msg("replace: %s", err);
+	assert_true(same_socket(k.kfd[1], fresh[1]));
+	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
+	assert_false(fd_closed(fresh[1]));	/* watched from now on */
+
+	/* A death while no daemon ran: the probe's socket replaces it. */
+	kernel_kills(0);
+	make_fds(fresh + 2, 1);
+	assert_int_equal(netlink_probe(b, fresh[2], err, sizeof(err)), 1);
+	assert_true(same_socket(k.kfd[0], fresh[2]));
+	assert_false(fd_closed(fresh[2]));
+
+	/* Both now have descriptors: a hang-up is seen without LINK_DEAD. */
+	kernel_kills(0);
+	wait_for(&changed_calls, 2);
+	assert_int_equal(netlink_binding.dead(b, NULL, 0), 1);
+	netlink_binding.disconnect(b, err, sizeof(err));
+	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_true(fd_closed(fresh[1]) && fd_closed(fresh[2]));
+}
+
+/* The kernel let the device go before the new daemon came. */
+static void test_adopt_gone(void **state)
+{
+	char err[256] = "";
+	struct bind_params p = params("nbd3", NULL, 1);
+
+	(void)state;
+	kernel_has(1);
+	k.configured = false;
+	assert_null(netlink_adopt(&p, err, sizeof(err)));
+	assert_non_null(strstr(err, "nbd3 is no longer connected"));
+	assert_int_equal(ended_calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +561,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dead_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_configuration_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_gone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,6 +134,11 @@ ext4_attach() {
     dev=$(nbdctl attach nbd://127.0.0.1/disk "$@") || guest_fail "attach failed"
     [[ $dev == nbd0 ]] || guest_fail "attached $dev"
     [[ $(list_field nbd0 3) == netlink ]] || { nbdctl list; guest_fail "not the netlink binding"; }
+    ext4_mount
+}
+
+# ext4_mount: mkfs on nbd0, mount on MNT, clear the kernel log.
+ext4_mount() {
     load_modules ext4
     MNT=$CNBD_SCRATCH/mnt
     mkdir -p "$MNT"
