@@ -180,15 +180,30 @@ static struct device *adoptable(const char *name)
 	return d;
 }
 
+/* The records steer a root daemon: only a directory that root alone can
+ * write is believed. */
+static bool dir_trusted(void)
+{
+	struct stat st;
+
+	if (lstat(state_dir, &st) < 0)
+		return false;
+	if (S_ISDIR(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022))
+		return true;
+	log_warn("%s is not a directory that only root can write: no device taken over",
+		 state_dir);
+	return false;
+}
+
 size_t device_state_load(struct device ***out)
 {
 	struct device **v = NULL;
 	size_t n = 0;
 	struct dirent *e;
-	DIR *dir = opendir(state_dir);
+	DIR *dir;
 
 	*out = NULL;
-	if (!dir)
+	if (!dir_trusted() || !(dir = opendir(state_dir)))
 		return 0;
 	while ((e = readdir(dir))) {
 		struct device **grown, *d;
