@@ -66,29 +66,29 @@ static int read_line(int fd, char *buf, size_t len)
 	}
 }
 
-enum control_result control_call(const char *socket_path, const char *request,
-				 int timeout, control_line_fn fn, void *opaque,
-				 char *err, size_t errlen)
+enum control_result control_call(const char *peer, const char *socket_path,
+				 const char *request, int timeout, control_line_fn fn,
+				 void *opaque, char *err, size_t errlen)
 {
 	char line[CONTROL_LINE_MAX];
 	int fd = connect_socket(socket_path, timeout);
 	enum control_result rc = CONTROL_BROKEN;
 
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot reach nbd-clientd at %s: %s", socket_path,
+		snprintf(err, errlen, "cannot reach %s at %s: %s", peer, socket_path,
 			 strerror(errno));
 		return CONTROL_UNREACHABLE;
 	}
 	snprintf(line, sizeof(line), "%s\n", request);
 	/* A failed send is reported only if no reply explains it. */
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line))
-		snprintf(err, errlen, "sending to nbd-clientd: %s", strerror(errno));
+		snprintf(err, errlen, "sending to %s: %s", peer, strerror(errno));
 	else
 		err[0] = '\0';
 	for (;;) {
 		if (read_line(fd, line, sizeof(line)) < 0) {
 			if (!err[0])
-				snprintf(err, errlen, "reading nbd-clientd's reply: %s",
+				snprintf(err, errlen, "reading %s's reply: %s", peer,
 					 errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
@@ -102,7 +102,7 @@ enum control_result control_call(const char *socket_path, const char *request,
 			goto out;
 		}
 		if (fn && fn(opaque, line)) {
-			snprintf(err, errlen, "unexpected reply from nbd-clientd: %s", line);
+			snprintf(err, errlen, "unexpected reply from %s: %s", peer, line);
 			goto out;
 		}
 	}

@@ -22,10 +22,11 @@ enum control_result {
 	CONTROL_BROKEN = -3,	/* the conversation failed midway */
 };
 
-/* Sends request (without newline) and reads the reply, each step bounded
- * by timeout seconds. */
-enum control_result control_call(const char *socket_path, const char *request,
-				 int timeout, control_line_fn fn, void *opaque,
-				 char *err, size_t errlen);
+/* Sends request (without newline) to the daemon peer ("nbd-clientd",
+ * "nbd-serverd": for messages) and reads the reply, each step bounded by
+ * timeout seconds. */
+enum control_result control_call(const char *peer, const char *socket_path,
+				 const char *request, int timeout, control_line_fn fn,
+				 void *opaque, char *err, size_t errlen);
 
 #endif

@@ -55,7 +55,7 @@ int nbdctl_daemon_call(const struct nbdctl_options *opts, const char *name,
 {
 	char err[1024];
 
-	if (control_call(opts->socket, request, timeout, fn, opaque, err,
+	if (control_call("nbd-clientd", opts->socket, request, timeout, fn, opaque, err,
 			 sizeof(err)) == CONTROL_OK)
 		return 0;
 	fprintf(stderr, "nbdctl %s: %s\n", name, err);

@@ -120,17 +120,12 @@ static int call(const char *socket, const char *verb, const struct request *rq)
 			CONTROL_LINE_MAX - 1);
 		return 1;
 	}
-	rc = control_call(socket, rq->line, SERVER_TIMEOUT_S,
+	rc = control_call("nbd-serverd", socket, rq->line, SERVER_TIMEOUT_S,
 			  strcmp(verb, "list") ? print_info : print_export,
 			  &header, err, sizeof(err));
 	if (rc == CONTROL_OK)
 		return 0;
-	/* control_call speaks of the client daemon, its usual peer. */
-	if (rc == CONTROL_UNREACHABLE)
-		fprintf(stderr, "nbdctl server %s: cannot reach nbd-serverd at %s%s\n", verb,
-			socket, strstr(err, ": ") ? strrchr(err, ':') : "");
-	else
-		fprintf(stderr, "nbdctl server %s: %s\n", verb, err);
+	fprintf(stderr, "nbdctl server %s: %s\n", verb, err);
 	return 1;
 }
 

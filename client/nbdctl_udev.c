@@ -33,7 +33,7 @@ static int udev_add_run(int argc, char **argv, const struct nbdctl_options *opts
 		return 2;
 	}
 	snprintf(request, sizeof(request), "udev-add %s", argv[1]);
-	switch (control_call(opts->socket, request, UDEV_TIMEOUT_S, NULL, NULL, err,
+	switch (control_call("nbd-clientd", opts->socket, request, UDEV_TIMEOUT_S, NULL, NULL, err,
 			     sizeof(err))) {
 	case CONTROL_OK:
 		return 0;
@@ -108,7 +108,7 @@ static int udev_name_run(int argc, char **argv, const struct nbdctl_options *opt
 		return 2;
 	}
 	snprintf(request, sizeof(request), "udev-name %s", base);
-	if (control_call(opts->socket, request, UDEV_TIMEOUT_S, take_name, name, err,
+	if (control_call("nbd-clientd", opts->socket, request, UDEV_TIMEOUT_S, take_name, name, err,
 			 sizeof(err)) != CONTROL_OK) {
 		/* Not ours, or no daemon: a netlink binding by anyone may
 		 * have left the export's identity in sysfs. */
