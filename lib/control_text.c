@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "control_text.h"
+#include "parse.h"
 
 static int must_escape(unsigned char c)
 {
@@ -32,17 +33,6 @@ int control_escape(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-static int hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int unescape_n(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t n = 0;
@@ -51,12 +41,9 @@ static int unescape_n(const char *in, size_t len, char *out, size_t outlen)
 		int c = (unsigned char)in[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hex(in[i + 1]) : -1;
-			int lo = i + 2 < len ? hex(in[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0 || (hi | lo) == 0)
+			c = parse_percent_escape(in, len, i);
+			if (c <= 0)	/* not an escape, or %00 */
 				return -1;
-			c = hi << 4 | lo;
 			i += 2;
 		}
 		if (n + 1 >= outlen)

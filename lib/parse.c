@@ -111,3 +111,25 @@ int cnbd_parse_bool(const char *what, const char *value)
 	}
 	return b;
 }
+
+static int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int parse_percent_escape(const char *s, size_t len, size_t i)
+{
+	int hi, lo;
+
+	if (i + 2 >= len)
+		return -1;
+	hi = hex_digit((unsigned char)s[i + 1]);
+	lo = hex_digit((unsigned char)s[i + 2]);
+	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}

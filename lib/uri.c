@@ -51,16 +51,6 @@ static bool is_query_char(int c)
 	return (is_path_char(c) || c == '?') && c != '&' && c != '=';
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes s[0..len) into out (NUL-terminated), checking every
  * raw character with ok(). *outlen gets the decoded length, which may
@@ -76,12 +66,9 @@ static int decode(const char *s, size_t len, bool (*ok)(int), bool allow_nul,
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0)
+			c = parse_percent_escape(s, len, i);
+			if (c < 0)
 				return fail(err, errlen, "bad percent escape in %s", what);
-			c = hi << 4 | lo;
 			i += 2;
 			if (c == 0 && !allow_nul)
 				return fail(err, errlen, "%s contains a NUL byte (%%00)", what);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "cnbd/backend.h"
@@ -171,6 +172,20 @@ static void test_uint_leading_zero_is_not_octal(void **state)
 		fail_msg("parse_uint(\"09\") refused a decimal number with a leading zero");
 }
 
+static void test_percent_escape(void **state)
+{
+	const char *s = "a%41%7e%7E%00%g1%4";
+
+	(void)state;
+	assert_int_equal(parse_percent_escape(s, strlen(s), 1), 'A');
+	assert_int_equal(parse_percent_escape(s, strlen(s), 4), '~');
+	assert_int_equal(parse_percent_escape(s, strlen(s), 7), '~');	/* either case */
+	assert_int_equal(parse_percent_escape(s, strlen(s), 10), 0);
+	assert_int_equal(parse_percent_escape(s, strlen(s), 13), -1);	/* not hex */
+	assert_int_equal(parse_percent_escape(s, strlen(s), 16), -1);	/* cut short */
+	assert_int_equal(parse_percent_escape("%41", 2, 0), -1);	/* past len */
+}
+
 static void test_host_parse_size(void **state)
 {
 	(void)state;
@@ -203,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_uint_leading_zero_is_not_octal),
+		cmocka_unit_test(test_percent_escape),
 		cmocka_unit_test(test_host_parse_size),
 		cmocka_unit_test(test_host_parse_bool),
 	};
