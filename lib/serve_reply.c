@@ -9,7 +9,17 @@
 #include "serve_reply.h"
 #include "wire.h"
 
-static int send_locked(struct session *s, struct iovec *iov, int iovcnt)
+/* Data a reply sends from a file descriptor (sendfile) after its iov. */
+struct fd_tail {
+	int fd;
+	uint64_t offset;
+	uint32_t len;
+};
+
+/* The iov, then tail's bytes if any, under the send lock. A failure midway
+ * leaves the stream unusable: the session is marked failed and ends. */
+static int send_locked(struct session *s, struct iovec *iov, int iovcnt,
+		       const struct fd_tail *tail)
 {
 	int rc;
 
@@ -18,7 +28,9 @@ static int send_locked(struct session *s, struct iovec *iov, int iovcnt)
 		errno = EPIPE;
 		rc = -1;
 	} else {
-		rc = conn_writev(&s->io, iov, iovcnt, s->more_follows);
+		rc = conn_writev(&s->io, iov, iovcnt, tail || s->more_follows);
+		if (rc == 0 && tail)
+			rc = conn_sendfile(&s->io, tail->fd, tail->offset, tail->len);
 		if (rc < 0)
 			s->send_failed = true;
 	}
@@ -36,19 +48,15 @@ static void put_chunk_header(uint8_t *h, uint16_t flags, uint16_t type,
 	put_be32(h + 16, length);
 }
 
-static int reply_simple(struct session *s, uint64_t cookie, uint32_t error,
-			const void *data, uint32_t len)
+static int reply_simple(struct session *s, uint64_t cookie, uint32_t error)
 {
 	uint8_t h[sizeof(struct nbd_simple_reply)];
-	struct iovec iov[2] = {
-		{ .iov_base = h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)data, .iov_len = len },
-	};
+	struct iovec iov = { .iov_base = h, .iov_len = sizeof(h) };
 
 	put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
 	put_be32(h + 4, error);
 	put_be64(h + 8, cookie);
-	return send_locked(s, iov, len ? 2 : 1);
+	return send_locked(s, &iov, 1, NULL);
 }
 
 int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
@@ -59,11 +67,11 @@ int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
 	size_t msglen = message ? strnlen(message, 1024) : 0;
 
 	if (!s->structured)
-		return reply_simple(s, cookie, nbd_error, NULL, 0);
+		return reply_simple(s, cookie, nbd_error);
 	if (!nbd_error) {
 		put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0);
 		iov[0].iov_len = sizeof(struct nbd_structured_reply);
-		return send_locked(s, iov, 1);
+		return send_locked(s, iov, 1, NULL);
 	}
 	put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie, 6 + msglen);
 	put_be32(h + 20, nbd_error);
@@ -71,7 +79,23 @@ int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)message;
 	iov[1].iov_len = msglen;
-	return send_locked(s, iov, msglen ? 2 : 1);
+	return send_locked(s, iov, msglen ? 2 : 1, NULL);
+}
+
+/* A successful READ's header, simple or (one chunk for the whole range,
+ * which also satisfies DF) structured; its length. */
+static size_t put_read_header(const struct session *s, uint8_t *h, uint64_t cookie,
+			      uint64_t offset, uint32_t len)
+{
+	if (!s->structured) {
+		put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
+		put_be32(h + 4, 0);
+		put_be64(h + 8, cookie);
+		return sizeof(struct nbd_simple_reply);
+	}
+	put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + len);
+	put_be64(h + 20, offset);
+	return sizeof(struct nbd_structured_reply) + 8;
 }
 
 int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
@@ -79,52 +103,23 @@ int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
 {
 	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
 	struct iovec iov[2] = {
-		{ .iov_base = h, .iov_len = sizeof(h) },
+		{ .iov_base = h, .iov_len = put_read_header(s, h, cookie, offset, len) },
 		{ .iov_base = (void *)data, .iov_len = len },
 	};
 
-	if (!s->structured)
-		return reply_simple(s, cookie, 0, data, len);
-	/* One chunk for the whole range, which also satisfies DF. */
-	put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + len);
-	put_be64(h + 20, offset);
-	return send_locked(s, iov, 2);
+	return send_locked(s, iov, 2, NULL);
 }
 
-/* The header goes out with MSG_MORE and the data follows from fd, all
- * under the send lock. Once the header is out, a failure leaves the
- * stream unusable: the session is marked failed and ends. */
+/* The header goes out with MSG_MORE and the data follows from fd. */
 int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
 		  int fd, uint64_t fd_offset, uint32_t len)
 {
 	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
-	struct iovec iov = { .iov_base = h };
-	int rc;
+	struct iovec iov = { .iov_base = h,
+			     .iov_len = put_read_header(s, h, cookie, offset, len) };
+	struct fd_tail tail = { .fd = fd, .offset = fd_offset, .len = len };
 
-	if (s->structured) {
-		put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA,
-				 cookie, 8 + len);
-		put_be64(h + 20, offset);
-		iov.iov_len = sizeof(h);
-	} else {
-		put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
-		put_be32(h + 4, 0);
-		put_be64(h + 8, cookie);
-		iov.iov_len = sizeof(struct nbd_simple_reply);
-	}
-	pthread_mutex_lock(&s->send_lock);
-	if (s->send_failed) {
-		errno = EPIPE;
-		rc = -1;
-	} else {
-		rc = conn_writev(&s->io, &iov, 1, true);
-		if (rc == 0)
-			rc = conn_sendfile(&s->io, fd, fd_offset, len);
-		if (rc < 0)
-			s->send_failed = true;
-	}
-	pthread_mutex_unlock(&s->send_lock);
-	return rc;
+	return send_locked(s, &iov, 1, &tail);
 }
 
 int reply_block_status(struct session *s, uint64_t cookie,
@@ -147,7 +142,7 @@ int reply_block_status(struct session *s, uint64_t cookie,
 	}
 	iov.iov_base = buf;
 	iov.iov_len = sizeof(struct nbd_structured_reply) + len;
-	rc = send_locked(s, &iov, 1);
+	rc = send_locked(s, &iov, 1, NULL);
 	free(buf);
 	return rc;
 }
