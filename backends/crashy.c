@@ -115,6 +115,40 @@ fail:
 	return NULL;
 }
 
+/* The memfd and the settings; the worker maps the disk itself. */
+static int crashy_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	struct crashy *c = handle;
+
+	(void)readonly;
+	if (cnbd_pack_fd(pack, c->fd) < 0)
+		return -1;
+	return cnbd_pack_bytes(pack, c, sizeof(*c));
+}
+
+static void *crashy_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct crashy *c = calloc(1, sizeof(*c));
+	int fd = cnbd_unpack_fd(pack);
+
+	(void)readonly;
+	if (!c || fd < 0 || cnbd_unpack_bytes(pack, c, sizeof(*c)) < 0 ||
+	    c->size <= 0 || c->ncrash > MAX_CRASH)
+		goto fail;
+	c->fd = fd;
+	c->map = mmap(NULL, c->size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_NORESERVE, c->fd, 0);
+	if (c->map == MAP_FAILED)
+		goto fail;
+	return c;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(c);
+	errno = EINVAL;
+	return NULL;
+}
+
 static int64_t crashy_get_size(void *conn)
 {
 	return ((struct crashy *)conn)->size;
@@ -161,6 +195,8 @@ static const struct cnbd_backend crashy = {
 	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN,
 	.open_export = crashy_open_export,
 	.close_export = crashy_close_export,
+	.export_pack = crashy_export_pack,
+	.export_unpack = crashy_export_unpack,
 	.get_size = crashy_get_size,
 	.pread = crashy_pread,
 	.pwrite = crashy_pwrite,

@@ -10,9 +10,9 @@
  *   fail-read = 1M-4K,8M-64K   ; reads touching these ranges fail
  *   fail-errno = EIO           ; with this errno (EIO by default)
  *
- * The wrapped backend is loaded from the directory faulty.so itself was
- * loaded from: a backend cannot call the server's loader, and a second
- * configurable path would be a second place to load code from.
+ * The wrapped backend is loaded by the server (cnbd_backend_lookup), from
+ * its backend directory and with the checks it makes on anything loaded
+ * as root; a worker gets it from the master with the export.
  *
  * faulty never sets CNBD_BACKEND_NONBLOCKING, whatever it wraps: a delay
  * is a sleep in a data call, and an inline call would hold up every
@@ -21,9 +21,7 @@
  * PARALLEL it takes a lock per connection for the inner call (never
  * across the delay).
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -51,7 +49,7 @@ enum op { OP_READ, OP_WRITE, OP_TRIM, OP_ZERO, OP_FLUSH, OP_CACHE, OP_EXTENTS };
 
 struct faulty {
 	struct cnbd_backend inner;	/* the wrapped backend's ops, adopted */
-	void *dl;
+	char inner_name[72];
 	void *inner_export;
 	struct ranges fail_read, fail_write, fail_trim, fail_zero, delay_at;
 	bool fail_flush;
@@ -212,67 +210,22 @@ static bool valid_name(const char *name)
 	return true;
 }
 
-/* As root, the server loads nothing writable by anyone but root; the
- * wrapped backend is code loaded as root too. */
-static int root_only_writable(const char *path)
-{
-	struct stat st;
-
-	if (geteuid() != 0)
-		return 0;
-	if (stat(path, &st) < 0) {
-		cnbd_error("faulty: %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		cnbd_error("faulty: %s is not owned by root or is writable by others: refusing to load code from it as root",
-			   path);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
+/* The inner backend comes from the server's own loader, with its checks
+ * on what root loads; in a worker, from what the master handed over. */
 static int load_inner(struct faulty *f, const char *name)
 {
-	const struct cnbd_backend *(*entry)(void);
 	const struct cnbd_backend *ops;
-	char self[PATH_MAX], path[PATH_MAX + 80];
-	Dl_info info;
 
 	if (!valid_name(name)) {
 		cnbd_error("faulty: inner: '%s' is not a backend name", name);
 		errno = EINVAL;
 		return -1;
 	}
-	if (!dladdr((void *)load_inner, &info) || !info.dli_fname ||
-	    !realpath(info.dli_fname, self)) {
-		cnbd_error("faulty: cannot tell where faulty.so was loaded from");
-		errno = ENOENT;
+	ops = cnbd_backend_lookup(name);
+	if (!ops)
 		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.so", dirname(self), name);
-	if (root_only_writable(path) < 0)
-		return -1;
-	f->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!f->dl) {
-		cnbd_error("faulty: cannot load the inner backend: %s", dlerror());
-		errno = ENOENT;
-		return -1;
-	}
-	*(void **)&entry = dlsym(f->dl, CNBD_BACKEND_ENTRY_SYMBOL);
-	ops = entry ? entry() : NULL;
-	if (!ops || ops->abi_version >> 16 != CNBD_BACKEND_ABI_MAJOR ||
-	    ops->struct_size < offsetof(struct cnbd_backend, pread) + sizeof(ops->pread) ||
-	    !ops->get_size || !ops->pread) {
-		cnbd_error("faulty: %s is not a backend of ABI %d with get_size and pread",
-			   path, CNBD_BACKEND_ABI_MAJOR);
-		errno = EINVAL;
-		return -1;
-	}
-	/* Append-only ABI: what it knows, the rest zero. */
-	memcpy(&f->inner, ops, ops->struct_size < sizeof(f->inner) ?
-	       ops->struct_size : sizeof(f->inner));
+	f->inner = *ops;
+	snprintf(f->inner_name, sizeof(f->inner_name), "%s", name);
 	/* faulty's flags are fixed before any export is opened. */
 	if (!(f->inner.flags & CNBD_BACKEND_MULTI_CONN)) {
 		cnbd_error("faulty: inner backend '%s' is not safe for several connections (no CNBD_BACKEND_MULTI_CONN), which faulty declares",
@@ -293,8 +246,6 @@ static void faulty_close_export(void *handle)
 		return;
 	if (f->inner_export && f->inner.close_export)
 		f->inner.close_export(f->inner_export);
-	if (f->dl)
-		dlclose(f->dl);
 	free(f);
 }
 
@@ -343,6 +294,48 @@ static void *faulty_open_export(const struct cnbd_param *params, size_t n)
 	return f;
 fail:
 	faulty_close_export(f);
+	return NULL;
+}
+
+/* faulty's settings, the inner backend's name, then the inner's own. */
+static int faulty_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	struct faulty *f = handle;
+
+	if (cnbd_pack_bytes(pack, f, sizeof(*f)) < 0)
+		return -1;
+	if (!f->inner.open_export)
+		return 0;
+	if (!f->inner.export_pack) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return f->inner.export_pack(f->inner_export, readonly, pack);
+}
+
+static void *faulty_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct faulty *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	if (cnbd_unpack_bytes(pack, f, sizeof(*f)) < 0)
+		goto fail;
+	f->inner_export = NULL;
+	f->inner_name[sizeof(f->inner_name) - 1] = '\0';
+	if (load_inner(f, f->inner_name) < 0)
+		goto fail;
+	if (f->inner.open_export) {
+		if (!f->inner.export_unpack)
+			goto fail;
+		f->inner_export = f->inner.export_unpack(pack, readonly);
+		if (!f->inner_export)
+			goto fail;
+	}
+	return f;
+fail:
+	free(f);
+	errno = EINVAL;
 	return NULL;
 }
 
@@ -613,6 +606,8 @@ static const struct cnbd_backend faulty = {
 	.open_export = faulty_open_export,
 	.close_export = faulty_close_export,
 	.open_conn = faulty_open_conn,
+	.export_pack = faulty_export_pack,
+	.export_unpack = faulty_export_unpack,
 	.close_conn = faulty_close_conn,
 	.get_size = faulty_get_size,
 	.pread = faulty_pread,

@@ -11,6 +11,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -151,6 +152,69 @@ static void *file_open_export(const struct cnbd_param *params, size_t nparams)
 		file_close_export(exp);
 		return NULL;
 	}
+	return exp;
+}
+
+/* What a worker needs besides the descriptor. */
+struct file_packed {
+	uint8_t writable, blockdev, in_memory;
+	uint32_t sector;
+	uint32_t path_len;
+};
+
+/* A read-only export gets a descriptor of its own opened read-only:
+ * reopening /proc/self/fd/N makes a new open file whose mode the worker
+ * cannot change (F_SETFL cannot add write access). */
+static int file_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	struct file_export *exp = handle;
+	struct file_packed fp = {
+		.writable = exp->writable && !readonly,
+		.blockdev = exp->blockdev,
+		.in_memory = exp->in_memory,
+		.sector = exp->sector,
+		.path_len = strlen(exp->path),
+	};
+	char self[64];
+	int fd = exp->fd, rc;
+
+	if (!fp.writable) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", exp->fd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			cnbd_error("file: cannot reopen %s read-only: %s", exp->path,
+				   strerror(errno));
+			return -1;
+		}
+	}
+	rc = cnbd_pack_fd(pack, fd);
+	if (fd != exp->fd)
+		close(fd);
+	if (rc < 0 || cnbd_pack_bytes(pack, &fp, sizeof(fp)) < 0 ||
+	    cnbd_pack_bytes(pack, exp->path, fp.path_len) < 0)
+		return -1;
+	return 0;
+}
+
+static void *file_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct file_export *exp = calloc(1, sizeof(*exp));
+	struct file_packed fp;
+
+	if (!exp)
+		return NULL;
+	exp->fd = cnbd_unpack_fd(pack);
+	if (exp->fd < 0 || cnbd_unpack_bytes(pack, &fp, sizeof(fp)) < 0 ||
+	    fp.path_len > CNBD_PACK_MAX_BYTES || !(exp->path = calloc(1, fp.path_len + 1)) ||
+	    cnbd_unpack_bytes(pack, exp->path, fp.path_len) < 0) {
+		file_close_export(exp);
+		errno = EINVAL;
+		return NULL;
+	}
+	exp->writable = fp.writable && !readonly;
+	exp->blockdev = fp.blockdev;
+	exp->in_memory = fp.in_memory;
+	exp->sector = fp.sector;
 	return exp;
 }
 
@@ -532,6 +596,8 @@ static const struct cnbd_backend file_backend = {
 	.extents = file_extents,
 	.can_write = file_can_write,
 	.read_fd = file_read_fd,
+	.export_pack = file_export_pack,
+	.export_unpack = file_export_unpack,
 };
 
 CNBD_BACKEND_REGISTER(file_backend)

@@ -9,6 +9,7 @@
  * memory_pread and memory_pwrite for why the file calls win.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
@@ -95,6 +96,45 @@ static void *memory_open_export(const struct cnbd_param *params,
 	exp->fd = -1;
 	if (parse_params(exp, params, nparams) < 0 || make_storage(exp) < 0) {
 		memory_close_export(exp);
+		return NULL;
+	}
+	return exp;
+}
+
+/* The memfd, reopened read-only for a read-only export: pwrite and
+ * hole punching then fail in the worker whatever it tries. */
+static int memory_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	struct memory_export *exp = handle;
+	char self[64];
+	int fd = exp->fd, rc;
+
+	if (readonly) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", exp->fd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+	}
+	rc = cnbd_pack_fd(pack, fd);
+	if (fd != exp->fd)
+		close(fd);
+	if (rc < 0)
+		return -1;
+	return cnbd_pack_bytes(pack, &exp->size, sizeof(exp->size));
+}
+
+static void *memory_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct memory_export *exp = calloc(1, sizeof(*exp));
+
+	(void)readonly;
+	if (!exp)
+		return NULL;
+	exp->fd = cnbd_unpack_fd(pack);
+	if (exp->fd < 0 || cnbd_unpack_bytes(pack, &exp->size, sizeof(exp->size)) < 0 ||
+	    exp->size < 0) {
+		memory_close_export(exp);
+		errno = EINVAL;
 		return NULL;
 	}
 	return exp;
@@ -237,6 +277,8 @@ static const struct cnbd_backend memory_backend = {
 	.cache = memory_cache,
 	.extents = memory_extents,
 	.read_fd = memory_read_fd,
+	.export_pack = memory_export_pack,
+	.export_unpack = memory_export_unpack,
 };
 
 CNBD_BACKEND_REGISTER(memory_backend)

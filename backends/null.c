@@ -42,6 +42,24 @@ static void null_close_export(void *handle)
 	free(handle);
 }
 
+static int null_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	(void)readonly;
+	return cnbd_pack_bytes(pack, handle, sizeof(int64_t));
+}
+
+static void *null_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	int64_t *size = malloc(sizeof(*size));
+
+	(void)readonly;
+	if (size && cnbd_unpack_bytes(pack, size, sizeof(*size)) < 0) {
+		free(size);
+		return NULL;
+	}
+	return size;
+}
+
 static int64_t null_get_size(void *conn)
 {
 	return *(int64_t *)conn;
@@ -107,6 +125,8 @@ static const struct cnbd_backend null_backend = {
 		 CNBD_BACKEND_NATIVE_FUA,
 	.open_export = null_open_export,
 	.close_export = null_close_export,
+	.export_pack = null_export_pack,
+	.export_unpack = null_export_unpack,
 	.get_size = null_get_size,
 	.pread = null_pread,
 	.pwrite = null_pwrite,

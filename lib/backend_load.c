@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +13,14 @@
 
 struct loaded_backend {
 	char *path;			/* the cache key: dir/name.so */
+	char *name;
+	int fd;				/* the .so loaded */
 	struct cnbd_backend *ops;
 	struct loaded_backend *next;
 };
 
 static struct loaded_backend *loaded;
+static size_t nloaded;
 
 struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 				   char *err, size_t errlen)
@@ -102,7 +107,9 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 	const struct cnbd_backend *ops;
 	struct cnbd_backend *copy;
 	struct loaded_backend *l;
+	char self[64];
 	void *dl;
+	int fd;
 
 	if (!valid_backend_name(name)) {
 		snprintf(err, errlen, "'%s' is not a backend name (letters, digits, - and _)", name);
@@ -120,8 +127,15 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 		return NULL;
 	if ((ops = cached(path)))
 		return ops;
-	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot load backend '%s': %s: %s", name, path, strerror(errno));
+		return NULL;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	dl = dlopen(self, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
+		close(fd);
 		snprintf(err, errlen, "cannot load backend '%s': %s", name, dlerror());
 		return NULL;
 	}
@@ -144,15 +158,39 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 		return NULL;
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->path = strdup(path))) {
+	if (!l || !(l->path = strdup(path)) || !(l->name = strdup(name))) {
+		if (l)
+			free(l->path);
 		free(l);
+		close(fd);
 		free(copy);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	/* The handle stays open for the life of the process. */
 	l->ops = copy;
+	l->fd = fd;
 	l->next = loaded;
 	loaded = l;
+	nloaded++;
 	return copy;
+}
+
+size_t backend_loaded_count(void)
+{
+	return nloaded;
+}
+
+const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd)
+{
+	size_t k = nloaded;
+
+	for (struct loaded_backend *l = loaded; l; l = l->next) {
+		if (--k != i)
+			continue;
+		*name = l->name;
+		*fd = l->fd;
+		return l->ops;
+	}
+	return NULL;
 }

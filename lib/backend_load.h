@@ -21,6 +21,11 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 					bool require_root_owned,
 					char *err, size_t errlen);
 
+/* The backends loaded so far, in the order they were: the i-th one's
+ * ops, name and the descriptor of the .so loaded; NULL past the last. */
+size_t backend_loaded_count(void);
+const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd);
+
 /* Is this path owned by root and not writable by group or others? */
 bool path_is_root_only_writable(const char *path, char *err, size_t errlen);
 

@@ -9,7 +9,8 @@ LIB_LIBS := -linih -ldl -lgnutls
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.
-HOST_SYMBOLS := cnbd_error cnbd_debug cnbd_parse_size cnbd_parse_bool cnbd_add_extent
+HOST_SYMBOLS := cnbd_error cnbd_debug cnbd_parse_size cnbd_parse_bool cnbd_add_extent \
+	cnbd_pack_fd cnbd_pack_bytes cnbd_unpack_fd cnbd_unpack_bytes cnbd_backend_lookup
 HOST_EXPORTS := $(foreach s,$(HOST_SYMBOLS),-Wl,-u,$(s) -Wl,--export-dynamic-symbol=$(s))
 
 $(LIBCNBD): $(LIB_OBJS)

@@ -43,6 +43,11 @@ bool log_debug_enabled(void)
 	return log_verbosity > 0;
 }
 
+bool log_syslog_enabled(void)
+{
+	return log_to_syslog;
+}
+
 static const char *level_name(int priority)
 {
 	switch (priority) {

@@ -10,6 +10,7 @@
 void log_init(const char *ident, bool to_syslog, int verbosity);
 void log_set_prefix(const char *prefix);	/* e.g. "worker 1234 127.0.0.1:5555" */
 bool log_debug_enabled(void);
+bool log_syslog_enabled(void);
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -17,7 +17,10 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 		.hooks = hooks,
 		.peer = opts ? opts->peer : NULL,
 		.tls = opts ? opts->tls : NULL,
-		.tls_mode = opts && opts->tls ? opts->tls_mode : CNBD_TLS_OFF,
+		.tls_mode = opts && (opts->tls || (hooks && hooks->hand_off_tls)) ?
+			    opts->tls_mode : CNBD_TLS_OFF,
+		.tls_resumed = opts && opts->tls_resumed,
+		.no_zeroes = opts && opts->no_zeroes,
 	};
 	int rc;
 

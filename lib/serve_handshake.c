@@ -119,11 +119,11 @@ static char *take_string(struct opt_data *d, uint32_t len)
 static int lease(struct session *s, const struct cnbd_export *exp,
 		 char *why, size_t whylen);
 
-static uint16_t transmission_flags(const struct session *s)
+uint16_t cnbd_export_flags(const struct cnbd_export *exp, void *conn)
 {
-	const struct cnbd_backend *be = s->be;
-	bool writable = !s->exp->readonly && be->pwrite &&
-			(!be->can_write || be->can_write(s->conn) > 0);
+	const struct cnbd_backend *be = exp->backend;
+	bool writable = !exp->readonly && be->pwrite &&
+			(!be->can_write || be->can_write(conn) > 0);
 	uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_CACHE;
 
 	if (!writable)
@@ -138,14 +138,19 @@ static uint16_t transmission_flags(const struct session *s)
 		f |= NBD_FLAG_SEND_WRITE_ZEROES;
 	if (writable && be->zero)
 		f |= NBD_FLAG_SEND_FAST_ZERO;
-	if (s->structured)
-		f |= NBD_FLAG_SEND_DF;
 	/* Read-only data is consistent across connections by definition. */
 	if ((be->flags & CNBD_BACKEND_MULTI_CONN) || !writable)
 		f |= NBD_FLAG_CAN_MULTI_CONN;
 	if (be->flags & CNBD_BACKEND_ROTATIONAL)
 		f |= NBD_FLAG_ROTATIONAL;
 	return f;
+}
+
+static uint16_t transmission_flags(const struct session *s)
+{
+	uint16_t f = s->be ? cnbd_export_flags(s->exp, s->conn) : s->exp->flags;
+
+	return s->structured ? f | NBD_FLAG_SEND_DF : f;
 }
 
 static void block_sizes(const struct cnbd_export *exp, uint32_t out[3])
@@ -155,7 +160,9 @@ static void block_sizes(const struct cnbd_export *exp, uint32_t out[3])
 	out[2] = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
 }
 
-/* Opens the backend connection for exp and learns its size. */
+/* Opens the backend connection for exp and learns its size. An export
+ * that is a description only (INFO in an nbd-serverd worker) says what
+ * it holds and opens nothing. */
 static int open_export(struct session *s, const struct cnbd_export *exp)
 {
 	const struct cnbd_backend *be = exp->backend;
@@ -163,6 +170,11 @@ static int open_export(struct session *s, const struct cnbd_export *exp)
 
 	s->exp = exp;
 	s->be = be;
+	if (!be) {
+		s->size = exp->size;
+		s->tflags = transmission_flags(s);
+		return 0;
+	}
 	s->conn = be->open_conn ? be->open_conn(exp->handle, exp->readonly) : exp->handle;
 	if (!s->conn) {
 		log_error("export '%s': backend %s could not open a connection: %s",
@@ -189,13 +201,29 @@ static int open_export(struct session *s, const struct cnbd_export *exp)
 static int lease(struct session *s, const struct cnbd_export *exp,
 		 char *why, size_t whylen)
 {
-	if (!s->hooks->acquire)
-		return 0;
-	if (s->hooks->acquire(s->hooks->ctx, exp, why, whylen) < 0)
-		return -1;
-	s->leased = true;
-	s->exp = exp;
+	if (s->hooks->acquire) {
+		if (s->hooks->acquire(s->hooks->ctx, exp, why, whylen) < 0)
+			return -1;
+		s->leased = true;
+		s->exp = exp;
+	}
 	return 0;
+}
+
+/* The export GO or EXPORT_NAME serves: exp itself, or what the owner's
+ * attach hook gives for it (NULL: refused, why says why). */
+static const struct cnbd_export *attach(struct session *s, const struct cnbd_export *exp,
+					char *why, size_t whylen)
+{
+	const struct cnbd_export *served = exp;
+
+	if (s->hooks->attach)
+		served = s->hooks->attach(s->hooks->ctx, exp, why, whylen);
+	if (served && !served->backend) {
+		snprintf(why, whylen, "export '%s' has no backend", exp->name);
+		served = NULL;
+	}
+	return served;
 }
 
 void serve_close_export(struct session *s)
@@ -291,6 +319,10 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				why[0] ? why : "export is at its connection limit");
 		goto out;
 	}
+	if (option == NBD_OPT_GO && !(exp = attach(s, exp, why, sizeof(why)))) {
+		send_error(s, option, NBD_REP_ERR_UNKNOWN, "%s", why);
+		goto out;	/* a lease may be held: end the connection */
+	}
 	if (open_export(s, exp) < 0) {
 		send_error(s, option, NBD_REP_ERR_UNKNOWN,
 			   "export '%s' cannot be opened", exp->name);
@@ -335,6 +367,10 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 	}
 	if (lease(s, exp, why, sizeof(why)) < 0) {
 		log_info("EXPORT_NAME '%s' refused: %s: closing", name, why);
+		goto fail;
+	}
+	if (!(exp = attach(s, exp, why, sizeof(why)))) {
+		log_info("EXPORT_NAME '%s': %s: closing", name, why);
 		goto fail;
 	}
 	if (open_export(s, exp) < 0)
@@ -458,11 +494,13 @@ static int handle_structured_reply(struct session *s, uint32_t len)
 /* One option: 1 = transmission starts, 0 = next option, -1 = close. */
 /* STARTTLS: ACK in the clear, then the TLS handshake on the socket. The
  * spec has the client start over: what was negotiated before is void. */
+static int start_tls(struct session *s);
+
 static int handle_starttls(struct session *s, uint32_t len)
 {
-	char err[256];
-
-	if (!s->tls || s->tls_mode == CNBD_TLS_OFF)
+	/* An owner that hands TLS connections off does the handshake
+	 * elsewhere: it needs no credentials here. */
+	if ((!s->tls && !s->hooks->hand_off_tls) || s->tls_mode == CNBD_TLS_OFF)
 		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
 				  "TLS is not enabled on this server") < 0 ? -1 : 0;
 	if (len)
@@ -473,6 +511,17 @@ static int handle_starttls(struct session *s, uint32_t len)
 				  "TLS is already in use") < 0 ? -1 : 0;
 	if (send_reply(s, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0) < 0)
 		return -1;
+	if (s->hooks->hand_off_tls) {
+		s->hooks->hand_off_tls(s->hooks->ctx, s->io.fd, s->no_zeroes);
+		return -2;	/* given away: ends as after ABORT */
+	}
+	return start_tls(s);
+}
+
+static int start_tls(struct session *s)
+{
+	char err[256];
+
 	if (tls_server_handshake(s->tls, &s->io, remaining_ms(s), err, sizeof(err)) < 0) {
 		log_info("%s", err);
 		return -1;
@@ -558,8 +607,12 @@ int serve_handshake(struct session *s)
 	uint8_t hdr[sizeof(struct nbd_option_header)];
 	int rc;
 
-	if (greet(s) < 0)
+	if (s->tls_resumed) {
+		if (!s->tls || start_tls(s) < 0)
+			return -1;
+	} else if (greet(s) < 0) {
 		goto fail;
+	}
 	for (;;) {
 		uint32_t option, len;
 		uint8_t *data = NULL;

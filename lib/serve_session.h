@@ -19,6 +19,7 @@ struct session {
 	const struct cnbd_serve_hooks *hooks;
 	const struct cnbd_tls *tls;
 	enum cnbd_tls_mode tls_mode;
+	bool tls_resumed;		/* start with the TLS handshake */
 	const char *peer;
 	struct timespec deadline;	/* of the handshake; tv_sec 0: none */
 

@@ -224,6 +224,7 @@ static int set_defaults(struct server_config *cfg, const char *name)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->handshake_timeout = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
+	cfg->max_workers = CONFIG_DEFAULT_MAX_WORKERS;
 	cfg->unix_mode = CONFIG_DEFAULT_UNIX_MODE;
 	cfg->listen = calloc(1, sizeof(*cfg->listen));
 	cfg->source = strdup(name);

@@ -19,6 +19,8 @@
 #define CONFIG_FALLBACK_USER		"nobody"
 #define CONFIG_DEFAULT_EXPORT_NAME	"default"
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT 30
+/* Workers at once; past it new clients wait in the listen backlog. */
+#define CONFIG_DEFAULT_MAX_WORKERS	1024
 #define CONFIG_DEFAULT_UNIX_MODE	0666
 #define CONFIG_DEFAULT_CONTROL		"/run/cnbd/serverd.sock"
 /* What the control socket's add calls where a file would name itself. */
@@ -55,6 +57,7 @@ struct server_config {
 	char *backend_dir;
 	char *default_export;		/* NULL: the rule in export_list.c */
 	int handshake_timeout;
+	int max_workers;
 	char *pidfile;
 	unsigned unix_mode;
 	char *exports_dir;		/* NULL: none */

@@ -17,7 +17,7 @@ struct export_lines {
 };
 
 struct server_lines {
-	int user, backend_dir, default_export, handshake_timeout;
+	int user, backend_dir, default_export, handshake_timeout, max_workers;
 	int pidfile, unix_mode, exports_dir, control;
 	bool listen_given;
 };

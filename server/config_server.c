@@ -101,12 +101,15 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 	if (!strcmp(key, "handshake-timeout"))
 		return config_set_number(&cfg->handshake_timeout, 3600, &l->handshake_timeout,
 					 line, key, value, err, errlen);
+	if (!strcmp(key, "max-workers"))
+		return config_set_number(&cfg->max_workers, 1 << 20, &l->max_workers,
+					 line, key, value, err, errlen);
 	if (!strcmp(key, "unix-mode"))
 		return set_unix_mode(p, value, line, err, errlen);
 	if (config_is_tls_key(key))
 		return config_tls_key(p, key, value, line, err, errlen);
 	snprintf(err, errlen,
-		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer)",
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer)",
 		 key);
 	return -1;
 }

@@ -4,11 +4,95 @@
 #include <string.h>
 
 #include "backend_load.h"
+#include "backend_lookup.h"
 #include "export_open.h"
 #include "log.h"
 
+static int open_storage(struct export_config *ec, const char *backend_dir,
+			bool require_root_owned, char *err, size_t errlen);
+
+/* Where cnbd_backend_lookup() loads from while an export is opened:
+ * the directory of that export's own backend, with the same checks. */
+struct lookup_ctx {
+	const char *dir;
+	bool require_root_owned;
+};
+
+static const struct cnbd_backend *resolve_in_dir(void *ctx, const char *name,
+						 char *err, size_t errlen)
+{
+	const struct lookup_ctx *l = ctx;
+
+	return backend_load(l->dir, name, l->require_root_owned, err, errlen);
+}
+
+/* What INFO says of the export before a worker holds it: its size and
+ * flags through a connection the master opens and closes at once. */
+static int describe(struct export_config *ec, char *err, size_t errlen)
+{
+	struct cnbd_export *e = &ec->exp;
+	const struct cnbd_backend *be = e->backend;
+	void *conn = be->open_conn ? be->open_conn(e->handle, e->readonly) : e->handle;
+	char where[512];
+	int64_t size;
+
+	config_where(ec, where, sizeof(where));
+	if (!conn) {
+		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot open a connection: %s",
+			 where, e->name, ec->backend_name, strerror(errno));
+		return -1;
+	}
+	size = be->get_size(conn);
+	if (size >= 0) {
+		e->size = size;
+		e->flags = cnbd_export_flags(e, conn);
+	}
+	if (be->open_conn && be->close_conn)
+		be->close_conn(conn);
+	if (size < 0) {
+		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot tell its size: %s",
+			 where, e->name, ec->backend_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A worker is a fresh program: it can serve an export only if the
+ * backend can hand it over. */
+static int check_handover(struct export_config *ec, char *err, size_t errlen)
+{
+	const struct cnbd_backend *be = ec->exp.backend;
+	char where[512];
+
+	if (!be->open_export || (be->export_pack && be->export_unpack))
+		return 0;
+	config_where(ec, where, sizeof(where));
+	snprintf(err, errlen,
+		 "%sexport '%s': backend '%s' keeps export state but cannot hand it to a worker (no export_pack/export_unpack, backend ABI 1.2): rebuild it against this cnbd/backend.h",
+		 where, ec->exp.name, ec->backend_name);
+	return -1;
+}
+
 int export_open(struct export_config *ec, const char *backend_dir,
 		bool require_root_owned, char *err, size_t errlen)
+{
+	struct lookup_ctx lookup = { backend_dir, require_root_owned };
+
+	backend_lookup_set(resolve_in_dir, &lookup);
+	int rc = open_storage(ec, backend_dir, require_root_owned, err, errlen);
+
+	backend_lookup_set(NULL, NULL);
+	if (rc < 0)
+		return -1;
+	if (check_handover(ec, err, errlen) < 0 || describe(ec, err, errlen) < 0) {
+		export_close(ec);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_storage(struct export_config *ec, const char *backend_dir,
+			bool require_root_owned, char *err, size_t errlen)
 {
 	struct cnbd_export *e = &ec->exp;
 	char why[512], where[512];

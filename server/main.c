@@ -6,6 +6,7 @@
  * before it listens.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include "master.h"
 #include "privdrop.h"
 #include "tls_load.h"
+#include "worker.h"
 
 #define DEFAULT_CONFIG	CNBD_SYSCONFDIR "/cnbd/nbd-serverd.conf"
 
@@ -214,6 +216,8 @@ static void cleanup(struct master *m)
 	cnbd_tls_free(m->tls);
 	worker_list_free(&m->workers);
 	listen_free(m->ls, m->nls);
+	if (m->self_exe >= 0)
+		close(m->self_exe);
 }
 
 int main(int argc, char **argv)
@@ -221,9 +225,13 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
-			    .waiting_fd = -1 };
+			    .waiting_fd = -1, .self_exe = -1 };
 	char *path = NULL;
 	int rc = 1;
+
+	/* A worker is this program started afresh by the master. */
+	if (argc > 1 && !strcmp(argv[1], "--worker"))
+		return worker_main(argc, argv);
 
 	/* Whatever the starting process left open would reach every worker:
 	 * keep only stdin, stdout and stderr (as sshd does with closefrom). */
@@ -249,6 +257,13 @@ int main(int argc, char **argv)
 	}
 	if (lifeline_create(&m.life) < 0)
 		goto out;
+	/* Workers run the program this master runs, even if its file is
+	 * replaced (an upgrade) while it runs. */
+	m.self_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (m.self_exe < 0) {
+		log_error("cannot open /proc/self/exe, which workers run: %s", strerror(errno));
+		goto out;
+	}
 	if (!o.foreground && daemonize(m.cfg.pidfile) < 0)
 		goto out;
 	if (o.foreground && m.cfg.pidfile && pidfile_write(m.cfg.pidfile) < 0)

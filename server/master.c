@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One poll() over a signalfd, the listening sockets, the control socket
- * and every worker's lease socket. Signals arrive as data, so there is
+ * and every worker's monitor socket. Signals arrive as data, so there is
  * no async handler, no race with fork, and no accept() interrupted
  * halfway.
  */
@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
 #include "log.h"
 #include "master.h"
 #include "peer.h"
@@ -155,7 +154,9 @@ static int poll_timeout(const struct master *m)
 
 	if (lease >= 0 && (t < 0 || lease < t))
 		t = lease;
-	if (accept_paused(m, now) && (t < 0 || paused_until - now < t))
+	/* At max-workers only a worker's end (SIGCHLD) makes room. */
+	if (accept_paused(m, now) && !m->at_max_workers &&
+	    (t < 0 || paused_until - now < t))
 		t = paused_until > now ? (int)(paused_until - now) : 0;
 	return t;
 }
@@ -179,7 +180,7 @@ static bool service(struct master *m, struct poll_set *ps)
 	master_lease_retry(m);
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->tags[i].kind == POLL_WORKER && ps->pfds[i].revents)
-			master_lease_request(m, (pid_t)ps->tags[i].id);
+			master_monitor_read(m, (pid_t)ps->tags[i].id);
 	/* Also with no events: deadlines. */
 	control_service(&m->control, ps->control, master_now_ms(),
 			master_control_request, m);

@@ -16,6 +16,8 @@
 #include "export_list.h"
 #include "lifeline.h"
 #include "listen.h"
+#include "log_rate.h"
+#include "monitor.h"
 #include "privdrop.h"
 #include "worker_list.h"
 
@@ -30,6 +32,7 @@ struct master {
 	bool root;
 	const struct privdrop_target *drop;
 	struct cnbd_tls *tls;		/* as cfg.tls says; NULL: tls = off */
+	int self_exe;			/* this program, for workers to run */
 
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;
@@ -47,6 +50,8 @@ struct master {
 	bool stopping;			/* workers are being ended */
 	unsigned shortages;		/* accept() refusals (EMFILE...) in a row */
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
+	bool at_max_workers;		/* said once per episode */
+	struct log_rate worker_log;	/* lines a worker's requests cause */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -60,6 +65,11 @@ int master_run(struct master *m);
 int64_t master_now_ms(void);
 
 /* master_accept.c */
+/* Starts a worker for the client's fd (closed here); see worker_spawn.h. */
+int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
+			bool no_zeroes);
+/* True (and said once) while max-workers are running. */
+bool master_at_max_workers(struct master *m);
 /* Accepts what waits on l and starts a worker for each connection. */
 void master_accept(struct master *m, const struct listener *l);
 /* Starts the worker of the connection waiting for a lease socket, if
@@ -75,8 +85,23 @@ size_t master_signal_workers(struct master *m, const char *name, int sig);
 /* At shutdown: SIGTERM, a grace period, then SIGKILL. */
 void master_end_workers(struct master *m);
 
-/* master_lease.c: answers what the worker's lease socket holds. */
-void master_lease_request(struct master *m, pid_t pid);
+/* master_monitor.c: answers one message from the worker's monitor
+ * socket (monitor.h). */
+void master_monitor_read(struct master *m, pid_t pid);
+/* Sends r and the descriptors to w; a worker that does not read only
+ * loses its answer. */
+void master_monitor_answer(struct master *m, struct worker *w,
+			   const struct mon_reply *r, const int *fds, size_t nfds);
+/* What LIST and INFO may show of exp to worker w. */
+void master_describe(const struct master *m, const struct worker *w,
+		     const struct cnbd_export *exp, struct mon_export *out);
+
+/* master_tls.c: MON_TLS_PUBLIC, MON_SIGN and MON_PSK. */
+void master_tls_request(struct master *m, struct worker *w, const struct mon_request *rq);
+
+/* master_lease.c: a MON_LEASE request. */
+void master_lease_request(struct master *m, struct worker *w,
+			  const struct mon_request *rq);
 /* Answers waiting requests that now fit, or whose wait is over. */
 void master_lease_retry(struct master *m);
 /* Milliseconds until the first waiting request times out; -1: none. */

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Accepting a connection and starting its worker. A worker needs two
- * things from the master besides its connection: a lease socket, made
- * here, and a clean slate of descriptors, which it gets by closing every
- * descriptor of the master's right after fork.
+ * Accepting a connection and starting its worker (worker_spawn.c), with
+ * a monitor socket made here.
  *
  * Out of descriptors (or memory), the master pauses accepting instead of
  * spinning: clients wait in the listen backlog. A connection accepted
- * when its lease socket cannot be made waits too, accepted, until one
- * can: its client waits for the greeting as it would in the backlog.
+ * when its monitor socket cannot be made, or at max-workers, waits too,
+ * accepted, until it can: its client waits for the greeting as it would
+ * in the backlog.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,78 +18,65 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lease.h"
 #include "log.h"
 #include "master.h"
 #include "peer.h"
-#include "worker.h"
+#include "worker_spawn.h"
 
 /* After EMFILE and friends, stop accepting this long. */
 #define ACCEPT_BACKOFF_MS	200
 /* While a shortage lasts, log it this often. */
 #define SHORTAGE_LOG_MS		5000
 
-/* In a new worker: close every descriptor that is the master's, so that
- * none reaches the code that talks to the client. */
-static void shed_master_fds(struct master *m, int master_end)
+/* Starts the worker for a connection: fd and peer are the client's.
+ * Closes fd (the worker has its own copy). 0, or -1 when it could not
+ * be started (logged; the connection is dropped). */
+int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
+			bool no_zeroes)
 {
-	for (size_t i = 0; i < m->nls; i++)
-		close(m->ls[i].fd);
-	close(m->sigfd);
-	close(m->life.wr);
-	control_close(&m->control, false);
-	for (size_t i = 0; i < m->workers.n; i++)
-		if (m->workers.v[i].fd >= 0)
-			close(m->workers.v[i].fd);
-	close(master_end);
-}
-
-static pid_t fork_worker(struct master *m, int fd, const char *peer, const int sv[2])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		struct worker_setup setup = {
-			.table = &m->exports,
-			.drop = m->drop,
-			.handshake_timeout = m->cfg.handshake_timeout,
-			.lifeline = &m->life,
-			.lease_fd = sv[1],
-			.tls = m->tls,
-			.tls_mode = m->cfg.tls.mode,
-		};
-
-		shed_master_fds(m, sv[0]);
-		worker_run(fd, peer, &setup);	/* never returns */
-	}
-	return pid;
-}
-
-static void spawn(struct master *m, int fd, bool is_unix, const int sv[2])
-{
-	char peer[PEER_NAME_MAX];
-	int one = 1;
+	struct worker_start ws = { .client_fd = fd, .peer = peer,
+				   .tls_first = tls_first, .no_zeroes = no_zeroes };
+	int sv[2];
 	pid_t pid;
 
-	/* Requests and replies are small messages: no Nagle delay. */
-	if (!is_unix)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	peer_name(fd, peer, sizeof(peer));
-	pid = fork_worker(m, fd, peer, sv);
+	if (monitor_socketpair(sv) < 0) {
+		log_error("cannot make a monitor socket for %s: %s: dropping the connection",
+			  peer, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	ws.monitor_fd = sv[1];
+	pid = worker_spawn(m, &ws);
 	close(fd);
 	close(sv[1]);
 	if (pid < 0) {
 		log_error("cannot start a worker for %s: %s", peer, strerror(errno));
 		close(sv[0]);
-		return;
+		return -1;
 	}
-	log_info("connection from %s: worker %d", peer, (int)pid);
+	log_info("connection from %s: worker %d%s", peer, (int)pid,
+		 tls_first ? " (TLS)" : "");
 	if (worker_list_add(&m->workers, pid, sv[0]) < 0) {
 		/* Untracked, it could hold a lease nobody counts. */
 		log_error("out of memory tracking worker %d: ending it", (int)pid);
 		kill(pid, SIGKILL);
 		close(sv[0]);
+		return -1;
 	}
+	worker_list_get(&m->workers, pid)->tls_first = tls_first;
+	return 0;
+}
+
+static void spawn(struct master *m, int fd, bool is_unix)
+{
+	char peer[PEER_NAME_MAX];
+	int one = 1;
+
+	/* Requests and replies are small messages: no Nagle delay. */
+	if (!is_unix)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	peer_name(fd, peer, sizeof(peer));
+	master_start_worker(m, fd, peer, false, false);
 }
 
 static bool is_shortage(int err)
@@ -113,28 +99,45 @@ static void pause_for_shortage(struct master *m, const char *what, int err)
 	m->shortage_logged_at = now;
 }
 
+/* At max-workers, accepting stops until a worker ends: clients wait
+ * in the listen backlog. Said once each time the limit is reached. */
+bool master_at_max_workers(struct master *m)
+{
+	bool full = m->cfg.max_workers && m->workers.n >= (size_t)m->cfg.max_workers;
+
+	if (full && !m->at_max_workers)
+		log_warn("max-workers (%d) reached: new connections wait in the backlog",
+			 m->cfg.max_workers);
+	else if (!full && m->at_max_workers)
+		log_info("below max-workers again: accepting");
+	m->at_max_workers = full;
+	return full;
+}
+
 int master_start_waiting(struct master *m)
 {
-	int sv[2];
+	int probe[2];
 
 	if (m->waiting_fd < 0)
 		return 0;
-	if (lease_socketpair(sv) < 0) {
+	/* A worker needs a socketpair and more: try one first, so that a
+	 * shortage pauses accepting instead of dropping the client. */
+	if (monitor_socketpair(probe) < 0) {
 		if (is_shortage(errno)) {
-			pause_for_shortage(m, "a lease socket for a new connection", errno);
+			pause_for_shortage(m, "a monitor socket for a new connection", errno);
 			return -1;
 		}
-		log_error("cannot make a lease socket: %s: dropping a connection",
-			  strerror(errno));
-		close(m->waiting_fd);
-		m->waiting_fd = -1;
-		return 0;
+	} else {
+		close(probe[0]);
+		close(probe[1]);
 	}
+	if (master_at_max_workers(m))
+		return -1;
 	if (m->shortages)
 		log_info("accepting again after %u refused tries", m->shortages);
 	m->shortages = 0;
 	m->shortage_logged_at = 0;
-	spawn(m, m->waiting_fd, m->waiting_unix, sv);
+	spawn(m, m->waiting_fd, m->waiting_unix);
 	m->waiting_fd = -1;
 	return 0;
 }

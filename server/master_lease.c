@@ -13,14 +13,22 @@
  * at once connects again can therefore ask before its old worker has
  * ended; so a request that finds the export full waits, up to
  * LEASE_WAIT_MS, for a worker of that export to end, instead of being
- * refused at once.
+ * refused at once. A worker waits once: asking again while it waits
+ * changes nothing.
+ *
+ * A grant carries the export itself: its description and its backend's
+ * pack (export_pack), read-only for a read-only export. A tls = require
+ * export is granted only to a worker that began with the TLS handshake.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lease.h"
+#include "backend_load.h"
+#include "export_pack.h"
 #include "log.h"
 #include "master.h"
 
@@ -30,7 +38,8 @@ enum verdict { GRANT, REFUSE, FULL };
 
 struct lease_wait {
 	pid_t pid;
-	struct lease_request rq;
+	uint64_t generation;
+	char name[MON_NAME_MAX + 1];
 	int64_t deadline;
 };
 
@@ -41,7 +50,7 @@ static bool at_limit(const struct master *m, const struct cnbd_export *e)
 }
 
 static enum verdict decide(struct master *m, const struct worker *w,
-			   const struct lease_request *rq, char *why, size_t len)
+			   const struct lease_wait *rq, char *why, size_t len)
 {
 	const struct export_entry *e = export_list_get(&m->exports, rq->name);
 	const struct cnbd_export *exp = e ? &e->def.exp : NULL;
@@ -53,6 +62,10 @@ static enum verdict decide(struct master *m, const struct worker *w,
 	if (exp->generation != rq->generation) {
 		snprintf(why, len, "export '%s' was redefined since this connection began; connect again",
 			 rq->name);
+		return REFUSE;
+	}
+	if (exp->tls_required && !w->tls_first) {
+		snprintf(why, len, "export '%s' is served over TLS only", rq->name);
 		return REFUSE;
 	}
 	if (w->lease) {
@@ -68,39 +81,93 @@ static enum verdict decide(struct master *m, const struct worker *w,
 	return GRANT;
 }
 
+/* The index of the backend among those a worker was handed. */
+static uint32_t backend_index(const struct cnbd_backend *be)
+{
+	for (size_t i = 0; i < backend_loaded_count(); i++) {
+		const char *name;
+		int fd;
+
+		if (backend_loaded_at(i, &name, &fd) == be)
+			return (uint32_t)i;
+	}
+	return UINT32_MAX;
+}
+
+/* Fills r with the export and pack with its backend's state for w. */
+static int hand_over(struct master *m, struct worker *w, const struct cnbd_export *exp,
+		     struct mon_reply *r, struct cnbd_pack *pack)
+{
+	const struct cnbd_backend *be = exp->backend;
+
+	master_describe(m, w, exp, &r->exp);
+	r->exp.backend_index = backend_index(be);
+	if (!be->open_export)
+		return 0;
+	errno = 0;
+	log_clear_last_error();
+	if (be->export_pack(exp->handle, exp->readonly, pack) < 0) {
+		log_error("export '%s': backend %s cannot hand the export to worker %d: %s",
+			  exp->name, be->name, (int)w->pid,
+			  log_last_error()[0] ? log_last_error() : strerror(errno));
+		return -1;
+	}
+	memcpy(r->data, pack->bytes, pack->len);
+	r->len = pack->len;
+	r->nfds = pack->nfds;
+	return 0;
+}
+
 static void answer(struct master *m, struct worker *w, const char *name,
 		   bool granted, const char *why)
 {
+	static struct mon_reply r;	/* large: not on the stack */
+	static struct cnbd_pack pack;
+	const struct export_entry *e = export_list_get(&m->exports, name);
+
+	memset(&r, 0, offsetof(struct mon_reply, data));
+	pack_init(&pack);
+	r.type = MON_LEASE;
+	if (granted && (!e || hand_over(m, w, &e->def.exp, &r, &pack) < 0)) {
+		granted = false;
+		why = "the export cannot be opened";
+	}
 	if (granted && !(w->lease = strdup(name))) {
 		why = "out of memory";
 		granted = false;
 	}
-	if (granted)
+	if (granted) {
 		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid, name,
 			  worker_list_leases(&m->workers, name));
-	else
-		log_info("worker %d: no lease: %s", (int)w->pid, why);
-	if (lease_answer(w->fd, granted, why) < 0)
-		log_warn("worker %d: lease answer not delivered", (int)w->pid);
+	} else {
+		log_rated(&m->worker_log, LOG_INFO, "worker %d: no lease: %s", (int)w->pid, why);
+		memset(&r.exp, 0, sizeof(r.exp));
+		r.len = r.nfds = 0;
+		r.status = EPERM;
+		snprintf(r.why, sizeof(r.why), "%s", why);
+	}
+	master_monitor_answer(m, w, &r, pack.fds, granted ? pack.nfds : 0);
+	pack_clear(&pack);
 }
 
-static void wait_for_room(struct master *m, pid_t pid, const struct lease_request *rq)
+static void wait_for_room(struct master *m, struct worker *w, const struct lease_wait *rq)
 {
 	struct lease_wait *v = realloc(m->waiting, (m->nwaiting + 1) * sizeof(*v));
 
 	if (!v)
 		return;	/* the worker's own timeout refuses it */
 	m->waiting = v;
-	v[m->nwaiting++] = (struct lease_wait){ .pid = pid, .rq = *rq,
-		.deadline = master_now_ms() + LEASE_WAIT_MS };
+	v[m->nwaiting] = *rq;
+	v[m->nwaiting++].deadline = master_now_ms() + LEASE_WAIT_MS;
+	w->waiting = true;
 }
 
 /* One request, new or waiting: true once it is answered. */
-static bool consider(struct master *m, pid_t pid, const struct lease_request *rq,
+static bool consider(struct master *m, pid_t pid, const struct lease_wait *rq,
 		     bool may_wait)
 {
 	struct worker *w = worker_list_get(&m->workers, pid);
-	char why[LEASE_WHY_MAX + 1] = "";
+	char why[MON_WHY_MAX + 1] = "";
 	enum verdict v;
 
 	if (!w || w->fd < 0)
@@ -108,6 +175,7 @@ static bool consider(struct master *m, pid_t pid, const struct lease_request *rq
 	v = decide(m, w, rq, why, sizeof(why));
 	if (v == FULL && may_wait)
 		return false;
+	w->waiting = false;
 	answer(m, w, rq->name, v == GRANT, why);
 	return true;
 }
@@ -119,7 +187,7 @@ void master_lease_retry(struct master *m)
 	for (size_t i = 0; i < m->nwaiting;) {
 		struct lease_wait *lw = &m->waiting[i];
 
-		if (consider(m, lw->pid, &lw->rq, now < lw->deadline))
+		if (consider(m, lw->pid, lw, now < lw->deadline))
 			*lw = m->waiting[--m->nwaiting];
 		else
 			i++;
@@ -138,24 +206,15 @@ int master_lease_timeout(const struct master *m, int64_t now)
 	return first > now ? (int)(first - now) : 0;
 }
 
-void master_lease_request(struct master *m, pid_t pid)
+void master_lease_request(struct master *m, struct worker *w,
+			  const struct mon_request *rq)
 {
-	struct worker *w = worker_list_get(&m->workers, pid);
-	struct lease_request rq;
-	int rc;
+	struct lease_wait lw = { .pid = w->pid, .generation = rq->generation };
 
-	if (!w || w->fd < 0)
-		return;
-	rc = lease_receive(w->fd, &rq);
-	if (rc > 0) {
-		if (!consider(m, pid, &rq, true))
-			wait_for_room(m, pid, &rq);
-		return;
-	}
-	if (rc == 0)
-		return;
-	/* Closed (the worker is ending) or garbage: no more requests. The
-	 * lease, if any, lasts until the worker is reaped. */
-	close(w->fd);
-	w->fd = -1;
+	if (w->waiting)
+		return;		/* counted once, however often it asks */
+	memcpy(lw.name, rq->name, sizeof(lw.name));
+	lw.name[MON_NAME_MAX] = '\0';
+	if (!consider(m, w->pid, &lw, true))
+		wait_for_room(m, w, &lw);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -11,12 +12,22 @@
 
 #include "log.h"
 #include "master.h"
+#include "sandbox.h"
 
 /* At shutdown, how long workers get to finish after SIGTERM. */
 #define SHUTDOWN_GRACE_MS	5000
 
-static void log_exit(const struct master *m, pid_t pid, int status)
+static void log_exit(const struct master *m, const struct worker *w, pid_t pid, int status)
 {
+	char *name;
+
+	if (w && w->sandbox_syscall >= 0) {
+		name = sandbox_syscall_name(w->sandbox_arch, w->sandbox_syscall);
+		log_warn("worker %d ended by its sandbox: it called %s", (int)pid,
+			 name ? name : "a forbidden system call");
+		free(name);
+		return;
+	}
 	/* At shutdown the master's own SIGTERM is the expected end. */
 	if (m->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
 		log_debug("worker %d ended", (int)pid);
@@ -38,7 +49,7 @@ void master_reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct worker *w = worker_list_get(&m->workers, pid);
 
-		log_exit(m, pid, status);
+		log_exit(m, w, pid, status);
 		if (w && w->lease)
 			log_debug("worker %d: lease on '%s' ended", (int)pid, w->lease);
 		worker_list_remove(&m->workers, pid);

@@ -235,6 +235,7 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 	SWAP(o->backend_dir, n->backend_dir);
 	SWAP(o->default_export, n->default_export);
 	SWAP(o->handshake_timeout, n->handshake_timeout);
+	SWAP(o->max_workers, n->max_workers);
 	SWAP(o->exports_dir, n->exports_dir);
 	/* TLS applies at once too: new workers get the new credentials. */
 	SWAP(o->tls, n->tls);

@@ -1,88 +1,141 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The child side of fork. Order matters: first shed what belongs to the
- * master (the master closed its descriptors before calling us; signal
- * handling here), then drop privileges, and only then let the engine
- * read the first byte the client sent.
+ * nbd-serverd --worker: one connection. Order matters, and each step
+ * takes away something the next ones could misuse:
+ *   1. the backends' code is loaded from the descriptors the master gave;
+ *   2. the lifeline starts, so the worker never outlives the master;
+ *   3. the sandbox closes: from here on the worker cannot open, execute,
+ *      fork or signal anything (sandbox.h);
+ *   4. only then is the first byte the client sent read.
+ * Privileges were dropped before this program started (worker_spawn.c).
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
-#include "lease.h"
 #include "lifeline.h"
 #include "log.h"
+#include "monitor.h"
+#include "sandbox.h"
 #include "serve.h"
 #include "worker.h"
+#include "worker_backends.h"
+#include "worker_exports.h"
+#include "worker_spawn.h"
+#include "worker_tls.h"
 
-static const struct cnbd_export *hook_find(void *ctx, const char *name)
+#define MAX_BACKENDS	64
+
+struct worker_args {
+	const char *peer;
+	int handshake_timeout;
+	enum cnbd_tls_mode tls_mode;
+	bool tls_first;
+	bool no_zeroes;
+	bool verbose;
+	bool syslog;
+	char *backends[MAX_BACKENDS];
+	size_t nbackends;
+};
+
+static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 {
-	const struct worker_setup *w = ctx;
+	static const struct option longopts[] = {
+		{ "worker", no_argument, NULL, 'w' },
+		{ "peer", required_argument, NULL, 'p' },
+		{ "handshake-timeout", required_argument, NULL, 't' },
+		{ "tls-mode", required_argument, NULL, 'm' },
+		{ "tls-first", no_argument, NULL, 'F' },
+		{ "no-zeroes", no_argument, NULL, 'z' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ 0 }
+	};
+	int c;
 
-	return export_list_find(w->table, name);
-}
-
-static const struct cnbd_export *hook_at(void *ctx, size_t index)
-{
-	const struct worker_setup *w = ctx;
-
-	return export_list_at(w->table, index);
-}
-
-/* The master keeps the count (and logs refusals); it frees the lease
- * when it reaps us. */
-static int hook_acquire(void *ctx, const struct cnbd_export *exp,
-			char *why, size_t whylen)
-{
-	const struct worker_setup *w = ctx;
-
-	return lease_ask(w->lease_fd, exp, why, whylen);
-}
-
-/* The master blocks these for its signalfd; a worker wants the default
- * actions back, so that the master's SIGTERM ends it. SIGPIPE stays
- * ignored: a vanished client is an error return, not a death. */
-static void reset_signals(void)
-{
-	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		signal(sigs[i], SIG_DFL);
-		sigaddset(&mask, sigs[i]);
+	a->peer = "?";
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w': break;
+		case 'p': a->peer = optarg; break;
+		case 't': a->handshake_timeout = atoi(optarg); break;
+		case 'm': a->tls_mode = (enum cnbd_tls_mode)atoi(optarg); break;
+		case 'F': a->tls_first = true; break;
+		case 'z': a->no_zeroes = true; break;
+		case 'v': a->verbose = true; break;
+		case 's': a->syslog = true; break;
+		case 'b':
+			if (a->nbackends == MAX_BACKENDS)
+				return -1;
+			a->backends[a->nbackends++] = optarg;
+			break;
+		default: return -1;
+		}
 	}
-	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return 0;
 }
 
-void worker_run(int fd, const char *peer, const struct worker_setup *w)
+/* The connection after STARTTLS's ACK goes back to the master, which
+ * starts a worker that begins with the TLS handshake; this one ends. */
+static void hand_off_tls(void *ctx, int fd, bool no_zeroes)
 {
-	struct cnbd_serve_hooks hooks = {
-		.ctx = (void *)w,
-		.find_export = hook_find,
-		.export_at = hook_at,
-		.acquire = hook_acquire,
-	};
+	struct mon_request rq = { .type = MON_HAND_OFF, .flags = no_zeroes };
+	int monitor = *(int *)ctx;
+
+	if (monitor_send(monitor, &rq, sizeof(rq), &fd, 1) < 0)
+		log_error("cannot hand the connection over for TLS: %m");
+}
+
+static int serve(const struct worker_args *a)
+{
+	static int monitor = WORKER_FD_MONITOR;
+	struct cnbd_serve_hooks hooks = { .ctx = &monitor };
 	struct cnbd_serve_options opts = {
-		.handshake_timeout = w->handshake_timeout,
-		.tls = w->tls,
-		.tls_mode = w->tls_mode,
+		.handshake_timeout = a->handshake_timeout,
+		.tls_mode = a->tls_mode,
+		.tls_resumed = a->tls_first,
+		.no_zeroes = a->no_zeroes,
 	};
+
+	worker_exports_hooks(&hooks, WORKER_FD_MONITOR);
+	if (a->tls_mode != CNBD_TLS_OFF && !a->tls_first)
+		hooks.hand_off_tls = hand_off_tls;
+	if (a->tls_first) {
+		opts.tls = worker_tls_new(WORKER_FD_MONITOR);
+		if (!opts.tls)
+			return -1;
+	}
+	return cnbd_serve_connection(WORKER_FD_CLIENT, &hooks, &opts);
+}
+
+int worker_main(int argc, char **argv)
+{
+	struct worker_args a = { 0 };
+	struct lifeline life = { .rd = WORKER_FD_LIFELINE, .wr = -1 };
 	char prefix[128];
 
-	reset_signals();
-	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), peer);
+	signal(SIGPIPE, SIG_IGN);
+	if (parse_worker_args(argc, argv, &a) < 0) {
+		fprintf(stderr, "nbd-serverd --worker is started by nbd-serverd itself, not by hand\n");
+		return 2;
+	}
+	prctl(PR_SET_NAME, "nbd-worker");
+	log_init("nbd-serverd", a.syslog, a.verbose);
+	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), a.peer);
 	log_set_prefix(prefix);
-	if (privdrop_apply(w->drop) < 0) {
-		log_error("not serving this connection: privilege drop failed");
-		close(fd);
-		_exit(2);
+	if (worker_backends_load(a.backends, a.nbackends, WORKER_FD_BACKENDS) < 0)
+		return 2;
+	if (lifeline_watch(&life) < 0)
+		return 2;
+	if (sandbox_enter(worker_backends_flags() & CNBD_BACKEND_NEEDS_NETWORK ?
+			  SANDBOX_NEEDS_NETWORK : 0, WORKER_FD_MONITOR) < 0) {
+		log_error("not serving this connection: cannot enter the sandbox");
+		return 2;
 	}
-	/* A worker outliving its master would serve outside anything the
-	 * next master knows (leases, removed exports). */
-	if (lifeline_watch(w->lifeline) < 0) {
-		close(fd);
-		_exit(1);
-	}
-	_exit(cnbd_serve_connection(fd, &hooks, &opts) == 0 ? 0 : 1);
+	_exit(serve(&a) == 0 ? 0 : 1);
 }

@@ -16,7 +16,7 @@ int worker_list_add(struct worker_list *l, pid_t pid, int fd)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = (struct worker){ .pid = pid, .fd = fd };
+	l->v[l->n++] = (struct worker){ .pid = pid, .fd = fd, .sandbox_syscall = -1 };
 	return 0;
 }
 

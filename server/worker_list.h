@@ -9,13 +9,25 @@
 #ifndef CNBD_SERVER_WORKER_LIST_H
 #define CNBD_SERVER_WORKER_LIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct worker {
 	pid_t pid;
-	int fd;			/* lease socket; -1 once the worker closed it */
+	int fd;			/* monitor socket; -1 once the worker closed it */
 	char *lease;		/* export name it holds a lease on; NULL: none */
+	/* Started with the TLS handshake first (after a hand-off), so it
+	 * never read a plaintext option: only such a worker may sign, ask
+	 * for a PSK and lease a tls = require export. */
+	bool tls_first;
+	bool signed_once;	/* MON_SIGN answered */
+	bool psk_once;		/* MON_PSK answered */
+	bool handed_off;	/* gave its client away: ending */
+	bool waiting;		/* a lease request waits for room */
+	int sandbox_syscall;	/* reported by its sandbox; -1: none */
+	uint32_t sandbox_arch;
 };
 
 struct worker_list {

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define CNBD_BACKEND_ABI_MAJOR	1
-#define CNBD_BACKEND_ABI_MINOR	1
+#define CNBD_BACKEND_ABI_MINOR	2
 #define CNBD_BACKEND_ABI_VERSION \
 	((CNBD_BACKEND_ABI_MAJOR << 16) | CNBD_BACKEND_ABI_MINOR)
 
@@ -58,6 +58,10 @@ extern "C" {
  * would block (EAGAIN) to its executor threads. For storage behind a
  * page cache (the file backend: preadv2/pwritev2 with RWF_NOWAIT). */
 #define CNBD_BACKEND_NOWAIT	(1U << 5)
+/* ABI 1.2. The worker's sandbox lets it create sockets and connect
+ * (a backend that reaches its storage over the network, such as rbd).
+ * Without it a worker cannot open anything: see docs/backends.md. */
+#define CNBD_BACKEND_NEEDS_NETWORK	(1U << 6)
 
 /* Flags passed to data calls */
 #define CNBD_FUA	(1U << 0)	/* durable before returning */
@@ -79,6 +83,7 @@ struct cnbd_param {
 };
 
 struct cnbd_extents;	/* opaque: filled through cnbd_add_extent() */
+struct cnbd_pack;	/* opaque: an export handed to a worker (ABI 1.2) */
 
 struct cnbd_backend {
 	/* Stamped by CNBD_BACKEND_HEADER; never set these by hand. */
@@ -140,6 +145,24 @@ struct cnbd_backend {
 	 * connection, and a slow read would hold the connection's socket. */
 	int (*read_fd)(void *conn, uint32_t count, uint64_t offset, int *fd,
 		       uint64_t *fd_offset);
+
+	/* ABI 1.2: handing an export to a worker. A worker is a fresh
+	 * program, not a fork of the master: it holds no export until its
+	 * client chose one with GO or EXPORT_NAME, and then only that one.
+	 * Required of a backend that has open_export; a backend without
+	 * open_export has no export state and needs neither. */
+	/* Master: put in pack what a worker needs to serve this export:
+	 * descriptors (cnbd_pack_fd) and bytes (cnbd_pack_bytes), never
+	 * more than that export's own storage and settings. With readonly,
+	 * hand over only descriptors that cannot write (reopen read-only).
+	 * 0, or -1 with errno. */
+	int (*export_pack)(void *export_handle, bool readonly,
+			   struct cnbd_pack *pack);
+	/* Worker: the export handle rebuilt from pack, taking out what
+	 * export_pack put in, in the same order. close_export frees it.
+	 * The worker is already sandboxed here: it cannot open files. NULL
+	 * with errno on error. */
+	void *(*export_unpack)(struct cnbd_pack *pack, bool readonly);
 	/* Append new fields here, and only here. */
 };
 
@@ -174,6 +197,26 @@ int cnbd_parse_bool(const char *what, const char *value);
  * Extents must be added in order, without gaps. */
 int cnbd_add_extent(struct cnbd_extents *extents, uint64_t offset,
 		    uint64_t length, uint32_t type);
+
+/* ABI 1.2: another backend, by name, loaded by the server from its
+ * backend directory with the checks it makes on anything it loads (a
+ * layer such as faulty wraps one). Full size: fields the backend did
+ * not know are zero. In a worker: only backends the master loaded.
+ * NULL with a message (cnbd_error) when it cannot be had. */
+const struct cnbd_backend *cnbd_backend_lookup(const char *name);
+
+/* Packing an export for a worker (ABI 1.2). At most CNBD_PACK_MAX_FDS
+ * descriptors and CNBD_PACK_MAX_BYTES bytes in all. */
+#define CNBD_PACK_MAX_FDS	16
+#define CNBD_PACK_MAX_BYTES	16384
+/* Adds a duplicate of fd (the backend keeps its own); 0 or -1. */
+int cnbd_pack_fd(struct cnbd_pack *pack, int fd);
+/* Adds len bytes; 0 or -1 (EMSGSIZE past the limit). */
+int cnbd_pack_bytes(struct cnbd_pack *pack, const void *data, size_t len);
+/* The next descriptor, now the caller's; -1 (EINVAL) when none is left. */
+int cnbd_unpack_fd(struct cnbd_pack *pack);
+/* Exactly len bytes into data; -1 (EINVAL) when fewer are left. */
+int cnbd_unpack_bytes(struct cnbd_pack *pack, void *data, size_t len);
 
 #ifdef __cplusplus
 }

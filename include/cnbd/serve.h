@@ -31,7 +31,17 @@ struct cnbd_export {
 	void *handle;			/* the export handle backend calls get */
 	uint64_t generation;		/* for the owner's bookkeeping */
 	bool tls_required;		/* served only after STARTTLS */
+	/* A description only, for LIST and INFO (backend NULL): what INFO
+	 * says of it. The attach hook gives the export to serve at GO.
+	 * Ignored when backend is set. */
+	uint64_t size;
+	uint16_t flags;			/* cnbd_export_flags(); DF is added */
 };
+
+/* The transmission flags exp has when served through conn (a backend
+ * connection of it), except NBD_FLAG_SEND_DF, which depends on the
+ * client: what to put in a description-only export's flags. */
+uint16_t cnbd_export_flags(const struct cnbd_export *exp, void *conn);
 
 /* TLS credentials: X.509 from a directory holding server-cert.pem,
  * server-key.pem and (to verify clients) ca-cert.pem, and/or PSK keys
@@ -62,6 +72,18 @@ struct cnbd_serve_hooks {
 		       char *why, size_t whylen);
 	/* Optional: the connection is done with the export acquire granted. */
 	void (*release)(void *ctx, const struct cnbd_export *exp);
+	/* Optional: at GO and EXPORT_NAME, once acquire granted it, the
+	 * export to serve (with its backend and handle) for the one
+	 * find_export gave, which may have been a description only. NULL
+	 * refuses, with the reason for the client in why. */
+	const struct cnbd_export *(*attach)(void *ctx, const struct cnbd_export *exp,
+					    char *why, size_t whylen);
+	/* Optional: once STARTTLS is acknowledged, the connection is given
+	 * away instead of the handshake being done here (nbd-serverd
+	 * serves TLS in a fresh worker that never read plaintext options).
+	 * no_zeroes is what the client's flags said. The engine then ends
+	 * without a word more on fd, as after ABORT. */
+	void (*hand_off_tls)(void *ctx, int fd, bool no_zeroes);
 };
 
 struct cnbd_serve_options {
@@ -71,6 +93,11 @@ struct cnbd_serve_options {
 				 * when the caller's log prefix names it */
 	const struct cnbd_tls *tls;	/* NULL: no TLS */
 	enum cnbd_tls_mode tls_mode;
+	/* The greeting and STARTTLS's ACK went out from whoever handed
+	 * this connection over (hand_off_tls): start with the TLS
+	 * handshake. no_zeroes as the client's flags said. */
+	bool tls_resumed;
+	bool no_zeroes;
 };
 
 /* Serves one connection on fd, and closes it. Returns 0 after a clean

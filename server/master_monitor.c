@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master's side of the monitor socket (monitor.h). Each worker
+ * message is read whole, once per poll round per worker, checked, and
+ * answered at once without blocking; anything malformed closes that
+ * worker's monitor socket, and every line a worker can cause goes
+ * through log_rated().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "peer.h"
+#include "sandbox.h"
+#include "worker_spawn.h"
+
+void master_monitor_answer(struct master *m, struct worker *w,
+			   const struct mon_reply *r, const int *fds, size_t nfds)
+{
+	if (monitor_send(w->fd, r, sizeof(*r), fds, nfds) < 0)
+		log_rated(&m->worker_log, LOG_WARNING, "worker %d: answer not delivered: %s",
+			  (int)w->pid, strerror(errno));
+}
+
+/* A tls = require export is a name and nothing more to a worker that
+ * has not begun with TLS: the engine answers TLS_REQD for it. */
+void master_describe(const struct master *m, const struct worker *w,
+		     const struct cnbd_export *exp, struct mon_export *out)
+{
+	(void)m;
+	memset(out, 0, sizeof(*out));
+	if (!exp)
+		return;
+	out->found = 1;
+	out->tls_required = exp->tls_required;
+	snprintf(out->name, sizeof(out->name), "%s", exp->name);
+	out->generation = exp->generation;
+	if (exp->tls_required && !w->tls_first)
+		return;
+	out->readonly = exp->readonly;
+	out->flags = exp->flags;
+	out->size = exp->size;
+	out->min_block = exp->min_block;
+	out->pref_block = exp->pref_block;
+	out->max_block = exp->max_block;
+	snprintf(out->backend, sizeof(out->backend), "%s", exp->backend->name);
+	if (exp->description) {
+		out->description_len = strnlen(exp->description, NBD_MAX_STRING);
+		memcpy(out->description, exp->description, out->description_len);
+	}
+}
+
+static void answer_export(struct master *m, struct worker *w, const struct mon_request *rq)
+{
+	static struct mon_reply r;
+	const struct cnbd_export *exp;
+
+	memset(&r, 0, offsetof(struct mon_reply, data));
+	r.type = rq->type;
+	if (rq->type == MON_FIND)
+		exp = export_list_find(&m->exports, rq->name);
+	else
+		exp = export_list_at(&m->exports, rq->index);
+	master_describe(m, w, exp, &r.exp);
+	master_monitor_answer(m, w, &r, NULL, 0);
+}
+
+/* The client's socket, handed back after STARTTLS's ACK, goes to a
+ * fresh worker that begins with the handshake. */
+static void hand_off(struct master *m, struct worker *w, const struct mon_request *rq,
+		     int client_fd)
+{
+	char peer[PEER_NAME_MAX];
+
+	if (client_fd < 0 || !m->tls || w->tls_first || w->handed_off) {
+		log_rated(&m->worker_log, LOG_WARNING,
+			  "worker %d: a TLS hand-off it may not make: ignored", (int)w->pid);
+		return;
+	}
+	w->handed_off = true;
+	peer_name(client_fd, peer, sizeof(peer));
+	master_start_worker(m, client_fd, peer, true, rq->flags & 1);
+}
+
+static void dispatch(struct master *m, struct worker *w, const struct mon_request *rq,
+		     int fd)
+{
+	switch (rq->type) {
+	case MON_FIND:
+	case MON_AT:
+		answer_export(m, w, rq);
+		break;
+	case MON_LEASE:
+		master_lease_request(m, w, rq);
+		break;
+	case MON_HAND_OFF:
+		hand_off(m, w, rq, fd);
+		fd = -1;
+		break;
+	case MON_TLS_PUBLIC:
+	case MON_SIGN:
+	case MON_PSK:
+		master_tls_request(m, w, rq);
+		break;
+	default:
+		log_rated(&m->worker_log, LOG_WARNING, "worker %d: unknown request %u",
+			  (int)w->pid, rq->type);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Believed only once: what the master logs when it reaps the worker.
+ * A compromised worker could lie here, about itself alone. */
+static void sandbox_reported(struct worker *w, const struct sandbox_report *r)
+{
+	if (r->magic != SANDBOX_REPORT_MAGIC || w->sandbox_syscall >= 0)
+		return;
+	w->sandbox_syscall = r->syscall_nr;
+	w->sandbox_arch = r->arch;
+}
+
+void master_monitor_read(struct master *m, pid_t pid)
+{
+	static union {
+		struct mon_request rq;
+		struct sandbox_report sr;
+	} msg;
+	struct worker *w = worker_list_get(&m->workers, pid);
+	int fd = -1;
+	size_t nfds = 1;
+	ssize_t n;
+
+	if (!w || w->fd < 0)
+		return;
+	n = monitor_recv(w->fd, &msg, sizeof(msg), &fd, &nfds);
+	if (n == 0)
+		return;
+	if (n == sizeof(msg.rq)) {
+		msg.rq.name[MON_NAME_MAX] = '\0';
+		if (msg.rq.len > MON_DATA_MAX)
+			msg.rq.len = MON_DATA_MAX;
+		dispatch(m, w, &msg.rq, nfds ? fd : -1);
+		return;
+	}
+	if (nfds)
+		close(fd);
+	if (n == sizeof(msg.sr)) {
+		sandbox_reported(w, &msg.sr);
+		return;
+	}
+	/* Closed (the worker is ending) or garbage: no more requests. The
+	 * lease, if any, lasts until the worker is reaped. */
+	if (n > 0)
+		log_rated(&m->worker_log, LOG_WARNING,
+			  "worker %d: a %zd-byte message that is no request: not listening to it any more",
+			  (int)pid, n);
+	close(w->fd);
+	w->fd = -1;
+}
