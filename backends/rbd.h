@@ -52,6 +52,10 @@ void rbd_export_free(struct rbd_export *exp);
  * NULL when there is none; malloc'd otherwise. */
 char *rbd_keyring_find(const char *text, const char *entity);
 
+/* rbd_pack.c: the export handed from the master to a worker */
+int rbd_export_pack(void *handle, bool readonly, struct cnbd_pack *pack);
+void *rbd_export_unpack(struct cnbd_pack *pack, bool readonly);
+
 /* rbd_connect.c (worker) */
 int rbd_conn_open(struct rbd_conn *c);
 void rbd_conn_close(struct rbd_conn *c);

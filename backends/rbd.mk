@@ -5,7 +5,7 @@
 # backends/backends.mk, whose pattern rules and flags it relies on.
 
 RBD_SRCS := backends/rbd.c backends/rbd_params.c backends/rbd_keyring.c \
-	    backends/rbd_connect.c backends/rbd_extents.c
+	    backends/rbd_connect.c backends/rbd_extents.c backends/rbd_pack.c
 RBD_OBJS := $(RBD_SRCS:%.c=$(B)/%.o)
 RBD_SO   := $(B)/backends/rbd.so
 

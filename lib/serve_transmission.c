@@ -269,6 +269,8 @@ int serve_transmission(struct session *s, int threads)
 		rc = -1;
 		goto out;
 	}
+	if (s->hooks->serving)
+		s->hooks->serving(s->hooks->ctx);
 	rc = read_loop(s, &q);
 	/* DISC or not, what was queued runs to completion: a write the
 	 * client sent may still be acknowledged if the client is there. */

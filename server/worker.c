@@ -91,10 +91,22 @@ static void hand_off_tls(void *ctx, int fd, bool no_zeroes)
 		log_error("cannot hand the connection over for TLS: %m");
 }
 
+/* Every thread this worker will have runs now: from here on the kernel
+ * refuses it any new task, thread or process. A backend that talks to
+ * the network (librados) makes threads as it goes, so it is spared. */
+static void serving(void *ctx)
+{
+	(void)ctx;
+	if (worker_backends_flags() & CNBD_BACKEND_NEEDS_NETWORK)
+		return;
+	if (sandbox_limit_processes() < 0)
+		log_warn("cannot set RLIMIT_NPROC to 0: %m");
+}
+
 static int serve(const struct worker_args *a)
 {
 	static int monitor = WORKER_FD_MONITOR;
-	struct cnbd_serve_hooks hooks = { .ctx = &monitor };
+	struct cnbd_serve_hooks hooks = { .ctx = &monitor, .serving = serving };
 	struct cnbd_serve_options opts = {
 		.handshake_timeout = a->handshake_timeout,
 		.tls_mode = a->tls_mode,

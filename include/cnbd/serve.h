@@ -84,6 +84,10 @@ struct cnbd_serve_hooks {
 	 * no_zeroes is what the client's flags said. The engine then ends
 	 * without a word more on fd, as after ABORT. */
 	void (*hand_off_tls)(void *ctx, int fd, bool no_zeroes);
+	/* Optional: called once the connection's request threads run,
+	 * before the first request is read (nbd-serverd's worker then
+	 * forbids itself any new thread or process). */
+	void (*serving)(void *ctx);
 };
 
 struct cnbd_serve_options {

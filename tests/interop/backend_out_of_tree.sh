@@ -88,6 +88,27 @@ static void stripes_close_export(void *h)
 	free(h);
 }
 
+#ifndef OLD_ABI
+/* A worker is a fresh program: the export's settings travel as bytes. */
+static int stripes_export_pack(void *h, bool readonly, struct cnbd_pack *pack)
+{
+	(void)readonly;
+	return cnbd_pack_bytes(pack, h, sizeof(struct stripes));
+}
+
+static void *stripes_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct stripes *s = malloc(sizeof(*s));
+
+	(void)readonly;
+	if (s && cnbd_unpack_bytes(pack, s, sizeof(*s)) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+#endif
+
 static int64_t stripes_get_size(void *h)
 {
 	return ((struct stripes *)h)->size;
@@ -140,6 +161,10 @@ static const struct cnbd_backend stripes = {
 	.get_size = stripes_get_size,
 	.pread = stripes_pread,
 	.extents = stripes_extents,
+#ifndef OLD_ABI
+	.export_pack = stripes_export_pack,
+	.export_unpack = stripes_export_unpack,
+#endif
 };
 
 CNBD_BACKEND_REGISTER(stripes)
@@ -206,6 +231,24 @@ else:
 ' || fail "nbdsh saw the wrong data"
 server_alive
 stop_server
+
+# ---- a backend that keeps export state but cannot hand it to a worker
+# (built as before ABI 1.2) is refused at start, with the reason ----
+odir=$tmp/old-backends
+mkdir -m 0755 "$odir"
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -DOLD_ABI $cflags \
+	-o "$odir/stripes.so" "$tmp/stripes.c" || fail "the old-style backend did not build"
+chmod 0755 "$odir/stripes.so"
+conf3=$tmp/old.conf
+write_server_config "$conf3" "127.0.0.1:$(free_port)"
+sed -i "s|^backend-dir = .*|backend-dir = $odir|" "$conf3"
+add_export "$conf3" stripes backend=stripes
+if timeout 10 "$SERVERD" -f -c "$conf3" >"$tmp/old.log" 2>&1; then
+	fail "nbd-serverd served a backend that cannot hand its export to a worker"
+fi
+grep -q "backend 'stripes' keeps export state but cannot hand it to a worker (no export_pack/export_unpack, backend ABI 1.2)" "$tmp/old.log" ||
+	{ cat "$tmp/old.log" >&2; fail "the refusal of an old backend does not say why"; }
 
 # ---- an unknown parameter reaches the backend, which refuses it ----
 conf2=$tmp/bad.conf
