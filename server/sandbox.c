@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -231,8 +232,14 @@ static int add_conditional(scmp_filter_ctx ctx)
 	if (rc == 0)
 		rc = add_each(ctx, SCMP_SYS(ioctl), 1, ioctl_cmds,
 			      sizeof(ioctl_cmds) / sizeof(ioctl_cmds[0]));
+	/* isatty() (stdio; a sanitizer's report asks before its first
+	 * line): "not a terminal". */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	if (rc == 0)
 		rc = add_each(ctx, SCMP_SYS(prlimit64), 0, self, 1);
+
 	if (rc == 0)
 		rc = add_each(ctx, SCMP_SYS(prctl), 0, names, 2);
 	return rc;
