@@ -21,8 +21,8 @@
  *   open-path:PATH     open(PATH) and read from it: another export's file
  *   flood-master       100000 72-byte messages (the size of a lease
  *                      request; zeroes and request-shaped ones, every
- *                      other) to each unnamed AF_UNIX socket among fds
- *                      3..64: the worker's sockets to its master
+ *                      other) to each AF_UNIX SOCK_SEQPACKET socket
+ *                      among fds 3..64: the worker's lease socket
  *   mmap-exec          an anonymous mapping with PROT_EXEC
  *
  * The outcome is one line of text at offset 4096 (RESULT_OFFSET), NUL
@@ -42,7 +42,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,24 +130,22 @@ static void attack_open(const char *what, const char *path, char *out, size_t le
 	snprintf(out, len, "%s: 0 read %zd bytes '%s'", what, n, n > 0 ? data : "");
 }
 
-/* The worker's way to its master: a socketpair, so no local name (the
- * client's socket is TCP, or an accepted Unix socket named after the
- * listener's path). */
+/* The worker's way to its master: an AF_UNIX SOCK_SEQPACKET socketpair
+ * (server/lease.h); the client's socket is TCP or an AF_UNIX stream.
+ * Found with fstat and getsockopt only, which a sandboxed worker keeps. */
 static bool master_socket(int fd)
 {
-	struct sockaddr_un sun;
-	socklen_t sl = sizeof(sun);
 	struct stat st;
-	int domain;
-	socklen_t dl = sizeof(domain);
+	int domain, type;
+	socklen_t dl = sizeof(domain), tl = sizeof(type);
 
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 || domain != AF_UNIX)
 		return false;
-	if (getsockname(fd, (struct sockaddr *)&sun, &sl) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
 		return false;
-	return sl <= sizeof(sa_family_t);
+	return type == SOCK_SEQPACKET;
 }
 
 /* At most 2 s per socket: the point is the master's work, not ours. */
