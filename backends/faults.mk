@@ -1,10 +1,12 @@
 # Fault-injection backends, for tests and for operators rehearsing
 # failures (docs/hardening.md): faulty wraps another backend and fails or
-# delays chosen requests; crashy crashes its worker on a chosen offset.
+# delays chosen requests; crashy crashes its worker on a chosen offset;
+# hostile attacks from inside its worker on command (fork, kill, exec,
+# open, flood the master: tests/interop/server_hostile_worker.py).
 # Built like every backend (backends/backends.mk's pattern rules), but
 # not installed: nothing in production should load them.
 
-FAULT_BACKEND_NAMES := faulty crashy
+FAULT_BACKEND_NAMES := faulty crashy hostile
 FAULT_BACKEND_SOS   := $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.so)
 BACKENDS            += $(FAULT_BACKEND_SOS)
 

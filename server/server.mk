@@ -3,7 +3,8 @@
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER_BIN  := $(B)/nbd-serverd
-SERVER_LIBS := -lcap-ng
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
+SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS)
 
 PROGRAMS += $(SERVER_BIN)
 
@@ -16,6 +17,10 @@ UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_server.
 	$(B)/server/config_export.o $(B)/server/config_read.o $(B)/server/config_runtime.o \
 	$(B)/server/export_list.o $(B)/server/config_tls.o
 UNIT_EXTRA_test_server_tls_config := $(UNIT_EXTRA_test_server_config) $(B)/server/tls_load.o
+
+# The sandbox is tested in forked children, one real engine among them.
+UNIT_EXTRA_test_sandbox := $(B)/server/sandbox.o $(B)/tests/lib/engine_harness.o $(SECCOMP_LIBS)
+$(B)/tests/unit/test_sandbox.o: CPPFLAGS += -Iserver -Itests/lib
 
 # "nbdctl server ...": the server's control socket from nbdctl, hooked
 # into nbdctl's dispatcher through client/client.mk's NBDCTL_EXTRA_OBJS.

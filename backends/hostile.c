@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostile: a test-only backend that plays a compromised worker. It is a
+ * RAM disk, but a WRITE at offset 0 whose data starts with "HOSTILE:"
+ * makes the worker attack what is around it, from inside, with the
+ * worker's own privileges: what code execution in a worker could do.
+ * tests/interop/server_hostile_worker.py checks that each attack fails
+ * or costs only the attacking worker. Never installed.
+ *
+ *   [evil]
+ *   backend = hostile
+ *   size = 1M            ; default 1M, at least 8K
+ *
+ * Commands (the bytes after "HOSTILE:", up to '\n' or the write's end):
+ *   fork               fork(); the child names itself "hostile-child",
+ *                      keeps the client socket and sleeps 30 s
+ *   kill:PID           kill(PID, SIGKILL): another client's worker
+ *   execve[:PATH]      execve("/bin/sh", "-c", "touch PATH"); PATH
+ *                      defaults to /tmp/hostile-exec
+ *   open-shadow        open("/etc/shadow") and read from it
+ *   open-path:PATH     open(PATH) and read from it: another export's file
+ *   flood-master       100000 72-byte messages (the size of a lease
+ *                      request; zeroes and request-shaped ones, every
+ *                      other) to each AF_UNIX SOCK_SEQPACKET socket
+ *                      among fds 3..64: the worker's lease socket
+ *   mmap-exec          an anonymous mapping with PROT_EXEC
+ *
+ * The outcome is one line of text at offset 4096 (RESULT_OFFSET), NUL
+ * padded to RESULT_SIZE bytes, for the client to READ back: "fork: 0
+ * child 1234" when an attack worked, "fork: -1 EPERM" when it failed.
+ * No line (or no connection) means the worker died trying. Not parallel
+ * and not nonblocking: one attack at a time, on an executor thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cnbd/backend.h"
+
+#define DEFAULT_SIZE	(1LL << 20)
+#define RESULT_OFFSET	4096
+#define RESULT_SIZE	256
+#define MAGIC		"HOSTILE:"
+#define FLOOD_COUNT	100000
+#define FLOOD_SIZE	72	/* server/lease.h's struct lease_request */
+
+struct hostile {
+	int fd;
+	char *map;
+	int64_t size;
+};
+
+/* "-1 EACCES" for the last failure. */
+static void fail_text(char *out, size_t len, const char *what)
+{
+	const char *name = strerrorname_np(errno);
+
+	snprintf(out, len, "%s: -1 %s", what, name ? name : "?");
+}
+
+static void attack_fork(char *out, size_t len)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* The worker's copy: the client socket and the storage,
+		 * outside anything the master counts. */
+		prctl(PR_SET_NAME, "hostile-child", 0, 0, 0);
+		sleep(30);
+		_exit(0);
+	}
+	if (pid < 0) {
+		fail_text(out, len, "fork");
+		return;
+	}
+	snprintf(out, len, "fork: 0 child %d", (int)pid);
+}
+
+static void attack_kill(const char *arg, char *out, size_t len)
+{
+	pid_t pid = (pid_t)atoi(arg);
+
+	if (pid <= 1) {
+		snprintf(out, len, "kill: bad pid '%.32s'", arg);
+		return;
+	}
+	if (kill(pid, SIGKILL) < 0) {
+		fail_text(out, len, "kill");
+		return;
+	}
+	snprintf(out, len, "kill: 0 pid %d", (int)pid);
+}
+
+static void attack_execve(const char *arg, char *out, size_t len)
+{
+	char cmd[256];
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+
+	snprintf(cmd, sizeof(cmd), "touch '%.200s'", *arg ? arg : "/tmp/hostile-exec");
+	execve("/bin/sh", argv, envp);
+	fail_text(out, len, "execve");
+}
+
+static void attack_open(const char *what, const char *path, char *out, size_t len)
+{
+	char data[17] = { 0 };
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fail_text(out, len, what);
+		return;
+	}
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	for (ssize_t i = 0; i < n; i++)
+		if (data[i] < 0x20 || data[i] > 0x7e)
+			data[i] = '.';
+	snprintf(out, len, "%s: 0 read %zd bytes '%s'", what, n, n > 0 ? data : "");
+}
+
+/* The worker's way to its master: an AF_UNIX SOCK_SEQPACKET socketpair
+ * (server/lease.h); the client's socket is TCP or an AF_UNIX stream.
+ * Found with fstat and getsockopt only, which a sandboxed worker keeps. */
+static bool master_socket(int fd)
+{
+	struct stat st;
+	int domain, type;
+	socklen_t dl = sizeof(domain), tl = sizeof(type);
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 || domain != AF_UNIX)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+		return false;
+	return type == SOCK_SEQPACKET;
+}
+
+/* At most 2 s per socket: the point is the master's work, not ours. */
+static long flood_one(int fd)
+{
+	struct timespec start, now;
+	unsigned char msg[FLOOD_SIZE];
+	long sent = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (sent < FLOOD_COUNT) {
+		memset(msg, 0, sizeof(msg));
+		if (sent & 1) {
+			uint64_t generation = (uint64_t)sent;
+
+			memcpy(msg, &generation, sizeof(generation));
+			snprintf((char *)msg + 8, sizeof(msg) - 8, "hostile-%ld", sent);
+		}
+		if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(msg)) {
+			sent++;
+			continue;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= 2)
+			break;
+		poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 10);
+	}
+	return sent;
+}
+
+static void attack_flood(char *out, size_t len)
+{
+	size_t used;
+	int targets = 0;
+
+	used = (size_t)snprintf(out, len, "flood-master:");
+	for (int fd = 3; fd <= 64 && used < len; fd++) {
+		if (!master_socket(fd))
+			continue;
+		targets++;
+		used += (size_t)snprintf(out + used, len - used, " fd %d sent %ld", fd,
+					 flood_one(fd));
+	}
+	if (!targets && used < len)
+		snprintf(out + used, len - used, " no socket found");
+}
+
+static void attack_mmap_exec(char *out, size_t len)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fail_text(out, len, "mmap-exec");
+		return;
+	}
+	munmap(p, 4096);
+	snprintf(out, len, "mmap-exec: 0 mapped");
+}
+
+static void attack(struct hostile *h, const char *cmd)
+{
+	char out[RESULT_SIZE] = { 0 };
+
+	if (!strcmp(cmd, "fork"))
+		attack_fork(out, sizeof(out));
+	else if (!strncmp(cmd, "kill:", 5))
+		attack_kill(cmd + 5, out, sizeof(out));
+	else if (!strcmp(cmd, "execve") || !strncmp(cmd, "execve:", 7))
+		attack_execve(cmd[6] ? cmd + 7 : "", out, sizeof(out));
+	else if (!strcmp(cmd, "open-shadow"))
+		attack_open("open-shadow", "/etc/shadow", out, sizeof(out));
+	else if (!strncmp(cmd, "open-path:", 10))
+		attack_open("open-path", cmd + 10, out, sizeof(out));
+	else if (!strcmp(cmd, "flood-master"))
+		attack_flood(out, sizeof(out));
+	else if (!strcmp(cmd, "mmap-exec"))
+		attack_mmap_exec(out, sizeof(out));
+	else
+		snprintf(out, sizeof(out), "unknown command '%.64s'", cmd);
+	memcpy(h->map + RESULT_OFFSET, out, sizeof(out));
+}
+
+static void hostile_close_export(void *handle)
+{
+	struct hostile *h = handle;
+
+	if (h->map)
+		munmap(h->map, h->size);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+}
+
+static void *hostile_open_export(const struct cnbd_param *params, size_t n)
+{
+	struct hostile *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fd = -1;
+	h->size = DEFAULT_SIZE;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(params[i].key, "size")) {
+			h->size = cnbd_parse_size("hostile: size", params[i].value);
+			if (h->size < RESULT_OFFSET + RESULT_SIZE) {
+				cnbd_error("hostile: size must be at least 8K");
+				errno = EINVAL;
+				goto fail;
+			}
+		} else {
+			cnbd_error("hostile: unknown parameter '%s' (known: size)", params[i].key);
+			errno = EINVAL;
+			goto fail;
+		}
+	}
+	/* Shared like the memory backend's, so the outcome outlives the
+	 * worker's connection. */
+	h->fd = memfd_create("cnbd-hostile", MFD_CLOEXEC);
+	if (h->fd < 0 || ftruncate(h->fd, h->size) < 0) {
+		cnbd_error("hostile: cannot make a %lld-byte disk: %s",
+			   (long long)h->size, strerror(errno));
+		goto fail;
+	}
+	h->map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
+	if (h->map == MAP_FAILED) {
+		h->map = NULL;
+		cnbd_error("hostile: cannot map the disk: %s", strerror(errno));
+		goto fail;
+	}
+	return h;
+fail:
+	hostile_close_export(h);
+	return NULL;
+}
+
+static int64_t hostile_get_size(void *conn)
+{
+	return ((struct hostile *)conn)->size;
+}
+
+static int hostile_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
+			 uint32_t flags)
+{
+	struct hostile *h = conn;
+
+	(void)flags;
+	memcpy(buf, h->map + offset, count);
+	return 0;
+}
+
+static int hostile_pwrite(void *conn, const void *buf, uint32_t count,
+			  uint64_t offset, uint32_t flags)
+{
+	struct hostile *h = conn;
+	size_t magic = strlen(MAGIC);
+
+	(void)flags;
+	memcpy(h->map + offset, buf, count);
+	if (offset == 0 && count > magic && !memcmp(buf, MAGIC, magic)) {
+		char cmd[RESULT_SIZE];
+		size_t n = count - magic < sizeof(cmd) - 1 ? count - magic : sizeof(cmd) - 1;
+
+		memcpy(cmd, (const char *)buf + magic, n);
+		cmd[n] = '\0';
+		cmd[strcspn(cmd, "\n")] = '\0';
+		attack(h, cmd);
+	}
+	return 0;
+}
+
+static int hostile_flush(void *conn, uint32_t flags)
+{
+	(void)conn;
+	(void)flags;
+	return 0;
+}
+
+static const struct cnbd_backend hostile = {
+	CNBD_BACKEND_HEADER,
+	.name = "hostile",
+	.version = "1.0",
+	.description = "a RAM disk whose worker attacks its surroundings on command (tests only)",
+	.params_help = "size=SIZE   disk size (default 1M); WRITE \"HOSTILE:<attack>\" at 0",
+	.open_export = hostile_open_export,
+	.close_export = hostile_close_export,
+	.get_size = hostile_get_size,
+	.pread = hostile_pread,
+	.pwrite = hostile_pwrite,
+	.flush = hostile_flush,
+};
+
+CNBD_BACKEND_REGISTER(hostile)

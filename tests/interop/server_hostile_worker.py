@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+# A compromised worker can do nothing but serve (issue 11). The hostile
+# backend (backends/hostile.c) attacks from inside its own worker when
+# its client writes "HOSTILE:<attack>" at offset 0, and leaves the
+# outcome at offset 4096. For each attack, with a bystander client
+# connected to another export:
+#   - the attack failed (an error in the outcome) or killed only the
+#     attacking worker (no outcome, connection gone);
+#   - the bystander's worker is alive and serves;
+#   - no process of the attack survives (hostile-child), no file made by
+#     an executed program (the execve marker) appears;
+#   - the master did bounded work (flood-master: its log grew by less
+#     than 1000 lines) and a new client is served within 1 s.
+# Every attack runs, then the test fails naming those that succeeded.
+import os
+import tempfile
+import time
+
+import nbd
+import nbdtest
+from nbdtest import check
+
+RESULT_OFFSET = 4096
+SECRET = b"SECRET-OF-OTHER-EXPORT\n"
+
+
+def workers(srv):
+    """The master's children (its workers), by /proc."""
+    pids = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == srv.proc.pid:
+            pids.add(int(d))
+    return pids
+
+
+def processes_named(comm):
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % d) as f:
+                if f.read().strip() == comm and pid_alive(int(d)):
+                    found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[-1][0] not in "ZX"
+    except OSError:
+        return False
+
+
+def log_lines(srv):
+    return srv.log_text().count("\n")
+
+
+def run_attack(srv, cmd):
+    """Connects to the hostile export, sends the command; returns (the
+    handle, the worker's pid, outcome text or None when the worker
+    died)."""
+    before = workers(srv)
+    h = srv.connect("evil")
+    new = workers(srv) - before
+    check(len(new) == 1, "one new worker for the attacker (saw %s)" % sorted(new))
+    pid = new.pop()
+    text = None
+    try:
+        h.pwrite(("HOSTILE:%s\n" % cmd).encode().ljust(512, b"\0"), 0)
+        text = h.pread(256, RESULT_OFFSET).split(b"\0")[0].decode(errors="replace")
+    except nbd.Error as e:
+        print("  the attacker's connection ended: %s" % e.string)
+    return h, pid, text
+
+
+def close(h):
+    try:
+        h.shutdown()
+    except nbd.Error:
+        pass
+
+
+def served_quickly(srv):
+    start = time.monotonic()
+    h = srv.connect("plain")
+    h.pread(512, 0)
+    took = time.monotonic() - start
+    h.shutdown()
+    return took
+
+
+def main():
+    marker = "/tmp/hostile-exec.%d" % os.getpid()
+    exports = {
+        "evil": {"backend": "hostile", "size": "1M"},
+        "other": {"backend": "file", "path": None},
+        "plain": {"backend": "memory", "size": "1M"},
+    }
+    attacks = ["fork", "kill:VICTIM", "execve:" + marker, "open-shadow",
+               "open-path:OTHER", "flood-master", "mmap-exec"]
+    succeeded = []
+
+    # The other export's file exists before the server starts; the
+    # server's tmp directory is made in __enter__, so use our own.
+    d = tempfile.mkdtemp(prefix="cnbd-hostile.")
+    os.chmod(d, 0o755)
+    other = os.path.join(d, "other.img")
+    with open(other, "wb") as f:
+        f.write(SECRET.ljust(1 << 20, b"\0"))
+    os.chmod(other, 0o644)
+    exports["other"]["path"] = other
+
+    with nbdtest.Server(exports, verbose=True) as srv:
+        for cmd in attacks:
+            if os.path.exists(marker):
+                os.unlink(marker)
+            before_ws = workers(srv)
+            bystander = srv.connect("other")
+            victim = (workers(srv) - before_ws).pop()
+            cmd = cmd.replace("VICTIM", str(victim)).replace("OTHER", other)
+            lines_before = log_lines(srv)
+            print("attack %s (bystander's worker %d)" % (cmd, victim))
+            t0 = time.monotonic()
+            attacker, pid, text = run_attack(srv, cmd)
+            print("  outcome: %r (%.2f s)" % (text, time.monotonic() - t0))
+            time.sleep(0.3)
+            bad = []
+            if text is not None and ": 0 " in text + " ":
+                bad.append("it worked: %s" % text)
+            if text is not None and cmd.startswith("open") and SECRET.decode()[:16] in text:
+                bad.append("it read the other export's data")
+            children = processes_named("hostile-child")
+            if children:
+                bad.append("a forked child lives on: %s" % children)
+                for c in children:
+                    os.kill(c, 9)
+                time.sleep(0.2)
+            # A live child holds the attacker's socket: the server would
+            # not close it, and shutdown would wait for the child's end.
+            close(attacker)
+            if os.path.exists(marker):
+                bad.append("an executed program made %s" % marker)
+                os.unlink(marker)
+            if not pid_alive(victim):
+                bad.append("the bystander's worker %d died" % victim)
+            else:
+                try:
+                    bystander.pread(16, 0)
+                except nbd.Error as e:
+                    bad.append("the bystander cannot read: %s" % e.string)
+            grew = log_lines(srv) - lines_before
+            if grew >= 1000:
+                bad.append("the master's log grew by %d lines" % grew)
+            srv.check_alive()
+            took = served_quickly(srv)
+            if took > 1.0:
+                bad.append("a new client waited %.2f s" % took)
+            close(bystander)
+            if bad:
+                print("  ATTACK SUCCEEDED: %s" % "; ".join(bad))
+                succeeded.append("%s (%s)" % (cmd.split(":")[0], "; ".join(bad)))
+            else:
+                print("  held: %s; log +%d lines; new client in %.3f s" %
+                      ("worker died" if text is None else "failed", grew, took))
+    os.unlink(other)
+    os.rmdir(d)
+    check(not succeeded, "%d of %d attacks succeeded: %s" %
+          (len(succeeded), len(attacks), " | ".join(succeeded)))
+
+
+nbdtest.main(main)
