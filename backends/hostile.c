@@ -284,6 +284,39 @@ fail:
 	return NULL;
 }
 
+static int hostile_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
+{
+	struct hostile *h = handle;
+
+	(void)readonly;
+	if (cnbd_pack_fd(pack, h->fd) < 0)
+		return -1;
+	return cnbd_pack_bytes(pack, &h->size, sizeof(h->size));
+}
+
+/* Mapped here, before any attack: the map exists when the sandbox is
+ * already on, as a real backend's would. */
+static void *hostile_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	struct hostile *h = calloc(1, sizeof(*h));
+
+	(void)readonly;
+	if (!h)
+		return NULL;
+	h->fd = cnbd_unpack_fd(pack);
+	if (h->fd < 0 || cnbd_unpack_bytes(pack, &h->size, sizeof(h->size)) < 0)
+		goto fail;
+	h->map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
+	if (h->map == MAP_FAILED) {
+		h->map = NULL;
+		goto fail;
+	}
+	return h;
+fail:
+	hostile_close_export(h);
+	return NULL;
+}
+
 static int64_t hostile_get_size(void *conn)
 {
 	return ((struct hostile *)conn)->size;
@@ -334,6 +367,8 @@ static const struct cnbd_backend hostile = {
 	.params_help = "size=SIZE   disk size (default 1M); WRITE \"HOSTILE:<attack>\" at 0",
 	.open_export = hostile_open_export,
 	.close_export = hostile_close_export,
+	.export_pack = hostile_export_pack,
+	.export_unpack = hostile_export_unpack,
 	.get_size = hostile_get_size,
 	.pread = hostile_pread,
 	.pwrite = hostile_pwrite,
