@@ -244,6 +244,9 @@ static int setup_x509(struct cnbd_tls *t, struct public_parts *p, char *err, siz
 		snprintf(err, errlen, "TLS: cannot make the external key");
 		goto out;
 	}
+	/* The master's credentials matched key and certificate when they
+	 * loaded; matching again would cost one signature per worker. */
+	gnutls_certificate_set_flags(t->x509, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
 	rc = gnutls_certificate_set_key(t->x509, NULL, 0, pcert, (int)n, key);
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS: %s", gnutls_strerror(rc));
