@@ -15,22 +15,10 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "tls_creds.h"
 #include "tls_server.h"
 
 #define PSK_PRIORITY	"NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK"
-
-struct psk_entry {
-	char *identity;
-	gnutls_datum_t key;
-};
-
-struct cnbd_tls {
-	gnutls_certificate_credentials_t x509;	/* NULL without certificates */
-	gnutls_psk_server_credentials_t psk;	/* NULL without a PSK file */
-	struct psk_entry *keys;
-	size_t nkeys;
-	bool verify_clients;
-};
 
 static bool file_exists(const char *dir, const char *name, char *path, size_t size)
 {
@@ -102,8 +90,12 @@ static int add_psk_line(struct cnbd_tls *t, char *line, const char *path, int li
 
 static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_datum_t *key)
 {
-	const struct cnbd_tls *t = gnutls_session_get_ptr(session);
+	struct tls_conn *c = gnutls_session_get_ptr(session);
+	const struct cnbd_tls *t;
 
+	if (!c)		/* after the handshake */
+		return -1;
+	t = c->tls;
 	for (size_t i = 0; i < t->nkeys; i++) {
 		if (strcmp(t->keys[i].identity, identity))
 			continue;
@@ -180,12 +172,16 @@ void cnbd_tls_free(struct cnbd_tls *t)
 		free(t->keys[i].identity);
 	}
 	free(t->keys);
+	tls_remote_free(t->remote);
 	free(t);
 }
 
-static int session_setup(const struct cnbd_tls *t, gnutls_session_t s)
+static int session_setup(struct tls_conn *c, gnutls_session_t s)
 {
-	int rc = gnutls_priority_set_direct(s, t->psk ? PSK_PRIORITY : "NORMAL", NULL);
+	const struct cnbd_tls *t = c->tls;
+	const char *prio = t->remote ? tls_remote_priority(t) :
+			   t->psk ? PSK_PRIORITY : "NORMAL";
+	int rc = gnutls_priority_set_direct(s, prio, NULL);
 
 	if (rc == 0 && t->x509) {
 		rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->x509);
@@ -196,19 +192,20 @@ static int session_setup(const struct cnbd_tls *t, gnutls_session_t s)
 	}
 	if (rc == 0 && t->psk)
 		rc = gnutls_credentials_set(s, GNUTLS_CRD_PSK, t->psk);
-	gnutls_session_set_ptr(s, (void *)t);
+	gnutls_session_set_ptr(s, c);
 	return rc;
 }
 
 int tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
 			 int timeout_ms, char *err, size_t errlen)
 {
+	struct tls_conn c = { .tls = t };
 	gnutls_session_t s;
 	int rc;
 
 	rc = gnutls_init(&s, GNUTLS_SERVER);
 	if (rc == 0)
-		rc = session_setup(t, s);
+		rc = session_setup(&c, s);
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS setup: %s", gnutls_strerror(rc));
 		gnutls_deinit(s);
@@ -222,6 +219,9 @@ int tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
 	do {
 		rc = gnutls_handshake(s);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	/* c lives on this stack: later lookups find none (and fail). */
+	gnutls_session_set_ptr(s, NULL);
+	gnutls_memset(c.key, 0, sizeof(c.key));
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS handshake failed: %s", gnutls_strerror(rc));
 		gnutls_deinit(s);
