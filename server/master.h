@@ -88,6 +88,8 @@ void master_end_workers(struct master *m);
 /* master_monitor.c: answers one message from the worker's monitor
  * socket (monitor.h). */
 void master_monitor_read(struct master *m, pid_t pid);
+/* Reads what an ended worker left: a hand-off, its sandbox's report. */
+void master_monitor_last_words(struct master *m, struct worker *w);
 /* Sends r and the descriptors to w; a worker that does not read only
  * loses its answer. */
 void master_monitor_answer(struct master *m, struct worker *w,

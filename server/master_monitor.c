@@ -20,7 +20,7 @@
 void master_monitor_answer(struct master *m, struct worker *w,
 			   const struct mon_reply *r, const int *fds, size_t nfds)
 {
-	if (monitor_send(w->fd, r, sizeof(*r), fds, nfds) < 0)
+	if (monitor_send(w->fd, r, MON_REPLY_SIZE(r), fds, nfds) < 0)
 		log_rated(&m->worker_log, LOG_WARNING, "worker %d: answer not delivered: %s",
 			  (int)w->pid, strerror(errno));
 }
@@ -78,6 +78,8 @@ static void hand_off(struct master *m, struct worker *w, const struct mon_reques
 	if (client_fd < 0 || !m->tls || w->tls_first || w->handed_off) {
 		log_rated(&m->worker_log, LOG_WARNING,
 			  "worker %d: a TLS hand-off it may not make: ignored", (int)w->pid);
+		if (client_fd >= 0)
+			close(client_fd);
 		return;
 	}
 	w->handed_off = true;
@@ -123,30 +125,70 @@ static void sandbox_reported(struct worker *w, const struct sandbox_report *r)
 	w->sandbox_arch = r->arch;
 }
 
-void master_monitor_read(struct master *m, pid_t pid)
+static union {
+	struct mon_request rq;
+	struct sandbox_report sr;
+} msg;
+
+/* One message into msg: its length (0: none waiting, -1: closed or
+ * broken), with at most one descriptor in *fd. */
+static ssize_t receive(struct worker *w, int *fd)
 {
-	static union {
-		struct mon_request rq;
-		struct sandbox_report sr;
-	} msg;
-	struct worker *w = worker_list_get(&m->workers, pid);
-	int fd = -1;
 	size_t nfds = 1;
 	ssize_t n;
 
-	if (!w || w->fd < 0)
-		return;
-	n = monitor_recv(w->fd, &msg, sizeof(msg), &fd, &nfds);
-	if (n == 0)
-		return;
+	*fd = -1;
+	n = monitor_recv(w->fd, &msg, sizeof(msg), fd, &nfds);
+	if (!nfds)
+		*fd = -1;
 	if (n == sizeof(msg.rq)) {
 		msg.rq.name[MON_NAME_MAX] = '\0';
 		if (msg.rq.len > MON_DATA_MAX)
 			msg.rq.len = MON_DATA_MAX;
-		dispatch(m, w, &msg.rq, nfds ? fd : -1);
+	}
+	return n;
+}
+
+/* A worker that has just ended may have left its last words unread: a
+ * hand-off (it gave its client away and ended at once) and its
+ * sandbox's report. Nothing else from it is worth an answer. w may
+ * move (a worker started): look it up again after. */
+void master_monitor_last_words(struct master *m, struct worker *w)
+{
+	for (int i = 0; w->fd >= 0 && i < 16; i++) {
+		int fd;
+		ssize_t n = receive(w, &fd);
+
+		if (n <= 0)
+			break;
+		if (n == sizeof(msg.rq) && msg.rq.type == MON_HAND_OFF) {
+			/* Last: starting a worker may move the list, and w. */
+			hand_off(m, w, &msg.rq, fd);
+			return;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (n == sizeof(msg.sr))
+			sandbox_reported(w, &msg.sr);
+	}
+}
+
+void master_monitor_read(struct master *m, pid_t pid)
+{
+	struct worker *w = worker_list_get(&m->workers, pid);
+	int fd;
+	ssize_t n;
+
+	if (!w || w->fd < 0)
+		return;
+	n = receive(w, &fd);
+	if (n == 0)
+		return;
+	if (n == sizeof(msg.rq)) {
+		dispatch(m, w, &msg.rq, fd);
 		return;
 	}
-	if (nfds)
+	if (fd >= 0)
 		close(fd);
 	if (n == sizeof(msg.sr)) {
 		sandbox_reported(w, &msg.sr);

@@ -49,6 +49,10 @@ void master_reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct worker *w = worker_list_get(&m->workers, pid);
 
+		if (w) {
+			master_monitor_last_words(m, w);
+			w = worker_list_get(&m->workers, pid);
+		}
 		log_exit(m, w, pid, status);
 		if (w && w->lease)
 			log_debug("worker %d: lease on '%s' ended", (int)pid, w->lease);

@@ -126,13 +126,14 @@ int monitor_call(int fd, const struct mon_request *rq, struct mon_reply *r,
 	if (rc <= 0)
 		return -1;
 	n = monitor_recv(fd, r, sizeof(*r), fds, nfds ? nfds : &none);
-	if (n != sizeof(*r) || r->type != rq->type)
+	if (n < (ssize_t)offsetof(struct mon_reply, data) || r->type != rq->type ||
+	    r->len > sizeof(r->data) || (size_t)n != MON_REPLY_SIZE(r))
 		return -1;
 	r->why[MON_WHY_MAX] = '\0';
 	r->exp.name[MON_NAME_MAX] = '\0';
 	r->exp.backend[MON_BACKEND_MAX] = '\0';
 	r->exp.description[NBD_MAX_STRING] = '\0';
-	if (r->len > sizeof(r->data) || r->exp.description_len > NBD_MAX_STRING)
+	if (r->exp.description_len > NBD_MAX_STRING)
 		return -1;
 	return 0;
 }

@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "cnbd/backend.h"
@@ -46,6 +47,8 @@
 #define MON_WHY_MAX		255
 #define MON_DATA_MAX		2048	/* signing input, a PSK identity */
 #define MON_FDS_MAX		CNBD_PACK_MAX_FDS
+/* An answer's payload: the largest of a pack and TLS's public part. */
+#define MON_REPLY_DATA_MAX	65536
 /* The master answers at once; this only bounds a master gone wrong. */
 #define MON_TIMEOUT_MS		10000
 
@@ -95,9 +98,13 @@ struct mon_reply {
 	uint32_t nfds;			/* MON_LEASE: descriptors that came along */
 	uint32_t len;			/* of data */
 	/* MON_LEASE: the pack's bytes; MON_SIGN: the signature; MON_PSK:
-	 * the key; MON_TLS_PUBLIC: the public credentials. */
-	uint8_t data[CNBD_PACK_MAX_BYTES];
+	 * the key; MON_TLS_PUBLIC: the public credentials. Only len of
+	 * them are sent: an answer is the header and what it carries. */
+	uint8_t data[MON_REPLY_DATA_MAX];
 };
+
+/* The bytes of r that go out. */
+#define MON_REPLY_SIZE(r)	(offsetof(struct mon_reply, data) + (r)->len)
 
 /* In the master, before fork: sv[0] for the master (non-blocking), sv[1]
  * for the worker. 0, or -1 with errno. */
