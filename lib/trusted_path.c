@@ -34,6 +34,13 @@
 
 #include "trusted_path.h"
 
+/* "PATH: strerror", with errno left at e for the caller. */
+static void sys_fail(char *err, size_t errlen, const char *abs, int e)
+{
+	snprintf(err, errlen, "%s: %s", abs, strerror(e));
+	errno = e;
+}
+
 /* "PATH: COMPONENT why", or "PATH why" when the component is the whole
  * path. len is the length of the component's prefix of abs. */
 static void refuse(char *err, size_t errlen, const char *abs, size_t len,
@@ -49,6 +56,7 @@ static void refuse(char *err, size_t errlen, const char *abs, size_t len,
 		snprintf(err, errlen, "%s %s", abs, why);
 	else
 		snprintf(err, errlen, "%s: %.*s %s", abs, (int)len, abs, why);
+	errno = EPERM;
 }
 
 /* abs: path with the working directory in front when it is relative
@@ -61,7 +69,7 @@ static int make_absolute(const char *path, char *abs, size_t size,
 	int n;
 
 	if (!*path) {
-		snprintf(err, errlen, "(empty path): %s", strerror(ENOENT));
+		sys_fail(err, errlen, "(empty path)", ENOENT);
 		return -1;
 	}
 	if (path[0] == '/') {
@@ -70,14 +78,17 @@ static int make_absolute(const char *path, char *abs, size_t size,
 		char cwd[PATH_MAX];
 
 		if (!getcwd(cwd, sizeof(cwd))) {
+			int e = errno;
+
 			snprintf(err, errlen, "%s: the working directory: %s", path,
-				 strerror(errno));
+				 strerror(e));
+			errno = e;
 			return -1;
 		}
 		n = snprintf(abs, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
 	}
 	if (n < 0 || (size_t)n >= size) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
+		sys_fail(err, errlen, path, ENAMETOOLONG);
 		return -1;
 	}
 	len = strlen(abs);
@@ -93,7 +104,10 @@ static int check(int fd, const char *abs, size_t len, bool sticky_ok,
 	struct stat st;
 
 	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %.*s: %s", abs, (int)len, abs, strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %.*s: %s", abs, (int)len, abs, strerror(e));
+		errno = e;
 		return -1;
 	}
 	if (st.st_uid != 0) {
@@ -121,9 +135,18 @@ static void open_failed(int dirfd, const char *name, const char *abs, size_t len
 	if ((e == ELOOP || e == ENOTDIR) &&
 	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
 		refuse(err, errlen, abs, len, "is a symbolic link");
+		errno = ELOOP;
 		return;
 	}
-	snprintf(err, errlen, "%s: %s", abs, strerror(e));
+	sys_fail(err, errlen, abs, e);
+}
+
+static void close_keep_errno(int fd)
+{
+	int e = errno;
+
+	close(fd);
+	errno = e;
 }
 
 static int final_flags(enum trusted_kind kind)
@@ -144,18 +167,19 @@ static int check_kind(int fd, enum trusted_kind kind, const char *abs,
 	int fl;
 
 	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+		sys_fail(err, errlen, abs, errno);
 		return -1;
 	}
 	if (kind == TRUSTED_DIR)
 		return 0;	/* O_DIRECTORY saw to it */
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a regular file", abs);
+		errno = EINVAL;
 		return -1;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+		sys_fail(err, errlen, abs, errno);
 		return -1;
 	}
 	return 0;
@@ -173,7 +197,7 @@ int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t err
 		return -1;
 	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		snprintf(err, errlen, "%s: /: %s", abs, strerror(errno));
+		sys_fail(err, errlen, abs, errno);
 		return -1;
 	}
 	while (abs[pos] == '/')
@@ -181,14 +205,14 @@ int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t err
 	if (!abs[pos]) {
 		/* "/" itself: no component below it. */
 		fd = openat(dirfd, ".", final_flags(kind));
-		close(dirfd);
+		close_keep_errno(dirfd);
 		if (fd < 0) {
-			snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+			sys_fail(err, errlen, abs, errno);
 			return -1;
 		}
 		if (check(fd, abs, 1, false, err, errlen) < 0 ||
 		    check_kind(fd, kind, abs, err, errlen) < 0) {
-			close(fd);
+			close_keep_errno(fd);
 			return -1;
 		}
 		return fd;
@@ -204,7 +228,7 @@ int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t err
 			  err, errlen) < 0)
 			goto fail;
 		if (end - pos > NAME_MAX) {
-			snprintf(err, errlen, "%s: %s", abs, strerror(ENAMETOOLONG));
+			sys_fail(err, errlen, abs, ENAMETOOLONG);
 			goto fail;
 		}
 		memcpy(name, abs + pos, end - pos);
@@ -226,15 +250,17 @@ int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t err
 			break;
 		/* O_PATH with O_NOFOLLOW opens a symbolic link itself. */
 		if (fstat(fd, &st) < 0) {
-			snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+			sys_fail(err, errlen, abs, errno);
 			goto fail;
 		}
 		if (S_ISLNK(st.st_mode)) {
 			refuse(err, errlen, abs, end, "is a symbolic link");
+			errno = ELOOP;
 			goto fail;
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			refuse(err, errlen, abs, end, "is not a directory");
+			errno = ENOTDIR;
 			goto fail;
 		}
 		pos = next;
@@ -244,7 +270,7 @@ int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t err
 		goto fail;
 	return dirfd;
 fail:
-	close(dirfd);
+	close_keep_errno(dirfd);
 	return -1;
 }
 
@@ -257,11 +283,11 @@ int trusted_open_if(const char *path, enum trusted_kind kind, bool check_path,
 		return trusted_open(path, kind, err, errlen);
 	fd = open(path, final_flags(kind) & ~O_NOFOLLOW);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		sys_fail(err, errlen, path, errno);
 		return -1;
 	}
 	if (check_kind(fd, kind, path, err, errlen) < 0) {
-		close(fd);
+		close_keep_errno(fd);
 		return -1;
 	}
 	return fd;

@@ -26,6 +26,9 @@ enum trusted_kind {
  * naming the component and why: "PATH: COMPONENT is owned by uid 1000,
  * not root", "PATH: COMPONENT is writable by group or others (mode
  * 0775)", "PATH: COMPONENT is a symbolic link", or "PATH: strerror".
+ * errno says which: EPERM for a refusal by these rules, ELOOP for a
+ * link, EINVAL for a final object of the wrong type, else the system's
+ * (ENOENT: not there).
  */
 int trusted_open(const char *path, enum trusted_kind kind, char *err, size_t errlen);
 

@@ -78,12 +78,26 @@ static void open_ok(const char *path, enum trusted_kind kind)
 	close(fd);
 }
 
-/* Opens and expects exactly this refusal. */
+/* Opens and expects exactly this refusal, and errno to say its kind. */
 static void open_bad(const char *path, enum trusted_kind kind, const char *want)
 {
+	int e;
+
 	err[0] = '\0';
+	errno = 0;
 	assert_int_equal(trusted_open(path, kind, err, sizeof(err)), -1);
+	e = errno;
 	assert_string_equal(err, want);
+	if (strstr(want, "symbolic link"))
+		assert_int_equal(e, ELOOP);
+	else if (strstr(want, "No such file"))
+		assert_int_equal(e, ENOENT);
+	else if (strstr(want, "not a regular file"))
+		assert_int_equal(e, EINVAL);
+	else if (strstr(want, "not a directory") || strstr(want, "Not a directory"))
+		assert_int_equal(e, ENOTDIR);
+	else
+		assert_int_equal(e, EPERM);
 }
 
 static char want[2 * PATH_MAX];
