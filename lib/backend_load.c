@@ -118,6 +118,15 @@ const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *f
 	return loaded[i].ops;
 }
 
+void backend_close_fds(void)
+{
+	for (size_t i = 0; i < nloaded; i++) {
+		if (loaded[i].fd >= 0)
+			close(loaded[i].fd);
+		loaded[i].fd = -1;
+	}
+}
+
 /* The object is found by its descriptor, not by its name: dlopen reads
  * /proc/self/fd/N, the very file the walk checked, whatever the path
  * names by now. */

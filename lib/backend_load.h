@@ -31,5 +31,8 @@ size_t backend_loaded_count(void);
  * and in *fd the descriptor of the .so file it was loaded from (O_RDONLY,
  * O_CLOEXEC; -1 if none). name or fd may be NULL. */
 const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd);
+/* In a forked child that will load nothing: closes those descriptors
+ * (the code stays mapped); backend_loaded_at reports -1 from then on. */
+void backend_close_fds(void);
 
 #endif

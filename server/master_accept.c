@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend_load.h"
 #include "lease.h"
 #include "log.h"
 #include "master.h"
@@ -43,6 +44,7 @@ static void shed_master_fds(struct master *m, int master_end)
 		if (m->workers.v[i].fd >= 0)
 			close(m->workers.v[i].fd);
 	close(master_end);
+	backend_close_fds();	/* the loaded code stays mapped */
 }
 
 static pid_t fork_worker(struct master *m, int fd, const char *peer, const int sv[2])
