@@ -1,26 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend_load.h"
+#include "trusted_path.h"
 
 struct loaded_backend {
 	char *path;			/* the cache key: dir/name.so */
 	char *name;
-	int fd;				/* the .so loaded */
+	int fd;				/* the file checked and loaded */
 	struct cnbd_backend *ops;
-	struct loaded_backend *next;
 };
 
+/* In load order: backend_loaded_at(i) keeps its meaning as more load. */
 static struct loaded_backend *loaded;
-static size_t nloaded;
+static size_t nloaded, nalloc;
 
 struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 				   char *err, size_t errlen)
@@ -56,29 +55,6 @@ struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 	return copy;
 }
 
-bool path_is_root_only_writable(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return false;
-	}
-	if (st.st_uid != 0) {
-		snprintf(err, errlen,
-			 "%s is owned by uid %u, not root: refusing to load code from it as root",
-			 path, (unsigned)st.st_uid);
-		return false;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(err, errlen,
-			 "%s is writable by group or others (mode %04o): refusing to load code from it as root",
-			 path, (unsigned)(st.st_mode & 07777));
-		return false;
-	}
-	return true;
-}
-
 static bool valid_backend_name(const char *name)
 {
 	if (!*name || strlen(name) > 64)
@@ -92,9 +68,103 @@ static bool valid_backend_name(const char *name)
 
 static const struct cnbd_backend *cached(const char *path)
 {
-	for (struct loaded_backend *l = loaded; l; l = l->next)
-		if (!strcmp(l->path, path))
-			return l->ops;
+	for (size_t i = 0; i < nloaded; i++)
+		if (!strcmp(loaded[i].path, path))
+			return loaded[i].ops;
+	return NULL;
+}
+
+static int remember(const char *path, const char *name, int fd,
+		    struct cnbd_backend *ops)
+{
+	struct loaded_backend *l;
+
+	if (nloaded == nalloc) {
+		size_t n = nalloc ? 2 * nalloc : 8;
+
+		l = realloc(loaded, n * sizeof(*l));
+		if (!l)
+			return -1;
+		loaded = l;
+		nalloc = n;
+	}
+	l = &loaded[nloaded];
+	l->path = strdup(path);
+	l->name = strdup(name);
+	if (!l->path || !l->name) {
+		free(l->path);
+		free(l->name);
+		return -1;
+	}
+	l->ops = ops;
+	l->fd = fd;
+	nloaded++;
+	return 0;
+}
+
+size_t backend_loaded_count(void)
+{
+	return nloaded;
+}
+
+const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd)
+{
+	if (i >= nloaded)
+		return NULL;
+	if (name)
+		*name = loaded[i].name;
+	if (fd)
+		*fd = loaded[i].fd;
+	return loaded[i].ops;
+}
+
+/* The object is found by its descriptor, not by its name: dlopen reads
+ * /proc/self/fd/N, the very file the walk checked, whatever the path
+ * names by now. */
+static const struct cnbd_backend *load_fd(const char *path, const char *name, int fd,
+					  char *err, size_t errlen)
+{
+	const struct cnbd_backend *(*entry)(void);
+	const struct cnbd_backend *ops;
+	struct cnbd_backend *copy = NULL;
+	char proc[64];
+	void *dl;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	dl = dlopen(proc, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		snprintf(err, errlen, "cannot load backend '%s' from %s: %s", name, path,
+			 dlerror());
+		close(fd);
+		return NULL;
+	}
+	*(void **)&entry = dlsym(dl, CNBD_BACKEND_ENTRY_SYMBOL);
+	if (!entry) {
+		snprintf(err, errlen, "%s is not a cnbd backend: no symbol %s (use CNBD_BACKEND_REGISTER)",
+			 path, CNBD_BACKEND_ENTRY_SYMBOL);
+		goto fail;
+	}
+	ops = entry();
+	if (!ops) {
+		snprintf(err, errlen, "%s: %s returned NULL", path, CNBD_BACKEND_ENTRY_SYMBOL);
+		goto fail;
+	}
+	copy = backend_adopt(ops, err, errlen);
+	if (!copy)
+		goto fail;
+	if (remember(path, name, fd, copy) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* The handle and the descriptor stay open for the life of the
+	 * process. */
+	return copy;
+fail:
+	free(copy);
+	dlclose(dl);
+	/* fd stays open: glibc knows loaded objects by name, and an object
+	 * dlclose could not unload (NODELETE) would answer for the next
+	 * file that got this descriptor number. */
 	return NULL;
 }
 
@@ -103,12 +173,7 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 					char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	const struct cnbd_backend *(*entry)(void);
 	const struct cnbd_backend *ops;
-	struct cnbd_backend *copy;
-	struct loaded_backend *l;
-	char self[64];
-	void *dl;
 	int fd;
 
 	if (!valid_backend_name(name)) {
@@ -119,78 +184,14 @@ const struct cnbd_backend *backend_load(const char *dir, const char *name,
 		snprintf(err, errlen, "backend path too long");
 		return NULL;
 	}
-	/* Checked on every load, cached or not: a reload must not trust a
-	 * directory that became writable since. */
-	if (require_root_owned &&
-	    (!path_is_root_only_writable(dir, err, errlen) ||
-	     !path_is_root_only_writable(path, err, errlen)))
+	/* Walked and checked on every load, cached or not: a reload must
+	 * not trust a directory that became writable since. */
+	fd = trusted_open_if(path, TRUSTED_FILE, require_root_owned, err, errlen);
+	if (fd < 0)
 		return NULL;
-	if ((ops = cached(path)))
+	if ((ops = cached(path))) {
+		close(fd);
 		return ops;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot load backend '%s': %s: %s", name, path, strerror(errno));
-		return NULL;
 	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	dl = dlopen(self, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
-		close(fd);
-		snprintf(err, errlen, "cannot load backend '%s': %s", name, dlerror());
-		return NULL;
-	}
-	*(void **)&entry = dlsym(dl, CNBD_BACKEND_ENTRY_SYMBOL);
-	if (!entry) {
-		snprintf(err, errlen, "%s is not a cnbd backend: no symbol %s (use CNBD_BACKEND_REGISTER)",
-			 path, CNBD_BACKEND_ENTRY_SYMBOL);
-		dlclose(dl);
-		return NULL;
-	}
-	ops = entry();
-	if (!ops) {
-		snprintf(err, errlen, "%s: %s returned NULL", path, CNBD_BACKEND_ENTRY_SYMBOL);
-		dlclose(dl);
-		return NULL;
-	}
-	copy = backend_adopt(ops, err, errlen);
-	if (!copy) {
-		dlclose(dl);
-		return NULL;
-	}
-	l = calloc(1, sizeof(*l));
-	if (!l || !(l->path = strdup(path)) || !(l->name = strdup(name))) {
-		if (l)
-			free(l->path);
-		free(l);
-		close(fd);
-		free(copy);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	/* The handle stays open for the life of the process. */
-	l->ops = copy;
-	l->fd = fd;
-	l->next = loaded;
-	loaded = l;
-	nloaded++;
-	return copy;
-}
-
-size_t backend_loaded_count(void)
-{
-	return nloaded;
-}
-
-const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd)
-{
-	size_t k = nloaded;
-
-	for (struct loaded_backend *l = loaded; l; l = l->next) {
-		if (--k != i)
-			continue;
-		*name = l->name;
-		*fd = l->fd;
-		return l->ops;
-	}
-	return NULL;
+	return load_fd(path, name, fd, err, errlen);
 }

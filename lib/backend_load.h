@@ -13,20 +13,23 @@
 struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 				   char *err, size_t errlen);
 
-/* Loads <dir>/<name>.so. With require_root_owned, the directory and the
- * file must be owned by root and writable by nobody else (the server
- * sets it when running as root). The result lives until exit: loaded
- * backends are cached by name. NULL with a message in err otherwise. */
+/* Loads <dir>/<name>.so. With require_root_owned (the server sets it when
+ * running as root) the path is walked from "/" by trusted_open(): every
+ * component owned by root and writable by nobody else. Either way the
+ * file is opened first and loaded through /proc/self/fd/N, so the object
+ * loaded is the file opened (and checked). The result and the descriptor
+ * live until exit: loaded backends are cached by path, though the path
+ * is walked again on every call. NULL with a message in err otherwise. */
 const struct cnbd_backend *backend_load(const char *dir, const char *name,
 					bool require_root_owned,
 					char *err, size_t errlen);
 
-/* The backends loaded so far, in the order they were: the i-th one's
- * ops, name and the descriptor of the .so loaded; NULL past the last. */
+/* The backends loaded so far, in load order (cached loads are not
+ * counted again): for handing them to a re-executed worker. */
 size_t backend_loaded_count(void);
+/* The i-th: its ops (NULL past the end), and in *name the backend's name
+ * and in *fd the descriptor of the .so file it was loaded from (O_RDONLY,
+ * O_CLOEXEC; -1 if none). name or fd may be NULL. */
 const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *fd);
-
-/* Is this path owned by root and not writable by group or others? */
-bool path_is_root_only_writable(const char *path, char *err, size_t errlen);
 
 #endif

@@ -13,48 +13,123 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "tls_creds.h"
 #include "tls_server.h"
+#include "trusted_path.h"
 
 #define PSK_PRIORITY	"NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK"
 
-static bool file_exists(const char *dir, const char *name, char *path, size_t size)
+/* A credentials file is small; refuse to slurp something that is not. */
+#define TLS_FILE_MAX	(1 << 20)
+
+/*
+ * The bytes of a credentials file, read from the descriptor that was
+ * checked. As root the path is walked from "/" (trusted_open): a key or a
+ * CA that someone else could replace would let them impersonate the
+ * server or vouch for any client. 0 with the bytes in out (NUL after
+ * them; free with drop_file), or -1 with err and errno (ENOENT: absent).
+ */
+static int read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
 {
 	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	int fd, e;
 
-	snprintf(path, size, "%s/%s", dir, name);
-	return stat(path, &st) == 0;
+	out->data = NULL;
+	out->size = 0;
+	fd = trusted_open_if(path, TRUSTED_FILE, geteuid() == 0, err, errlen);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (st.st_size > TLS_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, TLS_FILE_MAX);
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	out->data = malloc(st.st_size + 1);
+	if (!out->data)
+		goto fail;
+	while (got < (size_t)st.st_size) {
+		n = read(fd, out->data + got, st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		got += n;
+	}
+	out->data[got] = '\0';
+	out->size = got;
+	close(fd);
+	return 0;
+fail:
+	e = errno;
+	snprintf(err, errlen, "%s: %s", path, strerror(e));
+	free(out->data);
+	out->data = NULL;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Wiped: one of them is a private key. */
+static void drop_file(gnutls_datum_t *d)
+{
+	if (d->data)
+		gnutls_memset(d->data, 0, d->size);
+	free(d->data);
+	d->data = NULL;
+	d->size = 0;
 }
 
 static int load_x509(struct cnbd_tls *t, const char *dir, char *err, size_t errlen)
 {
 	char cert[4096], key[4096], ca[4096];
-	int rc;
+	gnutls_datum_t cert_pem, key_pem, ca_pem;
+	int rc = -1, grc;
 
-	if (!file_exists(dir, "server-cert.pem", cert, sizeof(cert)) ||
-	    !file_exists(dir, "server-key.pem", key, sizeof(key))) {
-		snprintf(err, errlen, "%s must hold server-cert.pem and server-key.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/server-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/server-key.pem", dir);
+	snprintf(ca, sizeof(ca), "%s/ca-cert.pem", dir);
+	if (read_file(cert, &cert_pem, err, errlen) < 0 ||
+	    read_file(key, &key_pem, err, errlen) < 0) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s must hold server-cert.pem and server-key.pem", dir);
+		drop_file(&cert_pem);
 		return -1;
 	}
 	gnutls_certificate_allocate_credentials(&t->x509);
-	rc = gnutls_certificate_set_x509_key_file(t->x509, cert, key, GNUTLS_X509_FMT_PEM);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s, %s: %s", cert, key, gnutls_strerror(rc));
-		return -1;
+	grc = gnutls_certificate_set_x509_key_mem2(t->x509, &cert_pem, &key_pem,
+						   GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (grc < 0) {
+		snprintf(err, errlen, "%s, %s: %s", cert, key, gnutls_strerror(grc));
+		goto out;
 	}
-	if (file_exists(dir, "ca-cert.pem", ca, sizeof(ca))) {
-		rc = gnutls_certificate_set_x509_trust_file(t->x509, ca, GNUTLS_X509_FMT_PEM);
-		if (rc < 0) {
-			snprintf(err, errlen, "%s: %s", ca, gnutls_strerror(rc));
-			return -1;
+	if (read_file(ca, &ca_pem, err, errlen) == 0) {
+		grc = gnutls_certificate_set_x509_trust_mem(t->x509, &ca_pem, GNUTLS_X509_FMT_PEM);
+		drop_file(&ca_pem);
+		if (grc < 0) {
+			snprintf(err, errlen, "%s: %s", ca, gnutls_strerror(grc));
+			goto out;
 		}
+	} else if (errno != ENOENT) {
+		goto out;		/* there, but refused or unreadable */
 	} else if (t->verify_clients) {
 		snprintf(err, errlen, "verifying clients needs %s/ca-cert.pem", dir);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	drop_file(&cert_pem);
+	drop_file(&key_pem);
+	return rc;
 }
 
 static int add_psk_line(struct cnbd_tls *t, char *line, const char *path, int lineno,
@@ -112,12 +187,17 @@ static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_dat
 
 static int load_psk(struct cnbd_tls *t, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	int fd = trusted_open_if(path, TRUSTED_FILE, geteuid() == 0, err, errlen);
 	char line[1024];
 	int lineno = 0, rc = 0;
+	FILE *f;
 
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f))

@@ -46,7 +46,9 @@ uint16_t cnbd_export_flags(const struct cnbd_export *exp, void *conn);
 /* TLS credentials: X.509 from a directory holding server-cert.pem,
  * server-key.pem and (to verify clients) ca-cert.pem, and/or PSK keys
  * from a psktool file. Everything is read at once, so call it before
- * dropping privileges. NULL with the reason in err. */
+ * dropping privileges. Run as root, each file's path must be root's all
+ * the way from "/" (no symbolic links, nothing others may write: see
+ * docs/server.md). NULL with the reason in err. */
 struct cnbd_tls;
 struct cnbd_tls *cnbd_tls_server_new(const char *cert_dir, const char *psk_file,
 				     bool verify_clients, char *err, size_t errlen);

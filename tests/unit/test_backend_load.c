@@ -238,7 +238,7 @@ static void test_root_owned_loads(void **state)
 
 	(void)state;
 	if (geteuid() != 0)
-		skip();
+		fail_msg("needs root (CI runs as root): ownership cannot be tested otherwise");
 	make_dir_with(&t, "strict_ok", 0755);
 	assert_non_null(load_strict(&t, "strict_ok"));
 	remove_dir(&t, "strict_ok");
@@ -276,16 +276,18 @@ static void test_world_writable_so_refused(void **state)
 
 static void test_writable_dir_refused(void **state)
 {
+	char want[PATH_MAX];
 	struct tmp t;
 
 	(void)state;
 	make_dir_with(&t, "strict_wdir", 0755);
 	assert_int_equal(chmod(t.dir, 0777), 0);
 	assert_null(load_strict(&t, "strict_wdir"));
-	/* The directory is named, not the file: replacing the file is what
-	 * a writable directory allows. */
-	assert_err_has(t.dir);
-	assert_null(strstr(err, "strict_wdir.so"));
+	/* The directory is named as the culprit, not the file: replacing
+	 * the file is what a writable directory allows. */
+	snprintf(want, sizeof(want), "strict_wdir.so: %s is writable by group or others (mode 0777)",
+		 t.dir);
+	assert_err_has(want);
 	remove_dir(&t, "strict_wdir");
 }
 
@@ -310,13 +312,77 @@ static void test_not_root_owned_dir_refused(void **state)
 
 	(void)state;
 	if (geteuid() != 0)
-		skip();
+		fail_msg("needs root (CI runs as root): ownership cannot be tested otherwise");
 	make_dir_with(&t, "strict_udir", 0755);
 	assert_int_equal(chown(t.dir, 65534, 65534), 0);
 	assert_null(load_strict(&t, "strict_udir"));
 	assert_err_has("owned by uid 65534");
 	assert_err_has(t.dir);
 	remove_dir(&t, "strict_udir");
+}
+
+/* A symbolic link to a good directory is refused: the path is not the
+ * object, and the link's target could change under it. */
+static void test_symlinked_dir_refused(void **state)
+{
+	char link[PATH_MAX / 4], want[PATH_MAX];
+	struct tmp t, l;
+
+	(void)state;
+	make_dir_with(&t, "strict_link", 0755);
+	snprintf(l.dir, sizeof(l.dir), "/tmp/cnbd-load-XXXXXX");
+	assert_non_null(mkdtemp(l.dir));
+	assert_int_equal(chmod(l.dir, 0755), 0);
+	snprintf(link, sizeof(link), "%s/link", l.dir);
+	assert_int_equal(symlink(t.dir, link), 0);
+	err[0] = '\0';
+	assert_null(backend_load(link, "strict_link", true, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s/strict_link.so: %s is a symbolic link", link, link);
+	if (geteuid() == 0)
+		assert_string_equal(err, want);
+	/* Without the requirement, a user's link is theirs to make. */
+	assert_non_null(backend_load(link, "strict_link", false, err, sizeof(err)));
+	unlink(link);
+	rmdir(l.dir);
+	remove_dir(&t, "strict_link");
+}
+
+/* Each loaded backend is listed once, in load order, with its name and
+ * the descriptor of the very file it came from. */
+static void test_loaded_list(void **state)
+{
+	const struct cnbd_backend *b, *again;
+	size_t before, n;
+	const char *name;
+	struct stat a, f;
+	char path[PATH_MAX];
+	int fd;
+
+	(void)state;
+	before = backend_loaded_count();
+	b = backend_load(shipped, "null", false, err, sizeof(err));
+	assert_non_null(b);
+	n = backend_loaded_count();
+	/* Loaded now, or by an earlier test: listed either way. */
+	assert_true(n == before || n == before + 1);
+	again = backend_load(shipped, "null", false, err, sizeof(err));
+	assert_ptr_equal(again, b);
+	assert_int_equal(backend_loaded_count(), n);
+	for (size_t i = 0; i < n; i++) {
+		if (backend_loaded_at(i, &name, &fd) != b)
+			continue;
+		assert_string_equal(name, "null");
+		assert_true(fd >= 0);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		snprintf(path, sizeof(path), "%s/null.so", shipped);
+		assert_int_equal(fstat(fd, &a), 0);
+		assert_int_equal(stat(path, &f), 0);
+		assert_int_equal(a.st_dev, f.st_dev);
+		assert_int_equal(a.st_ino, f.st_ino);
+		assert_null(backend_loaded_at(n, &name, &fd));
+		return;
+	}
+	fail_msg("the null backend is not in the list");
 }
 
 /* Without the requirement (not running as root) the same file loads. */
@@ -364,6 +430,8 @@ int main(void)
 		cmocka_unit_test(test_not_root_owned_so_refused),
 		cmocka_unit_test(test_not_root_owned_dir_refused),
 		cmocka_unit_test(test_relaxed_loads_writable),
+		cmocka_unit_test(test_symlinked_dir_refused),
+		cmocka_unit_test(test_loaded_list),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -2,6 +2,7 @@
 /* Unit tests for nbd-serverd's configuration parser (server/config.c):
  * good files become the expected exports and settings; every bad file is
  * refused with the exact file:line and a reason. No backend is loaded. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -381,11 +382,16 @@ static void test_first_error_wins(void **state)
 static void test_files(void **state)
 {
 	(void)state;
-	char path[] = "/tmp/test_server_config.XXXXXX";
+	/* In a directory of its own: as root (CI), a file directly in the
+	 * sticky /tmp is refused (anyone could have linked it there). */
+	char dir[] = "/tmp/test_server_config.XXXXXX", path[64];
 	struct server_config cfg;
 	char want[256];
-	int fd = mkstemp(path);
+	int fd;
 
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.conf", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[a]\nbackend = null\nbogus\n", 25), 25);
 	assert_int_equal(config_parse_file(path, &cfg, err, sizeof(err)), -1);
@@ -410,6 +416,7 @@ static void test_files(void **state)
 	assert_int_equal(config_parse_file(path, &cfg, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: No such file or directory", path);
 	assert_string_equal(err, want);
+	rmdir(dir);
 }
 
 /* The example shipped for operators must be a valid configuration. */
