@@ -391,6 +391,7 @@ static int send_meta_context(struct session *s, uint32_t option, uint32_t id)
 static int handle_meta_context(struct session *s, uint32_t option, struct opt_data *d)
 {
 	bool is_set = option == NBD_OPT_SET_META_CONTEXT;
+	const struct cnbd_export *exp;
 	bool match = false;
 	uint32_t namelen, nqueries;
 	char *name = NULL;
@@ -421,7 +422,10 @@ static int handle_meta_context(struct session *s, uint32_t option, struct opt_da
 		rc = send_error(s, option, NBD_REP_ERR_INVALID, "trailing data in meta context request");
 		goto out;
 	}
-	if (!s->hooks->find_export(s->hooks->ctx, name)) {
+	exp = s->hooks->find_export(s->hooks->ctx, name);
+	/* A TLS-only export does not exist for a plaintext client here:
+	 * the same reply, byte for byte, as for a name nobody exports. */
+	if (!exp || (exp->tls_required && !s->io.tls)) {
 		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN, "no export named '%s'", name);
 		goto out;
 	}
