@@ -210,11 +210,18 @@ void serve_close_export(struct session *s)
 	s->be = NULL;
 }
 
+/* Every entry point caps names and descriptions at NBD_MAX_STRING; one
+ * that got past them is cut there, not copied past buf. */
 static int send_info(struct session *s, uint32_t option, uint16_t info,
 		     const void *payload, uint32_t len)
 {
-	uint8_t buf[2 + NBD_MAX_STRING + 12];
+	uint8_t buf[2 + NBD_MAX_STRING];
 
+	if (len > NBD_MAX_STRING) {
+		log_error("information %u of %u bytes is longer than the protocol's %d: cut short",
+			  info, len, NBD_MAX_STRING);
+		len = NBD_MAX_STRING;
+	}
 	put_be16(buf, info);
 	memcpy(buf + 2, payload, len);
 	return send_reply(s, option, NBD_REP_INFO, buf, 2 + len);
