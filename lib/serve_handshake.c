@@ -68,13 +68,15 @@ static int send_reply(struct session *s, uint32_t option, uint32_t type,
 static int send_error(struct session *s, uint32_t option, uint32_t type,
 		      const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], esc[3 * LOG_ESCAPE_SIZE];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_debug("option %u refused (0x%x): %s", option, type, msg);
+	/* msg may hold what the client sent (an export name). */
+	log_debug("option %u refused (0x%x): %s", option, type,
+		  log_escape(msg, esc, sizeof(esc)));
 	return send_reply(s, option, type, msg, strlen(msg));
 }
 
@@ -324,7 +326,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 {
 	uint8_t reply[10 + 124] = { 0 };
 	const struct cnbd_export *exp;
-	char why[256] = "";
+	char why[256] = "", esc[LOG_ESCAPE_SIZE], esc_why[LOG_ESCAPE_SIZE];
 	char *name = take_string(d, d->left);
 
 	if (!name) {
@@ -333,15 +335,18 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 	}
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
-		log_info("EXPORT_NAME '%s': no such export: closing", name);
+		log_info("EXPORT_NAME '%s': no such export: closing",
+			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
 	if (exp->tls_required && !s->io.tls) {
-		log_info("EXPORT_NAME '%s' without TLS: closing", name);
+		log_info("EXPORT_NAME '%s' without TLS: closing",
+			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
 	if (lease(s, exp, why, sizeof(why)) < 0) {
-		log_info("EXPORT_NAME '%s' refused: %s: closing", name, why);
+		log_info("EXPORT_NAME '%s' refused: %s: closing",
+			 log_escape(name, esc, sizeof(esc)), log_escape(why, esc_why, sizeof(esc_why)));
 		goto fail;
 	}
 	if (open_export(s, exp) < 0)

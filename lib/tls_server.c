@@ -103,6 +103,7 @@ static int add_psk_line(struct cnbd_tls *t, char *line, const char *path, int li
 static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_datum_t *key)
 {
 	const struct cnbd_tls *t = gnutls_session_get_ptr(session);
+	char esc[LOG_ESCAPE_SIZE];
 
 	for (size_t i = 0; i < t->nkeys; i++) {
 		if (strcmp(t->keys[i].identity, identity))
@@ -114,7 +115,8 @@ static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_dat
 		key->size = t->keys[i].key.size;
 		return 0;
 	}
-	log_info("TLS: unknown PSK identity '%s'", identity);
+	/* The identity is the client's choice of bytes. */
+	log_info("TLS: unknown PSK identity '%s'", log_escape(identity, esc, sizeof(esc)));
 	return -1;
 }
 

@@ -71,15 +71,18 @@ static enum verdict decide(struct master *m, const struct worker *w,
 static void answer(struct master *m, struct worker *w, const char *name,
 		   bool granted, const char *why)
 {
+	char esc[LOG_ESCAPE_SIZE];
+
 	if (granted && !(w->lease = strdup(name))) {
 		why = "out of memory";
 		granted = false;
 	}
+	/* The name, and so the reason, comes from the worker. */
 	if (granted)
-		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid, name,
-			  worker_list_leases(&m->workers, name));
+		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid,
+			  log_escape(name, esc, sizeof(esc)), worker_list_leases(&m->workers, name));
 	else
-		log_info("worker %d: no lease: %s", (int)w->pid, why);
+		log_info("worker %d: no lease: %s", (int)w->pid, log_escape(why, esc, sizeof(esc)));
 	if (lease_answer(w->fd, granted, why) < 0)
 		log_warn("worker %d: lease answer not delivered", (int)w->pid);
 }
