@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnbd/protocol.h"
 #include "embedded_exports.h"
 #include "backend_load.h"
 #include "log.h"
@@ -75,8 +76,19 @@ int export_table_add(struct export_table *t, const char *name,
 
 	if (!opts)
 		opts = &defaults;
-	if (!e || !name || strlen(name) > 4096)
+	if (!e || !name)
 		goto invalid;
+	/* Both go out in replies, whose strings the protocol caps. */
+	if (strlen(name) > NBD_MAX_STRING) {
+		log_error("export name of %zu bytes: more than the protocol's %d",
+			  strlen(name), NBD_MAX_STRING);
+		goto invalid;
+	}
+	if (opts->description && strlen(opts->description) > NBD_MAX_STRING) {
+		log_error("export '%s': description of %zu bytes, more than the protocol's %d",
+			  name, strlen(opts->description), NBD_MAX_STRING);
+		goto invalid;
+	}
 	e->exp.backend = backend_adopt(ops, err, sizeof(err));
 	if (!e->exp.backend) {
 		log_error("export '%s': %s", name, err);

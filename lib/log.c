@@ -60,12 +60,14 @@ static const char *level_name(int priority)
 
 static void log_vmsg(int priority, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[1024];
 	int saved_errno = errno;
 
 	if (priority == LOG_DEBUG && !log_debug_enabled())
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* One event, one line, whatever a caller forgot to escape. */
+	log_escape_line(raw, line, sizeof(line));
 	if (log_to_syslog) {
 		syslog(priority, "%s%s%s", log_prefix, log_prefix[0] ? ": " : "", line);
 	} else {

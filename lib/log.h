@@ -5,6 +5,7 @@
 #define CNBD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 void log_init(const char *ident, bool to_syslog, int verbosity);
@@ -18,6 +19,17 @@ void log_msg(int priority, const char *fmt, ...)
  * a backend can pass the backend's own reason on (a control reply, say). */
 void log_clear_last_error(void);
 const char *log_last_error(void);	/* "" when none since the clear */
+
+/* A string a peer supplied (export name, PSK identity, ...), fit for a
+ * log line: printable ASCII kept, "\n" for a newline, "\xNN" for every
+ * other byte and the backslash; cut with "..." to fit outlen (use
+ * LOG_ESCAPE_SIZE). Returns out. lib/log_escape.c. */
+#define LOG_ESCAPE_SIZE	256
+const char *log_escape(const char *in, char *out, size_t outlen);
+/* The last line of defence, applied by log_msg to every whole line: only
+ * control bytes (a newline, ESC, ...) are escaped, so text that callers
+ * escaped already comes through unchanged. */
+const char *log_escape_line(const char *in, char *out, size_t outlen);
 
 #define log_error(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)

@@ -68,13 +68,15 @@ static int send_reply(struct session *s, uint32_t option, uint32_t type,
 static int send_error(struct session *s, uint32_t option, uint32_t type,
 		      const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], esc[3 * LOG_ESCAPE_SIZE];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_debug("option %u refused (0x%x): %s", option, type, msg);
+	/* msg may hold what the client sent (an export name). */
+	log_debug("option %u refused (0x%x): %s", option, type,
+		  log_escape(msg, esc, sizeof(esc)));
 	return send_reply(s, option, type, msg, strlen(msg));
 }
 
@@ -238,11 +240,18 @@ void serve_close_export(struct session *s)
 	s->be = NULL;
 }
 
+/* Every entry point caps names and descriptions at NBD_MAX_STRING; one
+ * that got past them is cut there, not copied past buf. */
 static int send_info(struct session *s, uint32_t option, uint16_t info,
 		     const void *payload, uint32_t len)
 {
-	uint8_t buf[2 + NBD_MAX_STRING + 12];
+	uint8_t buf[2 + NBD_MAX_STRING];
 
+	if (len > NBD_MAX_STRING) {
+		log_error("information %u of %u bytes is longer than the protocol's %d: cut short",
+			  info, len, NBD_MAX_STRING);
+		len = NBD_MAX_STRING;
+	}
 	put_be16(buf, info);
 	memcpy(buf + 2, payload, len);
 	return send_reply(s, option, NBD_REP_INFO, buf, 2 + len);
@@ -349,7 +358,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 {
 	uint8_t reply[10 + 124] = { 0 };
 	const struct cnbd_export *exp;
-	char why[256] = "";
+	char why[256] = "", esc[LOG_ESCAPE_SIZE], esc_why[LOG_ESCAPE_SIZE];
 	char *name = take_string(d, d->left);
 
 	if (!name) {
@@ -358,15 +367,18 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 	}
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
-		log_info("EXPORT_NAME '%s': no such export: closing", name);
+		log_info("EXPORT_NAME '%s': no such export: closing",
+			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
 	if (exp->tls_required && !s->io.tls) {
-		log_info("EXPORT_NAME '%s' without TLS: closing", name);
+		log_info("EXPORT_NAME '%s' without TLS: closing",
+			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
 	if (lease(s, exp, why, sizeof(why)) < 0) {
-		log_info("EXPORT_NAME '%s' refused: %s: closing", name, why);
+		log_info("EXPORT_NAME '%s' refused: %s: closing",
+			 log_escape(name, esc, sizeof(esc)), log_escape(why, esc_why, sizeof(esc_why)));
 		goto fail;
 	}
 	if (!(exp = attach(s, exp, why, sizeof(why)))) {
@@ -427,6 +439,7 @@ static int send_meta_context(struct session *s, uint32_t option, uint32_t id)
 static int handle_meta_context(struct session *s, uint32_t option, struct opt_data *d)
 {
 	bool is_set = option == NBD_OPT_SET_META_CONTEXT;
+	const struct cnbd_export *exp;
 	bool match = false;
 	uint32_t namelen, nqueries;
 	char *name = NULL;
@@ -457,7 +470,10 @@ static int handle_meta_context(struct session *s, uint32_t option, struct opt_da
 		rc = send_error(s, option, NBD_REP_ERR_INVALID, "trailing data in meta context request");
 		goto out;
 	}
-	if (!s->hooks->find_export(s->hooks->ctx, name)) {
+	exp = s->hooks->find_export(s->hooks->ctx, name);
+	/* A TLS-only export does not exist for a plaintext client here:
+	 * the same reply, byte for byte, as for a name nobody exports. */
+	if (!exp || (exp->tls_required && !s->io.tls)) {
 		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN, "no export named '%s'", name);
 		goto out;
 	}

@@ -8,8 +8,9 @@
  *   threads run them and reply as each completes, so a slow request never
  *   holds up the ones behind it. A backend that is not
  *   CNBD_BACKEND_PARALLEL gets one executor. In-flight work is bounded in
- *   count and bytes: a client that sends faster than storage keeps up is
- *   simply not read from.
+ *   count (every command) and bytes (those that move data: READ, WRITE,
+ *   CACHE, WRITE_ZEROES): a client that sends faster than storage keeps
+ *   up is simply not read from.
  * - pool mode with CNBD_BACKEND_NOWAIT (file): each READ and WRITE is
  *   first tried here with CNBD_NOWAIT (page-cache hits complete at once,
  *   with no hand-off); only what would block goes to the executors.
@@ -52,9 +53,22 @@ struct request_queue {
 	struct session *s;
 };
 
+/* What a request weighs against MAX_INFLIGHT_BYTES: the bytes it moves.
+ * CACHE and WRITE_ZEROES carry no payload but name a range that the
+ * backend (or the emulation, through a buffer) reads or writes whole, so
+ * they weigh their length like READ and WRITE. TRIM and BLOCK_STATUS
+ * move no data: the count bound alone holds them. */
 static uint64_t request_bytes(const struct request *r)
 {
-	return (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) ? r->count : 0;
+	switch (r->type) {
+	case NBD_CMD_READ:
+	case NBD_CMD_WRITE:
+	case NBD_CMD_CACHE:
+	case NBD_CMD_WRITE_ZEROES:
+		return r->count;
+	default:
+		return 0;
+	}
 }
 
 static void request_free(struct request *r)

@@ -167,6 +167,7 @@ static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_dat
 {
 	struct tls_conn *c = gnutls_session_get_ptr(session);
 	const struct cnbd_tls *t;
+	char esc[LOG_ESCAPE_SIZE];
 
 	if (!c)		/* after the handshake */
 		return -1;
@@ -181,7 +182,8 @@ static int psk_lookup(gnutls_session_t session, const char *identity, gnutls_dat
 		key->size = t->keys[i].key.size;
 		return 0;
 	}
-	log_info("TLS: unknown PSK identity '%s'", identity);
+	/* The identity is the client's choice of bytes. */
+	log_info("TLS: unknown PSK identity '%s'", log_escape(identity, esc, sizeof(esc)));
 	return -1;
 }
 

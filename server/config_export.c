@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnbd/protocol.h"
 #include "config_priv.h"
 #include "parse.h"
 
@@ -136,6 +137,24 @@ static int set_tls(struct export_config *ec, struct export_lines *l, int line,
 	return 0;
 }
 
+/* The description goes out in INFO and LIST replies, whose strings the
+ * protocol caps at NBD_MAX_STRING bytes: refuse more here, where the
+ * operator sees file:line (or the control socket's error), rather than
+ * cut it short on the wire. */
+static int set_description(struct cnbd_export *e, struct export_lines *l, int line,
+			   const char *value, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+
+	if (len > NBD_MAX_STRING) {
+		snprintf(err, errlen, "description: %zu bytes, more than the protocol's %d",
+			 len, NBD_MAX_STRING);
+		return -1;
+	}
+	return config_set_string(&e->description, &l->description, line, "description",
+				 value, err, errlen);
+}
+
 int config_export_key(struct export_config *ec, struct export_lines *l,
 		      const char *key, const char *value, int line,
 		      char *err, size_t errlen)
@@ -145,7 +164,7 @@ int config_export_key(struct export_config *ec, struct export_lines *l,
 	if (!strcmp(key, "backend"))
 		return config_set_string(&ec->backend_name, &l->backend, line, key, value, err, errlen);
 	if (!strcmp(key, "description"))
-		return config_set_string(&e->description, &l->description, line, key, value, err, errlen);
+		return set_description(e, l, line, value, err, errlen);
 	if (!strcmp(key, "readonly"))
 		return config_set_bool(&e->readonly, &l->readonly, line, key, value, err, errlen);
 	if (!strcmp(key, "min-block-size"))

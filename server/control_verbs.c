@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnbd/protocol.h"
 #include "control_text.h"
 #include "export_open.h"
 #include "log.h"
@@ -48,7 +49,9 @@ static void list_one(struct master *m, const struct export_entry *e,
 		     struct control_reply *r)
 {
 	const struct export_config *d = &e->def;
-	char name[256], backend[256], desc[WORD_MAX], source[WORD_MAX], where[WORD_MAX];
+	/* A description may have NBD_MAX_STRING bytes, each escaped as 3. */
+	char name[256], backend[256], desc[3 * NBD_MAX_STRING + 1];
+	char source[WORD_MAX], where[WORD_MAX];
 
 	if (d->line)
 		snprintf(where, sizeof(where), "%s:%d", d->source, d->line);

@@ -121,6 +121,7 @@ static int hand_over(struct master *m, struct worker *w, const struct cnbd_expor
 static void answer(struct master *m, struct worker *w, const char *name,
 		   bool granted, const char *why)
 {
+	char esc[LOG_ESCAPE_SIZE];
 	static struct mon_reply r;	/* large: not on the stack */
 	static struct cnbd_pack pack;
 	const struct export_entry *e = export_list_get(&m->exports, name);
@@ -137,10 +138,12 @@ static void answer(struct master *m, struct worker *w, const char *name,
 		granted = false;
 	}
 	if (granted) {
-		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid, name,
-			  worker_list_leases(&m->workers, name));
+		/* The name, and so the reason, comes from the worker. */
+		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid,
+			  log_escape(name, esc, sizeof(esc)), worker_list_leases(&m->workers, name));
 	} else {
-		log_rated(&m->worker_log, LOG_INFO, "worker %d: no lease: %s", (int)w->pid, why);
+		log_rated(&m->worker_log, LOG_INFO, "worker %d: no lease: %s", (int)w->pid,
+			  log_escape(why, esc, sizeof(esc)));
 		memset(&r.exp, 0, sizeof(r.exp));
 		r.len = r.nfds = 0;
 		r.status = EPERM;

@@ -31,7 +31,7 @@ extern "C" {
 struct cnbd_server;
 
 struct cnbd_export_options {
-	const char *description;
+	const char *description;	/* NULL, or at most 4096 bytes */
 	bool readonly;
 	uint32_t min_block_size;	/* 0: defaults (1, 4096, 32M) */
 	uint32_t preferred_block_size;
@@ -50,7 +50,9 @@ struct cnbd_server *cnbd_server_new(void);
  * before cnbd_server_run(); may be called more than once. 0 or -1. */
 int cnbd_server_listen(struct cnbd_server *srv, const char *address);
 /* Adds an export, or replaces one of the same name: connections that
- * hold the old one keep it until they end. 0, or -1 with errno. */
+ * hold the old one keep it until they end. 0, or -1 with errno: EINVAL
+ * for a name or description longer than the protocol's 4096 bytes
+ * (NBD_MAX_STRING), which is also logged. */
 int cnbd_server_add_export(struct cnbd_server *srv, const char *name,
 			   const struct cnbd_backend *ops, void *handle,
 			   const struct cnbd_export_options *opts);

@@ -187,6 +187,38 @@ static void test_info_then_go(void **state)
 	assert_int_equal(w->h.releases, 1);
 }
 
+/* Defence in depth: a description past the protocol's 4096 bytes that
+ * reached the engine anyway (every entry point refuses one) is cut to
+ * 4096 on the wire, not copied past the reply's buffer. */
+static void test_info_overlong_description_cut(void **state)
+{
+	struct world *w = *state;
+	static char desc[6001];
+	uint8_t req[4 + 4 + 2 + 2];
+	struct optreply r;
+	bool seen = false;
+	int fd;
+
+	memset(desc, 'q', sizeof(desc) - 1);
+	harness_add(&w->h, "long", desc, &tdisk_full, &w->disk);
+	fd = start(w, 0);
+	cli_handshake(fd, true);
+	put_be32(req, 4);
+	memcpy(req + 4, "long", 4);
+	put_be16(req + 8, 1);
+	put_be16(req + 10, NBD_INFO_DESCRIPTION);
+	cli_option(fd, NBD_OPT_INFO, req, sizeof(req));
+	for (cli_reply(fd, &r); r.type == NBD_REP_INFO; cli_reply(fd, &r)) {
+		if (get_be16(r.data) != NBD_INFO_DESCRIPTION)
+			continue;
+		assert_int_equal(r.len, 2 + NBD_MAX_STRING);
+		assert_memory_equal(r.data + 2, desc, NBD_MAX_STRING);
+		seen = true;
+	}
+	assert_int_equal(r.type, NBD_REP_ACK);
+	assert_true(seen);
+}
+
 static void test_default_block_sizes_are_valid(void **state)
 {
 	struct world *w = *state;
@@ -529,6 +561,7 @@ int main(void)
 		T(test_unknown_option_then_go),
 		T(test_list),
 		T(test_info_then_go),
+		T(test_info_overlong_description_cut),
 		T(test_default_block_sizes_are_valid),
 		T(test_unknown_export),
 		T(test_default_export),

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <ini.h>
 
 #include "../../server/config.h"
 #include "../../server/export_list.h"
@@ -618,6 +619,37 @@ static void test_runtime_export(void **state)
 	runtime_bad(" a", good, 4, "an export name cannot begin or end with a blank");
 }
 
+/* A description goes out in INFO and LIST, whose strings the protocol
+ * caps at 4096 bytes: more is refused with file:line, whatever the line
+ * limit (raised here so that the line reaches the check), and at run
+ * time (the control socket's add). Exactly 4096 is accepted. */
+static void test_description_limit(void **state)
+{
+	static char text[5000], value[4098];
+	struct cnbd_param pairs[] = { { "backend", "null" }, { "description", value } };
+	struct export_config ec;
+	struct server_config *cfg;
+	int saved = ini_max_line;
+
+	(void)state;
+	memset(value, 'd', 4097);
+	value[4097] = '\0';
+	ini_max_line = 8192;
+	snprintf(text, sizeof(text), "[a]\nbackend = null\ndescription = %s\n", value);
+	parse_bad(text, "t.conf:3: description: 4097 bytes, more than the protocol's 4096");
+	runtime_bad("x", pairs, 2, "export 'x': description: 4097 bytes, more than the protocol's 4096");
+
+	value[4096] = '\0';
+	snprintf(text, sizeof(text), "[a]\nbackend = null\ndescription = %s\n", value);
+	cfg = parse_ok(text);
+	assert_int_equal(strlen(cfg->exports[0].exp.description), 4096);
+	config_free(cfg);
+	assert_int_equal(config_export_runtime("x", pairs, 2, &ec, err, sizeof(err)), 0);
+	assert_int_equal(strlen(ec.exp.description), 4096);
+	config_export_free(&ec);
+	ini_max_line = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_export),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_description_limit),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_misplaced_and_odd_sections),
 		cmocka_unit_test(test_bad_listen),

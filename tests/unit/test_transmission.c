@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
@@ -425,6 +426,112 @@ static void test_many_in_flight(void **state)
 		assert_int_equal(w->disk.data[i * 4096 + 17], (uint8_t)i);
 }
 
+/* A backend whose zero and cache take a while and count how many run at
+ * once; its size is large and it keeps no data. */
+struct slow_disk {
+	pthread_mutex_t lock;
+	int running, max_running, calls;
+};
+
+static struct slow_disk slow;
+
+static int64_t slow_get_size(void *conn)
+{
+	(void)conn;
+	return 1LL << 40;
+}
+
+static int slow_pread(void *conn, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	(void)conn; (void)offset; (void)flags;
+	memset(buf, 0, count);
+	return 0;
+}
+
+static int slow_pwrite(void *conn, const void *buf, uint32_t count, uint64_t offset,
+		       uint32_t flags)
+{
+	(void)conn; (void)buf; (void)count; (void)offset; (void)flags;
+	return 0;
+}
+
+static int slow_call(void)
+{
+	struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
+
+	pthread_mutex_lock(&slow.lock);
+	slow.calls++;
+	if (++slow.running > slow.max_running)
+		slow.max_running = slow.running;
+	pthread_mutex_unlock(&slow.lock);
+	nanosleep(&pause, NULL);
+	pthread_mutex_lock(&slow.lock);
+	slow.running--;
+	pthread_mutex_unlock(&slow.lock);
+	return 0;
+}
+
+static int slow_zero(void *conn, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	(void)conn; (void)count; (void)offset; (void)flags;
+	return slow_call();
+}
+
+static int slow_cache(void *conn, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	(void)conn; (void)count; (void)offset; (void)flags;
+	return slow_call();
+}
+
+static const struct cnbd_backend slow_ops = {
+	CNBD_BACKEND_HEADER,
+	.name = "slow",
+	.flags = CNBD_BACKEND_PARALLEL,
+	.get_size = slow_get_size,
+	.pread = slow_pread,
+	.pwrite = slow_pwrite,
+	.zero = slow_zero,
+	.cache = slow_cache,
+};
+
+/* The engine bounds the bytes in flight at 256 MiB (serve_transmission.c)
+ * and runs 8 requests at once by default: requests of 96 MiB may only run
+ * two at a time, whether they carry data (READ, WRITE) or name a range
+ * the backend works through (CACHE, WRITE_ZEROES). */
+static void bytes_bound_holds(struct world *w, uint16_t type)
+{
+	enum { N = 24 };
+	const uint32_t big = 96U << 20;
+	uint64_t cookie;
+	int fd;
+
+	memset(&slow, 0, sizeof(slow));
+	pthread_mutex_init(&slow.lock, NULL);
+	harness_add(&w->h, "slow", NULL, &slow_ops, NULL)->handle = &slow;
+	fd = go(w, "slow");
+	for (int i = 0; i < N; i++)
+		cli_request(fd, 0, type, 0x100 + i, (uint64_t)i * big, big, NULL);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(cli_simple_reply(fd, &cookie), 0);
+		assert_true(cookie >= 0x100 && cookie < 0x100 + N);
+	}
+	assert_int_equal(slow.calls, N);
+	if (slow.max_running > 2)
+		fail_msg("%d %s requests of 96 MiB reached the backend at once; the bound allows 2",
+			 slow.max_running, type == NBD_CMD_CACHE ? "CACHE" : "WRITE_ZEROES");
+	pthread_mutex_destroy(&slow.lock);
+}
+
+static void test_inflight_bound_write_zeroes(void **state)
+{
+	bytes_bound_holds(*state, NBD_CMD_WRITE_ZEROES);
+}
+
+static void test_inflight_bound_cache(void **state)
+{
+	bytes_bound_holds(*state, NBD_CMD_CACHE);
+}
+
 /* An embedding program that did not ignore SIGPIPE must not be killed by
  * a client that vanished while the engine was replying. */
 static void test_vanished_client_no_sigpipe(void **state)
@@ -480,6 +587,8 @@ int main(void)
 		T(test_disc_after_writes),
 		T(test_slow_request_does_not_block_others),
 		T(test_many_in_flight),
+		T(test_inflight_bound_write_zeroes),
+		T(test_inflight_bound_cache),
 		T(test_vanished_client_no_sigpipe),
 #undef T
 	};
