@@ -176,11 +176,11 @@ def _median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def _spread(xs, fmt):
+def _spread(xs, unit=""):
     """median (min-max): on a shared machine the spread is half the result."""
     if len(xs) == 1:
-        return fmt % xs[0]
-    return "%s (%s-%s)" % (fmt % _median(xs), fmt % min(xs), fmt % max(xs))
+        return "%.0f%s" % (xs[0], unit)
+    return "%.0f%s (%.0f-%.0f)" % (_median(xs), unit, min(xs), max(xs))
 
 
 def connrate_table(cr):
@@ -210,7 +210,7 @@ def connrate_table(cr):
             rates = [c["rate"] for c in got]
             cpus = [c["cpu_us"] for c in got]
             med[(name, key)] = (_median(rates), _median(cpus))
-            line += [_spread(rates, "%.0f"), _spread(cpus, "%.0f µs")]
+            line += [_spread(rates), _spread(cpus, " µs")]
         out.append("| %s | %s |" % (name, " | ".join(line)))
     out.append("")
     clients = [c["client_us"] for c in cr["cells"]]
