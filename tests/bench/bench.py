@@ -21,9 +21,10 @@ How a cell is measured: read the server's cgroup CPU counter, run fio,
 wait for the connection's worker to exit (its last CPU belongs to this
 run), read the counter again. CPU per request = the difference / the
 requests fio completed. The connection rate (connrate.py) does the same
-around tests/bench/connrate.c and divides by the connections. The trials are interleaved (workload, then trial,
-then server), so a burst of someone else's build lands on one trial of
-several servers instead of every trial of one server.
+around tests/bench/connrate.c and divides by the connections. The trials
+are interleaved (workload, then trial, then server), so a burst of someone
+else's build lands on one trial of several servers instead of every trial
+of one server.
 """
 
 import argparse
