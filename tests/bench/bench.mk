@@ -1,8 +1,11 @@
 # Benchmarks: measured and printed, never asserted (see docs/performance.md).
 #
 #   make bench          userspace table: cnbd vs nbdkit, nbd-server, qemu-nbd
-#                       over TCP loopback with fio's nbd engine, plus iperf3
-#                       and the sparse copy; saved to $(B)/bench/results.md
+#                       over TCP loopback with fio's nbd engine, iperf3, the
+#                       sparse copy and the connection rate; saved to
+#                       $(B)/bench/results.md
+#   make bench BENCH_ONLY=connrate
+#                       only the named parts (fio,iperf,sparse,connrate)
 #   make bench-kernel   fio on /dev/nbd0 inside the kernel test VM, cnbd vs
 #                       nbd-client + nbd-server; appended to results.md
 #
@@ -11,10 +14,19 @@
 
 BENCH_OUT = $(abspath $(B))/bench
 
+# The connection-rate client (tests/bench/connrate.c): raw sockets and the
+# public protocol header only, so its own cost per connection stays small.
+CONNRATE = $(B)/tests/bench/connrate
+
+$(CONNRATE): $(B)/tests/bench/connrate.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $<
+
 # /usr/bin/python3, not whatever python3 is first on PATH (here a pyenv
 # build): the harness needs only the standard library, and naming Debian's
-# keeps it from depending on someone's PATH.
-bench: all
+# keeps it from depending on someone's PATH. BENCH_ONLY reaches bench.py
+# through the environment whether it is given to make or to the shell.
+bench: all $(CONNRATE)
 	/usr/bin/python3 tests/bench/bench.py --build $(abspath $(B)) --out $(BENCH_OUT)
 
 bench-kernel: all

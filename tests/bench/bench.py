@@ -8,18 +8,23 @@ bench.py --render build/bench/results.json reprints the report of an
 earlier run without measuring anything.
 
 Knobs (environment), for quick runs while developing:
+  BENCH_ONLY       comma-separated parts to run: fio,iperf,sparse,connrate
+                   (default all; --only does the same)
   BENCH_RUNTIME    seconds per fio run (default 6)
   BENCH_TRIALS     runs per cell, best kept (default 3)
   BENCH_SERVERS    comma-separated substrings of row names to keep
   BENCH_WORKLOADS  comma-separated workload keys (rr4k,rw4k,sr1m,sw1m,rr4k4c)
   BENCH_SPARSE     0 skips the sparse copy
+  BENCH_CONNRATE_SECONDS  seconds per connection-rate run (default 5)
 
 How a cell is measured: read the server's cgroup CPU counter, run fio,
 wait for the connection's worker to exit (its last CPU belongs to this
 run), read the counter again. CPU per request = the difference / the
-requests fio completed. The trials are interleaved (workload, then trial,
-then server), so a burst of someone else's build lands on one trial of
-several servers instead of every trial of one server.
+requests fio completed. The connection rate (connrate.py) does the same
+around tests/bench/connrate.c and divides by the connections. The trials
+are interleaved (workload, then trial, then server), so a burst of someone
+else's build lands on one trial of several servers instead of every trial
+of one server.
 """
 
 import argparse
@@ -34,6 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import connrate  # noqa: E402
 import cpuacct  # noqa: E402
 import data  # noqa: E402
 import fio  # noqa: E402
@@ -43,25 +49,32 @@ import servers  # noqa: E402
 import sparse  # noqa: E402
 
 GIB = 1 << 30
-TOOLS = ["fio", "nbdkit", "nbd-server", "qemu-nbd", "iperf3", "nbdcopy", "nbdinfo"]
+PARTS = ["fio", "iperf", "sparse", "connrate"]
+# What each part runs; the peers are needed whatever BENCH_SERVERS keeps,
+# so that a machine without one never prints a table that lacks it.
+PEERS = ["nbdkit", "nbd-server", "qemu-nbd", "nbdinfo"]
+TOOLS = {"fio": ["fio", "nbdcopy"] + PEERS, "iperf": ["iperf3"],
+         "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS}
 
 
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
 
 
-def machine(runtime, trials, cpu_method):
+def machine(runtime, trials, cpu_method, parts):
     cpu = "unknown CPU"
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    fio_version = subprocess.check_output(["fio", "--version"], text=True).strip()
+    fio_version = None
+    if "fio" in parts:
+        fio_version = subprocess.check_output(["fio", "--version"], text=True).strip()
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "kernel": platform.release(), "cpu": cpu, "nproc": os.cpu_count(),
             "fio": fio_version, "runtime": runtime, "trials": trials,
-            "cpu_method": cpu_method}
+            "cpu_method": cpu_method, "parts": parts}
 
 
 def start_all(build, groups, work, size, datafile, keep):
@@ -101,19 +114,26 @@ def measure(s, args, runtime, outdir, tag):
     return r
 
 
-def run(build, out):
+def run(build, out, parts):
     """Measure; return everything the report needs, as JSON-able data."""
     runtime = int(os.environ.get("BENCH_RUNTIME", "6"))
     trials = int(os.environ.get("BENCH_TRIALS", "3"))
     keep = [k for k in os.environ.get("BENCH_SERVERS", "").split(",") if k]
     wanted = [k for k in os.environ.get("BENCH_WORKLOADS", "").split(",") if k]
     workloads = [w for w in fio.WORKLOADS if not wanted or w[0] in wanted]
+    if "fio" not in parts:
+        workloads = []
+    conn_secs = float(os.environ.get("BENCH_CONNRATE_SECONDS", "5"))
+    conn_bin = os.path.join(build, "tests", "bench", "connrate")
 
-    missing = [t for t in TOOLS if shutil.which(t) is None]
+    need = sorted({t for p in parts for t in TOOLS[p]})
+    missing = [t for t in need if shutil.which(t) is None]
     if missing:
         sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
+    if "connrate" in parts and not os.access(conn_bin, os.X_OK):
+        sys.exit("bench: %s is not built (make bench builds it)" % conn_bin)
 
     fio_out = os.path.join(out, "fio")
     os.makedirs(fio_out, exist_ok=True)
@@ -122,23 +142,25 @@ def run(build, out):
     os.makedirs(work)
     groups = cpuacct.Groups(tag)
     log("server CPU accounting: " + groups.describe())
-    res = {"meta": machine(runtime, trials, groups.describe()),
+    res = {"meta": machine(runtime, trials, groups.describe(), parts),
            "workloads": [w[0] for w in workloads], "rows": [], "trials": [],
-           "errors": [], "iperf": {}, "sparse": []}
+           "errors": [], "iperf": {}, "sparse": [], "connrate": None}
     running = []
     t_start = time.monotonic()
     try:
-        datafile = os.path.join(work, "data.img")
-        log("writing 1 GiB of data to %s" % datafile)
-        data.write_data(datafile, GIB)
-        running = start_all(build, groups, work, GIB, datafile, keep)
-        res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage}
-                       for s in running]
+        if workloads:
+            datafile = os.path.join(work, "data.img")
+            log("writing 1 GiB of data to %s" % datafile)
+            data.write_data(datafile, GIB)
+            running = start_all(build, groups, work, GIB, datafile, keep)
+            res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage}
+                           for s in running]
 
-        log("iperf3 loopback ceiling")
-        res["iperf"] = {"128 KiB writes (default)": iperf.best_mbps(trials),
-                        "1 MiB writes (-l 1M)": iperf.best_mbps(trials, length="1M")}
-        log("iperf3: %s" % res["iperf"])
+        if "iperf" in parts:
+            log("iperf3 loopback ceiling")
+            res["iperf"] = {"128 KiB writes (default)": iperf.best_mbps(trials),
+                            "1 MiB writes (-l 1M)": iperf.best_mbps(trials, length="1M")}
+            log("iperf3: %s" % res["iperf"])
 
         for key, label, unit, args in workloads:
             for t in range(trials):
@@ -159,9 +181,14 @@ def run(build, out):
             s.stop()
         running = []
 
-        if os.environ.get("BENCH_SPARSE", "1") != "0":
+        if "sparse" in parts and os.environ.get("BENCH_SPARSE", "1") != "0":
             log("sparse copy")
             res["sparse"] = sparse.run(build, groups, work, trials)
+
+        if "connrate" in parts:
+            log("connection rate, %g s per run" % conn_secs)
+            res["connrate"] = connrate.run(build, conn_bin, groups, work, keep,
+                                           conn_secs, trials, log)
     finally:
         for s in running:
             s.stop()
@@ -175,6 +202,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", help="build dir with nbd-serverd and backends/")
     ap.add_argument("--out", help="where results.md/json go")
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
+                    help="comma-separated parts to run: %s (default all; "
+                    "or BENCH_ONLY)" % ",".join(PARTS))
     ap.add_argument("--render", metavar="RESULTS_JSON",
                     help="measure nothing: print the report of an earlier run")
     a = ap.parse_args()
@@ -184,8 +214,12 @@ def main():
         return
     if not a.build or not a.out:
         ap.error("--build and --out are needed to measure")
+    parts = [p for p in a.only.split(",") if p] or PARTS
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        ap.error("unknown part(s) %s; the parts are %s" % (",".join(unknown), ",".join(PARTS)))
     os.makedirs(a.out, exist_ok=True)
-    res = run(os.path.abspath(a.build), a.out)
+    res = run(os.path.abspath(a.build), a.out, parts)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     text = report.build(res)
@@ -193,6 +227,10 @@ def main():
         f.write(text)
     print(text)
     log("saved %s" % os.path.join(a.out, "results.md"))
+    # The report shows each failed cell; the exit status says there was one.
+    failed = res["errors"] + (res["connrate"] or {}).get("errors", [])
+    if failed:
+        sys.exit("bench: %d cell(s) failed, see the report" % len(failed))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ ceiling, the sparse copy, and cnbd-vs-peer ratios with the issue's targets
 beside them. Targets are printed (PASS/MISS), never asserted: the numbers
 come from a shared, noisy machine."""
 
+from connrate import WORKLOADS as CONN_WORKLOADS
 from fio import WORKLOADS
 
 LABEL = {k: label for k, label, _, _ in WORKLOADS}
@@ -42,18 +43,21 @@ def cells_of(res):
 
 
 def header(meta):
-    return [
+    out = [
         "# cnbd benchmark, %s" % meta["date"],
         "",
         "- machine: %s, nproc %s, kernel %s" % (meta["cpu"], meta["nproc"], meta["kernel"]),
         "- client and server share these cores with each other (and today with"
         " other engineers' builds): compare rows of one run, not runs.",
-        "- %s; %d s per fio run, best of %d, trials interleaved across servers"
-        % (meta["fio"], meta["runtime"], meta["trials"]),
-        "- server CPU: %s; divided by the requests fio completed in that run"
-        % meta["cpu_method"],
-        "",
     ]
+    if meta.get("fio"):
+        out.append("- %s; %d s per fio run, best of %d, trials interleaved across servers"
+                   % (meta["fio"], meta["runtime"], meta["trials"]))
+    out.append("- server CPU: %s; divided by the requests (or connections)"
+               " completed in that run" % meta["cpu_method"])
+    if "parts" in meta:
+        out.append("- parts run: %s" % ", ".join(meta["parts"]))
+    return out + [""]
 
 
 def userspace(rows, cells, wkeys):
@@ -166,17 +170,88 @@ def sparse_table(sparse, trials):
     return out + [""]
 
 
+def _median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def _spread(xs, unit=""):
+    """median (min-max): on a shared machine the spread is half the result."""
+    if len(xs) == 1:
+        return "%.0f%s" % (xs[0], unit)
+    return "%.0f%s (%.0f-%.0f)" % (_median(xs), unit, min(xs), max(xs))
+
+
+def connrate_table(cr):
+    cells = {}
+    for c in cr["cells"]:
+        cells.setdefault((c["server"], c["workload"]), []).append(c)
+    errors = {(e["server"], e["workload"]): e["error"] for e in cr["errors"]}
+    out = ["## Connection cost: whole connections per second (tests/bench/connrate.c)", "",
+           "One connection: TCP connect, fixed-newstyle handshake, NBD_OPT_GO,"
+           " one 4 KiB READ, NBD_CMD_DISC, the server's close. 64 MiB exports;"
+           " %g s per run, %d trials interleaved across servers; each cell is the"
+           " median (min-max) of the trials: connections/s, then the server's CPU"
+           " per connection (all its processes; exiting workers waited for)."
+           % (cr["seconds"], cr["trials"]),
+           "",
+           "| server | " + " | ".join(
+               "%s: conn/s | %s: CPU/conn" % (lab, lab) for _, lab, _ in CONN_WORKLOADS) + " |",
+           "|---|" + "---|---|" * len(CONN_WORKLOADS)]
+    med = {}
+    for name in cr["rows"]:
+        line = []
+        for key, _, _ in CONN_WORKLOADS:
+            got = cells.get((name, key))
+            if (name, key) in errors or not got:
+                line += ["error: %s" % errors.get((name, key), "not run"), ""]
+                continue
+            rates = [c["rate"] for c in got]
+            cpus = [c["cpu_us"] for c in got]
+            med[(name, key)] = (_median(rates), _median(cpus))
+            line += [_spread(rates), _spread(cpus, " µs")]
+        out.append("| %s | %s |" % (name, " | ".join(line)))
+    out.append("")
+    clients = [c["client_us"] for c in cr["cells"]]
+    if clients:
+        out += ["The client's own CPU per connection (connrate, same cores):"
+                " median %.0f µs (%.0f-%.0f)." % (_median(clients), min(clients),
+                                                   max(clients)), ""]
+    # cnbd against each peer, medians, like for like where a like exists.
+    pairs = [("cnbd memory", "nbdkit memory"), ("cnbd file", "nbd-server file"),
+             ("cnbd file", "qemu-nbd file")]
+    ratio_lines = []
+    for ours, theirs in pairs:
+        parts = []
+        for key, lab, _ in CONN_WORKLOADS:
+            a, b = med.get((ours, key)), med.get((theirs, key))
+            if a and b:
+                parts.append("%s %.2fx conn/s, %.2fx CPU/conn" % (lab, a[0] / b[0], a[1] / b[1]))
+        if parts:
+            ratio_lines.append("- %s vs %s: %s" % (ours, theirs, "; ".join(parts)))
+    if ratio_lines:
+        out += ["Ratios of medians (cnbd / peer):", ""] + ratio_lines + [""]
+    return out
+
+
 def build(res):
     meta, rows, wkeys = res["meta"], res["rows"], res["workloads"]
     cells = cells_of(res)
     ceiling = max(res["iperf"].values()) if res["iperf"] else None
-    lines = header(meta) + userspace(rows, cells, wkeys) + noise(cells)
-    runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
-    lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
-              " below: the higher one." % (meta["trials"], runs or "not run"), ""]
+    lines = header(meta)
+    if rows:
+        lines += userspace(rows, cells, wkeys) + noise(cells)
+    if res["iperf"]:
+        runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
+        lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
+                  " below: the higher one." % (meta["trials"], runs), ""]
     if res["sparse"]:
         lines += sparse_table(res["sparse"], meta["trials"])
-    lines += ratios(rows, cells, wkeys, ceiling, res["sparse"])
+    if rows or res["sparse"]:
+        lines += ratios(rows, cells, wkeys, ceiling, res["sparse"])
+    if res.get("connrate"):
+        lines += connrate_table(res["connrate"])
     if "seconds" in meta:
         lines += ["(this run took %d s)" % meta["seconds"], ""]
     return "\n".join(lines)
