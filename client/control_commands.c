@@ -3,11 +3,12 @@
  * The control protocol's verbs:
  *   attach URI [device=nbdN|any] [connections=N] [readonly=yes|no] [timeout=S]
  *          [binding=auto|netlink|ioctl] [dead-timeout=S]
+ *          [tls-mode=auto|kernel|relay]
  *       -> device=nbdN
  *   detach nbdN [force]
  *   list          -> one line per device: device= state= binding= size=
  *                    connections= readonly= timeout= dead-timeout= reconnects=
- *                    source= uri= export= error=
+ *                    tls= source= uri= export= error=
  *   udev-add nbdN    (returns at once)
  *   udev-name nbdN   -> export=NAME
  *   version       -> version=X
@@ -73,6 +74,9 @@ static int attach_option(struct device_conf *dc, const char *word, char *err, si
 		dc->dead_timeout = n;
 	} else if (!strncmp(word, "binding=", 8)) {
 		if (device_binding_parse(v, &dc->binding) < 0)
+			goto bad;
+	} else if (!strncmp(word, "tls-mode=", 9)) {
+		if (device_tls_mode_parse(v, &dc->tls_mode) < 0)
 			goto bad;
 	} else {
 		goto bad;
@@ -180,11 +184,11 @@ static void format_device(const struct device *d, char *out, size_t len)
 	control_escape(d->export_name, export, sizeof(export));
 	control_escape(d->error, error, sizeof(error));
 	snprintf(out, len,
-		 "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u reconnects=%u source=%s uri=%s export=%s error=%s",
+		 "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u reconnects=%u tls=%s source=%s uri=%s export=%s error=%s",
 		 d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
 		 d->binding[0] ? d->binding : device_binding_name(d->binding_choice),
 		 d->size, d->connections, d->readonly ? "yes" : "no", d->timeout,
-		 d->dead_timeout, d->reconnects, d->from_config ? "config" : "nbdctl", uri,
+		 d->dead_timeout, d->reconnects, d->tls_used, d->from_config ? "config" : "nbdctl", uri,
 		 export, error);
 }
 

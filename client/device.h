@@ -37,10 +37,13 @@ struct device {
 	unsigned timeout;
 	enum device_binding binding_choice;
 	unsigned dead_timeout;
+	enum device_tls_mode tls_mode;	/* nbds:// only */
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
 	bool adopting;			/* bound by an earlier run: take it over
 					 * (device_state.c) rather than attach */
+	/* The supervisor's own. */
+	bool tls_kernel_refused;	/* auto: kernel TLS failed once, relay */
 
 	/* Under device_lock. */
 	unsigned refs;
@@ -59,6 +62,8 @@ struct device {
 	bool ended;			/* the binding's kernel side ended */
 	bool changed;			/* the binding saw connections die */
 	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
+	const char *tls_used;		/* "off", "kernel", "relay"; the mode
+					 * until a connection is carried */
 	bool first_done;		/* the first attach has succeeded or failed */
 	int first_rc;
 	bool finished;			/* the supervisor has exited */

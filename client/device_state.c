@@ -47,9 +47,10 @@ void device_state_save(struct device *d)
 	fprintf(f, "; nbd-clientd: %s as it was attached, for a restarted daemon to take over\n"
 		"spec = %s\nuri = %s\nconnections = %u\nreadonly = %d\ntimeout = %u\n"
 		"dead-timeout = %u\nsize = %" PRIu64 "\nblksize = %u\nflags = %u\n"
-		"export = %s\nfrom-config = %d\n",
+		"export = %s\nfrom-config = %d\ntls-mode = %s\ntls = %s\n",
 		d->name, d->spec, d->uri_text, d->connections, d->readonly, d->timeout,
-		d->dead_timeout, d->size, d->blksize, d->flags, d->export_name, d->from_config);
+		d->dead_timeout, d->size, d->blksize, d->flags, d->export_name, d->from_config,
+		device_tls_mode_name(d->tls_mode), d->tls_used);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		goto fail;
 	pthread_mutex_unlock(&device_lock);
@@ -78,6 +79,7 @@ struct record {
 	unsigned blksize, flags;
 	bool from_config;
 	char export_name[256];
+	char tls_used[16];
 	unsigned seen;
 };
 
@@ -107,6 +109,10 @@ static int record_key(void *user, const char *section, const char *key,
 		rc = (free(r->conf.uri), r->conf.uri = strdup(value)) ? 0 : -1;
 	else if (!strcmp(key, "export"))
 		snprintf(r->export_name, sizeof(r->export_name), "%s", value);
+	else if (!strcmp(key, "tls-mode"))
+		rc = device_tls_mode_parse(value, &r->conf.tls_mode);
+	else if (!strcmp(key, "tls"))
+		snprintf(r->tls_used, sizeof(r->tls_used), "%s", value);
 	else if (!strcmp(key, "size"))
 		rc = parse_uint(value, UINT64_MAX, &r->size);
 	else if ((rc = number(value, &n)) < 0)
@@ -171,6 +177,11 @@ static struct device *adoptable(const char *name)
 		snprintf(d->export_name, sizeof(d->export_name), "%s", r.export_name);
 		d->adopting = true;
 		d->once = false;	/* it was attached: it stays supervised */
+		/* A relay died with the daemon that ran it. */
+		if (!strcmp(r.tls_used, "relay"))
+			d->tls_used = "relay";
+		else if (!strcmp(r.tls_used, "kernel"))
+			d->tls_used = "kernel";
 	} else {
 		log_warn("%s: not taking it over: %s", name, err);
 	}

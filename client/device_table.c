@@ -58,7 +58,9 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 		free(d);
 		return NULL;
 	}
-	if (uri_parse(dc->uri, &d->uri, err, errlen) < 0) {
+	if (uri_parse_tls(dc->uri, &d->uri, err, errlen) < 0 ||
+	    (dc->tls_mode != TLS_MODE_AUTO && !d->uri.tls &&
+	     snprintf(err, errlen, "tls-mode is for nbds:// URIs only") > 0)) {
 		free(d->uri_text);
 		free(d);
 		return NULL;
@@ -69,6 +71,8 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	d->timeout = dc->timeout;
 	d->binding_choice = dc->binding;
 	d->dead_timeout = dc->dead_timeout;
+	d->tls_mode = dc->tls_mode;
+	d->tls_used = d->uri.tls ? device_tls_mode_name(dc->tls_mode) : "off";
 	d->binding = "";
 	d->from_config = from_config;
 	d->once = !from_config;

@@ -29,7 +29,8 @@ struct parse_state {
 	char err[512];
 	/* Which keys the current section has set. */
 	bool have_uri, have_connections, have_readonly, have_timeout;
-	bool have_binding, have_dead_timeout;
+	bool have_binding, have_dead_timeout, have_tls_mode;
+	bool uri_tls;		/* the section's uri is nbds:// */
 };
 
 bool device_spec_is_any(const char *spec)
@@ -53,6 +54,24 @@ int device_binding_parse(const char *s, enum device_binding *out)
 const char *device_binding_name(enum device_binding b)
 {
 	return b == BINDING_NETLINK ? "netlink" : b == BINDING_IOCTL ? "ioctl" : "auto";
+}
+
+int device_tls_mode_parse(const char *s, enum device_tls_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = TLS_MODE_AUTO;
+	else if (!strcmp(s, "kernel"))
+		*out = TLS_MODE_KERNEL;
+	else if (!strcmp(s, "relay"))
+		*out = TLS_MODE_RELAY;
+	else
+		return -1;
+	return 0;
+}
+
+const char *device_tls_mode_name(enum device_tls_mode m)
+{
+	return m == TLS_MODE_KERNEL ? "kernel" : m == TLS_MODE_RELAY ? "relay" : "auto";
 }
 
 bool device_spec_valid(const char *spec)
@@ -92,7 +111,8 @@ static struct device_conf *new_section(struct parse_state *st, const char *secti
 	v->timeout = DEVICE_DEFAULT_TIMEOUT;
 	v->dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT;
 	st->have_uri = st->have_connections = st->have_readonly = st->have_timeout = false;
-	st->have_binding = st->have_dead_timeout = false;
+	st->have_binding = st->have_dead_timeout = st->have_tls_mode = false;
+	st->uri_tls = false;
 	return v;
 }
 
@@ -133,8 +153,18 @@ static int set_binding_key(struct parse_state *st, struct device_conf *d, const 
 		d->dead_timeout = n;
 		return 0;
 	}
+	if (!strcmp(key, "tls-mode")) {
+		if (once(&st->have_tls_mode, key, err, errlen) < 0)
+			return -1;
+		if (device_tls_mode_parse(value, &d->tls_mode) < 0) {
+			snprintf(err, errlen, "tls-mode = '%s': expected kernel, relay or auto",
+				 value);
+			return -1;
+		}
+		return 0;
+	}
 	snprintf(err, errlen,
-		 "unknown key '%s' (expected uri, connections, readonly, timeout, binding or dead-timeout)",
+		 "unknown key '%s' (expected uri, connections, readonly, timeout, binding, dead-timeout or tls-mode)",
 		 key);
 	return -1;
 }
@@ -149,8 +179,9 @@ static int set_key(struct parse_state *st, struct device_conf *d, const char *ke
 	if (!strcmp(key, "uri")) {
 		if (once(&st->have_uri, key, err, errlen) < 0)
 			return -1;
-		if (uri_parse(value, &uri, err, errlen) < 0)
+		if (uri_parse_tls(value, &uri, err, errlen) < 0)
 			return -1;
+		st->uri_tls = uri.tls;
 		d->uri = strdup(value);
 		return d->uri ? 0 : -1;
 	}
@@ -193,11 +224,20 @@ static int set_key(struct parse_state *st, struct device_conf *d, const char *ke
 /* A section ends: it must have named its export. */
 static int finish_section(struct parse_state *st)
 {
-	if (!st->cur || st->have_uri)
+	if (!st->cur)
 		return 0;
-	snprintf(st->err, sizeof(st->err), "%s:%d: [%s] has no uri", st->name,
-		 st->cur->line, st->cur->device);
-	return -1;
+	if (!st->have_uri) {
+		snprintf(st->err, sizeof(st->err), "%s:%d: [%s] has no uri", st->name,
+			 st->cur->line, st->cur->device);
+		return -1;
+	}
+	if (st->have_tls_mode && !st->uri_tls) {
+		snprintf(st->err, sizeof(st->err),
+			 "%s:%d: [%s] has tls-mode, but its uri is not nbds:// (plaintext has no TLS to carry)",
+			 st->name, st->cur->line, st->cur->device);
+		return -1;
+	}
+	return 0;
 }
 
 static int on_section(void *user, const char *section, int line,

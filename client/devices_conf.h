@@ -10,6 +10,8 @@
  *   binding = netlink       ; or ioctl; default: netlink where the kernel has it
  *   dead-timeout = 120      ; netlink: seconds the kernel holds I/O while
  *                           ; no connection is live
+ *   tls-mode = auto         ; nbds:// only: kernel, relay, or auto (kernel
+ *                           ; TLS where it works, else the daemon's relay)
  *
  * Errors name the file and line.
  */
@@ -31,6 +33,12 @@ enum device_binding {
 	BINDING_IOCTL,
 };
 
+enum device_tls_mode {
+	TLS_MODE_AUTO,		/* kernel TLS where it works, else the relay */
+	TLS_MODE_KERNEL,	/* kernel TLS or nothing */
+	TLS_MODE_RELAY,		/* the daemon relays, always */
+};
+
 struct device_conf {
 	char device[64];	/* "nbd0", "any", "any-NAME" */
 	char *uri;
@@ -39,6 +47,7 @@ struct device_conf {
 	unsigned timeout;
 	enum device_binding binding;
 	unsigned dead_timeout;
+	enum device_tls_mode tls_mode;
 	int line;		/* of the section's first key */
 };
 
@@ -53,6 +62,9 @@ bool device_spec_is_any(const char *spec);
 /* "auto", "netlink", "ioctl": 0, or -1 for anything else. */
 int device_binding_parse(const char *s, enum device_binding *out);
 const char *device_binding_name(enum device_binding b);
+/* "auto", "kernel", "relay": 0, or -1 for anything else. */
+int device_tls_mode_parse(const char *s, enum device_tls_mode *out);
+const char *device_tls_mode_name(enum device_tls_mode m);
 
 int devices_conf_load(const char *path, struct devices_conf *conf,
 		      char *err, size_t errlen);

@@ -2,7 +2,7 @@
 /*
  * nbdctl attach URI [--device nbdN] [--connections N] [--readonly]
  *                   [--timeout SECONDS] [--binding netlink|ioctl]
- *                   [--dead-timeout SECONDS]
+ *                   [--dead-timeout SECONDS] [--tls-mode kernel|relay|auto]
  * nbdctl detach nbdN [--force]
  * Both ask the client daemon, which owns every device it attaches.
  */
@@ -58,6 +58,7 @@ struct attach_args {
 	const char *binding;
 	bool have_dead_timeout;
 	unsigned dead_timeout;
+	const char *tls_mode;
 };
 
 /* 0, or the exit status for a usage error. */
@@ -70,12 +71,13 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "binding", required_argument, NULL, 'b' },
 		{ "dead-timeout", required_argument, NULL, 'D' },
+		{ "tls-mode", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*a = (struct attach_args){ .connections = 1 };
-	while ((c = getopt_long(argc, argv, "d:C:rt:b:D:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:C:rt:b:D:T:", longopts, NULL)) != -1) {
 		if (c == 'd')
 			a->device = optarg;
 		else if (c == 'r')
@@ -90,6 +92,9 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 		else if (c == 'b' && (!strcmp(optarg, "netlink") || !strcmp(optarg, "ioctl") ||
 				      !strcmp(optarg, "auto")))
 			a->binding = optarg;
+		else if (c == 'T' && (!strcmp(optarg, "kernel") || !strcmp(optarg, "relay") ||
+				      !strcmp(optarg, "auto")))
+			a->tls_mode = optarg;
 		else
 			return nbdctl_usage(&nbdctl_attach_command);
 	}
@@ -113,9 +118,13 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 	if (rc)
 		return rc;
 	/* Refuse a bad URI here, with the parser's own words. */
-	if (uri_parse(a.uri, &uri, err, sizeof(err)) < 0) {
+	if (uri_parse_tls(a.uri, &uri, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nbdctl attach: %s\n", err);
 		return 1;
+	}
+	if (a.tls_mode && !uri.tls) {
+		fprintf(stderr, "nbdctl attach: --tls-mode is for nbds:// URIs only\n");
+		return 2;
 	}
 	if (strlen(a.uri) > CONTROL_LINE_MAX - 128) {
 		fprintf(stderr, "nbdctl attach: URI too long\n");
@@ -133,6 +142,9 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 	if (a.binding)
 		snprintf(request + strlen(request), sizeof(request) - strlen(request),
 			 " binding=%s", a.binding);
+	if (a.tls_mode)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request),
+			 " tls-mode=%s", a.tls_mode);
 	return nbdctl_daemon_call(opts, "attach", request, ATTACH_TIMEOUT_S,
 				  print_device, NULL);
 }
@@ -140,7 +152,8 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 const struct nbdctl_command nbdctl_attach_command = {
 	.name = "attach",
 	.usage = "URI [--device nbdN] [--connections N] [--readonly] [--timeout SECONDS]\n"
-		 "        [--binding netlink|ioctl] [--dead-timeout SECONDS]",
+		 "        [--binding netlink|ioctl] [--dead-timeout SECONDS]\n"
+		 "        [--tls-mode kernel|relay|auto]",
 	.summary = "attach an export to a device (any free one by default); prints the device",
 	.run = attach_run,
 };

@@ -18,14 +18,14 @@ static void field(const char *line, const char *key, char *out, size_t outlen)
 
 static int print_line(void *opaque, const char *line)
 {
-	char dev[32], state[32], binding[16], size[32], conns[16], reconnects[16];
+	char dev[32], state[32], binding[16], size[32], conns[16], reconnects[16], tls[16];
 	char uri[CONTROL_LINE_MAX];
 	char error[1024];
 	bool *header = opaque;
 
 	if (!*header) {
-		printf("%-8s %-13s %-8s %14s %5s %10s  %s\n", "DEVICE", "STATE", "BINDING",
-		       "SIZE", "CONNS", "RECONNECTS", "URI");
+		printf("%-8s %-13s %-8s %14s %5s %10s %-6s %s\n", "DEVICE", "STATE", "BINDING",
+		       "SIZE", "CONNS", "RECONNECTS", "TLS", "URI");
 		*header = true;
 	}
 	field(line, "device", dev, sizeof(dev));
@@ -34,8 +34,10 @@ static int print_line(void *opaque, const char *line)
 	field(line, "size", size, sizeof(size));
 	field(line, "connections", conns, sizeof(conns));
 	field(line, "reconnects", reconnects, sizeof(reconnects));
+	field(line, "tls", tls, sizeof(tls));
 	field(line, "uri", uri, sizeof(uri));
-	printf("%-8s %-13s %-8s %14s %5s %10s  ", dev, state, binding, size, conns, reconnects);
+	printf("%-8s %-13s %-8s %14s %5s %10s %-6s ", dev, state, binding, size, conns,
+	       reconnects, tls);
 	nbdctl_print_escaped(uri);
 	putchar('\n');
 	if (control_field(line, "error", error, sizeof(error)) == 0 && error[0]) {
@@ -59,6 +61,6 @@ static int list_run(int argc, char **argv, const struct nbdctl_options *opts)
 const struct nbdctl_command nbdctl_list_command = {
 	.name = "list",
 	.usage = "",
-	.summary = "the devices the daemon attached: device, state, binding, size, connections, reconnects, URI",
+	.summary = "the devices the daemon attached: device, state, binding, size, connections, reconnects, TLS, URI",
 	.run = list_run,
 };

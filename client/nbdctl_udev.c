@@ -90,8 +90,9 @@ static void export_of_uri(char *name)
 	char err[256];
 	struct nbd_uri uri;
 
-	if ((!strncmp(name, "nbd://", 6) || !strncmp(name, "nbd+unix://", 11)) &&
-	    uri_parse(name, &uri, err, sizeof(err)) == 0)
+	if ((!strncmp(name, "nbd://", 6) || !strncmp(name, "nbd+unix://", 11) ||
+	     !strncmp(name, "nbds://", 7) || !strncmp(name, "nbds+unix://", 12)) &&
+	    uri_parse_tls(name, &uri, err, sizeof(err)) == 0)
 		snprintf(name, NBD_MAX_STRING + 1, "%s", uri.export_name);
 }
 

@@ -89,6 +89,15 @@ int client_open_uri(struct nbd_client *c, const char *uri, int timeout);
 int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout);
 /* STARTTLS and the TLS handshake (client_tls.c). */
 int client_starttls(struct nbd_client *c, const struct nbd_uri *uri);
+/* After GO, for whoever carries the session on (the daemon's kernel TLS
+ * or its relay): c forgets the session and its credentials, so that
+ * client_close() neither ends nor frees them. The caller owns both and
+ * gives them back to client_tls_release(). */
+void client_tls_take(struct nbd_client *c, gnutls_session_t *session, void **creds);
+/* Frees a session taken over. bye: send close_notify first; never for a
+ * session whose keys went to the kernel, which owns its sequence numbers
+ * from then on. */
+void client_tls_release(gnutls_session_t session, void *creds, bool bye);
 
 /* Transmission with simple replies. Lengths larger than the server's
  * maximum payload are split. -1 with c->error and errno set: EIO etc. for

@@ -5,10 +5,11 @@
  * offer client-cert.pem/client-key.pem when present, and check the
  * server's name (the names nbdkit, qemu and libnbd use). PSK: the identity
  * from nbds://USER@host (default: the login name) and its key from a
- * psktool file. The kernel binding never gets here: uri_parse() refuses
- * TLS for it.
+ * psktool file. The client daemon negotiates through here too, then
+ * takes the session over (client_tls_take) for kernel TLS or its relay.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,11 +55,24 @@ static int x509_creds(struct nbd_client *c, const struct nbd_uri *uri,
 	return 0;
 }
 
+/* libnbd's default identity: the local user name. A daemon has no
+ * login session, so the effective user's name stands in for it. */
+static const char *local_user(void)
+{
+	const char *who = getlogin();
+	struct passwd *pw;
+
+	if (who)
+		return who;
+	pw = getpwuid(geteuid());
+	return pw ? pw->pw_name : NULL;
+}
+
 /* The key for identity from a psktool file ("identity:hexkey" lines). */
 static int psk_creds(struct nbd_client *c, const struct nbd_uri *uri,
 		     struct client_creds *cr)
 {
-	const char *who = uri->tls_username[0] ? uri->tls_username : getlogin();
+	const char *who = uri->tls_username[0] ? uri->tls_username : local_user();
 	char line[1024];
 	FILE *f = fopen(uri->tls_psk_file, "re");
 	int rc = -1;
@@ -111,6 +125,27 @@ static int session_setup(struct nbd_client *c, const struct nbd_uri *uri,
 	return 0;
 }
 
+/* Why the server's certificate was refused, in GnuTLS's words ("The
+ * certificate issuer is unknown."), naming what it was checked against. */
+static int verify_failed(struct nbd_client *c, const struct nbd_uri *uri,
+			 gnutls_session_t s)
+{
+	unsigned status = gnutls_session_get_verify_cert_status(s);
+	gnutls_datum_t why = { 0 };
+	int rc;
+
+	gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
+	rc = client_fail(c, EACCES,
+			 "the server's certificate does not verify against %s%s%s: %s",
+			 uri->tls_certificates[0] ? uri->tls_certificates : "the system's CAs",
+			 uri->transport == URI_TCP ? " for host " : "",
+			 uri->transport == URI_TCP ? uri->host : "",
+			 why.data ? (char *)why.data : "rejected");
+	gnutls_free(why.data);
+	gnutls_deinit(s);
+	return rc;
+}
+
 static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 			 struct client_creds *cr)
 {
@@ -129,6 +164,8 @@ static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 	do {
 		rc = gnutls_handshake(s);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+		return verify_failed(c, uri, s);
 	if (rc < 0) {
 		gnutls_deinit(s);
 		return client_fail(c, EPROTO, "TLS handshake with the server failed: %s",
@@ -174,14 +211,22 @@ out:
 	return rc;
 }
 
-void client_tls_free(struct nbd_client *c)
+void client_tls_take(struct nbd_client *c, gnutls_session_t *session, void **creds)
 {
-	struct client_creds *cr = c->tls_creds;
+	*session = c->tls;
+	*creds = c->tls_creds;
+	c->tls = NULL;
+	c->tls_creds = NULL;
+}
 
-	if (c->tls) {
-		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
-		gnutls_deinit(c->tls);
-		c->tls = NULL;
+void client_tls_release(gnutls_session_t session, void *creds, bool bye)
+{
+	struct client_creds *cr = creds;
+
+	if (session) {
+		if (bye)
+			gnutls_bye(session, GNUTLS_SHUT_WR);
+		gnutls_deinit(session);
 	}
 	if (cr) {
 		if (cr->x509)
@@ -189,6 +234,14 @@ void client_tls_free(struct nbd_client *c)
 		if (cr->psk)
 			gnutls_psk_free_client_credentials(cr->psk);
 		free(cr);
-		c->tls_creds = NULL;
 	}
+}
+
+void client_tls_free(struct nbd_client *c)
+{
+	gnutls_session_t s;
+	void *cr;
+
+	client_tls_take(c, &s, &cr);
+	client_tls_release(s, cr, true);
 }

@@ -219,7 +219,8 @@ static int parse_authority(const char *s, size_t len, struct nbd_uri *uri,
 	return parse_port(s + hlen + 1, len - hlen - 1, uri, err, errlen);
 }
 
-/* tls-certificates, tls-psk-file, tls-verify-peer (uri_parse_tls only). */
+/* tls-certificates, tls-psk-file, tls-username (libnbd's name for the
+ * identity user@ also gives), tls-verify-peer (uri_parse_tls only). */
 static int parse_tls_param(const char *key, const char *v, size_t vlen,
 			   struct nbd_uri *uri, char *err, size_t errlen)
 {
@@ -234,6 +235,9 @@ static int parse_tls_param(const char *key, const char *v, size_t vlen,
 		snprintf(uri->tls_certificates, sizeof(uri->tls_certificates), "%s", value);
 	else if (!strcmp(key, "tls-psk-file"))
 		snprintf(uri->tls_psk_file, sizeof(uri->tls_psk_file), "%s", value);
+	else if (!strcmp(key, "tls-username") && value[0] &&
+		 strlen(value) < sizeof(uri->tls_username))
+		snprintf(uri->tls_username, sizeof(uri->tls_username), "%s", value);
 	else if (!strcmp(key, "tls-verify-peer") && parse_bool(value) >= 0)
 		uri->tls_no_verify = !parse_bool(value);
 	else

@@ -69,7 +69,7 @@ chmod 0600 "$sock"
 
 # The devices-file entry waits for its device, saying why.
 out=$(ctl list)
-grep -Eq '^nbd999 +waiting +ioctl +0 +1 +0 +nbd://127.0.0.1:1/disk%20one$' <<<"$out" || fail "list: $out"
+grep -Eq '^nbd999 +waiting +ioctl +0 +1 +0 +off +nbd://127.0.0.1:1/disk%20one$' <<<"$out" || fail "list: $out"
 grep -q "last error: /dev/nbd999 does not exist" <<<"$out" || fail "list lacks the reason: $out"
 
 # udev-add answers at once; udev-name knows no name for an unbound device.

@@ -99,7 +99,38 @@ static void test_binding(void **state)
 	    "devices.conf:3: dead-timeout = '2m': expected seconds, 0 to 86400");
 	bad("[nbd0]\nuri = nbd://h/d\ndead-timeout = 86401\n", "devices.conf:3: dead-timeout");
 	bad("[nbd0]\nuri = nbd://h/d\ndead_timeout = 5\n",
-	    "unknown key 'dead_timeout' (expected uri, connections, readonly, timeout, binding or dead-timeout)");
+	    "unknown key 'dead_timeout' (expected uri, connections, readonly, timeout, binding, dead-timeout or tls-mode)");
+}
+
+/* nbds:// URIs and the way their TLS is carried. */
+static void test_tls(void **state)
+{
+	(void)state;
+	good("[nbd0]\nuri = nbds://h/d?tls-certificates=/etc/pki/cnbd\n"
+	     "[nbd1]\ntls-mode = kernel\nuri = nbds://alice@h/d?tls-psk-file=/etc/cnbd/keys.psk\n"
+	     "[nbd2]\nuri = nbds+unix:///d?socket=/run/s&tls-username=bob&tls-psk-file=/k\n"
+	     "tls-mode = relay\n"
+	     "[nbd3]\nuri = nbds://h/d\ntls-mode = auto\n");
+	assert_int_equal(conf.n, 4);
+	assert_int_equal(conf.v[0].tls_mode, TLS_MODE_AUTO);
+	assert_int_equal(conf.v[1].tls_mode, TLS_MODE_KERNEL);
+	assert_int_equal(conf.v[2].tls_mode, TLS_MODE_RELAY);
+	assert_int_equal(conf.v[3].tls_mode, TLS_MODE_AUTO);
+	assert_string_equal(device_tls_mode_name(conf.v[1].tls_mode), "kernel");
+	assert_string_equal(device_tls_mode_name(conf.v[2].tls_mode), "relay");
+	devices_conf_free(&conf);
+
+	bad("[nbd0]\nuri = nbds://h/d\ntls-mode = userspace\n",
+	    "devices.conf:3: tls-mode = 'userspace': expected kernel, relay or auto");
+	bad("[nbd0]\nuri = nbds://h/d\ntls-mode = relay\ntls-mode = kernel\n",
+	    "devices.conf:4: tls-mode given twice");
+	/* Plaintext has nothing to carry: refused, at the section. */
+	bad("[nbd0]\nuri = nbd://h/d\ntls-mode = relay\n",
+	    "devices.conf:1: [nbd0] has tls-mode, but its uri is not nbds://");
+	bad("[nbd0]\nuri = nbd://h/d?tls-certificates=/x\n",
+	    "devices.conf:2: nbd://h/d?tls-certificates=/x: TLS settings need an nbds:// URI");
+	bad("[nbd0]\nuri = nbds://h/d?tls-colour=blue\n",
+	    "unknown or invalid TLS parameter 'tls-colour=blue'");
 }
 
 static void test_errors(void **state)
@@ -158,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_binding),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_load),
 	};
 

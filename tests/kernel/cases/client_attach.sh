@@ -38,7 +38,7 @@ dev=$(nbdctl attach nbd://127.0.0.1/disk --binding ioctl) || guest_fail "nbdctl 
 [[ $dev == nbd0 ]] || guest_fail "attach printed '$dev', want nbd0 (the first free device)"
 nbd_connected 0 || guest_fail "nbd0 is not connected after attach returned"
 [[ $(blockdev --getsize64 /dev/nbd0) == $((256 << 20)) ]] || guest_fail "nbd0 has the wrong size"
-nbdctl list | grep -E '^nbd0 +connected +ioctl +268435456 +1 +0 +nbd://127.0.0.1/disk$' \
+nbdctl list | grep -E '^nbd0 +connected +ioctl +268435456 +1 +0 +off +nbd://127.0.0.1/disk$' \
     || { nbdctl list; guest_fail "nbdctl list does not show nbd0 connected"; }
 
 load_modules ext4

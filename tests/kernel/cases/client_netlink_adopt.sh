@@ -56,7 +56,7 @@ wait_records $((before + 20))
 start_clientd -M -c "$DEVICES"
 wait_until 30 "the take-over" eval '(( $(taken_over_count) == 1 ))'
 state_is nbd0 connected || { nbdctl list; guest_fail "nbd0 not connected after the take-over"; }
-[[ $(list_field nbd0 7) == nbd://127.0.0.1/disk ]] || { nbdctl list; guest_fail "wrong URI listed"; }
+[[ $(list_field nbd0 8) == nbd://127.0.0.1/disk ]] || { nbdctl list; guest_fail "wrong URI listed"; }
 grep "\[nbd0\]" "$CLIENTD_LOG" && guest_fail "the devices file's [nbd0] was bound a second time"
 
 log "--- 2: the server dies under the new daemon, which reconnects"

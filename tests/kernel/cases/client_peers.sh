@@ -35,7 +35,7 @@ CONF
 start_clientd -c "$CNBD_SCRATCH/devices.conf"
 
 device_of() {	# the device nbd-clientd bound URI to
-    nbdctl list | awk -v u="$1" '$7 == u && $2 == "connected" { print $1 }'
+    nbdctl list | awk -v u="$1" '$8 == u && $2 == "connected" { print $1 }'
 }
 bound() { [[ -n $(device_of "$1") ]]; }
 

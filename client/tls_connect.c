@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tls-mode = auto tries kernel TLS first and, the first time it cannot
+ * carry a connection of the device (no tls module, a cipher it lacks,
+ * setsockopt refused), says why once and relays that device's TLS from
+ * then on. tls-mode = kernel fails the connection with the reason
+ * instead; tls-mode = relay never tries the kernel.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kmod_load.h"
+#include "ktls.h"
+#include "log.h"
+#include "tls_connect.h"
+#include "tls_relay.h"
+
+static pthread_once_t module_once = PTHREAD_ONCE_INIT;
+static char module_error[256];
+
+/* The tls module, loaded the way nbd is (libkmod, modprobe.d applies);
+ * once per run: a kernel without it does not grow one. */
+static void load_module(void)
+{
+	if (kmod_load("tls", module_error, sizeof(module_error)) == 0)
+		module_error[0] = '\0';
+}
+
+static void set_tls_used(struct device *d, const char *how)
+{
+	pthread_mutex_lock(&device_lock);
+	d->tls_used = how;
+	pthread_mutex_unlock(&device_lock);
+}
+
+/* Kernel TLS on c's own socket: 0, or -1 with why (and *touched). */
+static int kernel_tls(struct nbd_client *c, bool *touched, char *why, size_t whylen)
+{
+	*touched = false;
+	pthread_once(&module_once, load_module);
+	if (module_error[0]) {
+		snprintf(why, whylen, "%s", module_error);
+		return -1;
+	}
+	return ktls_install(c->tls, c->fd, touched, why, whylen);
+}
+
+enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
+			    char *err, size_t errlen)
+{
+	const char *who = d->name[0] ? d->name : d->spec;
+	gnutls_session_t s;
+	bool touched;
+	char why[384];
+	void *creds;
+
+	if (d->tls_mode == TLS_MODE_RELAY || d->tls_kernel_refused)
+		goto relay;
+	if (kernel_tls(c, &touched, why, sizeof(why)) == 0) {
+		/* No close_notify: the session goes on, in the kernel. */
+		client_tls_take(c, &s, &creds);
+		client_tls_release(s, creds, false);
+		*fd = c->fd;
+		c->fd = -1;
+		set_tls_used(d, "kernel");
+		return TLS_CARRIED;
+	}
+	if (d->tls_mode == TLS_MODE_KERNEL) {
+		snprintf(err, errlen, "tls-mode = kernel, but kernel TLS cannot carry the connection: %s",
+			 why);
+		return TLS_FAILED;
+	}
+	d->tls_kernel_refused = true;
+	log_warn("%s: kernel TLS cannot carry the connection to %s (%s): the daemon relays its TLS instead (tls-mode = auto)",
+		 who, d->uri_text, why);
+	if (touched) {
+		snprintf(err, errlen, "kernel TLS was half set up (%s): connecting again", why);
+		return TLS_RETRY;
+	}
+relay:
+	client_tls_take(c, &s, &creds);
+	*fd = tls_relay_start(who, s, creds, c->fd, err, errlen);
+	c->fd = -1;			/* the relay's now, whatever happened */
+	if (*fd < 0)
+		return TLS_FAILED;
+	set_tls_used(d, "relay");
+	return TLS_CARRIED;
+}
