@@ -43,6 +43,9 @@ $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sysfs_nbd.o
 UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
 $(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
+# Kernel TLS keys and the relay against in-process GnuTLS sessions.
+UNIT_EXTRA_test_ktls := $(B)/client/ktls.o $(B)/client/tls_relay.o
+$(B)/tests/unit/test_ktls.o: CPPFLAGS += -Iclient
 
 # Installation: programs, man pages, the systemd unit, the udev rules and
 # the modprobe options (paths filled in as installed).

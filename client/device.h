@@ -64,6 +64,7 @@ struct device {
 	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
 	const char *tls_used;		/* "off", "kernel", "relay"; the mode
 					 * until a connection is carried */
+	char tls_detail[64];		/* "TLS1.3 AES-256-GCM" */
 	bool first_done;		/* the first attach has succeeded or failed */
 	int first_rc;
 	bool finished;			/* the supervisor has exited */

@@ -208,9 +208,11 @@ static int kernel_geometry(struct device *d, const struct client_export *ex,
 static void mark_connected(struct device *d, const struct client_export *ex,
 			   const struct bind_params *p, const char *binding)
 {
-	char dead[64] = "";
+	char dead[64] = "", tls[96] = "";
 
 	pthread_mutex_lock(&device_lock);
+	if (d->uri.tls)
+		snprintf(tls, sizeof(tls), ", %s TLS (%s)", d->tls_used, d->tls_detail);
 	d->state = DEV_CONNECTED;
 	d->size = p->size;
 	d->blksize = p->blksize;
@@ -224,10 +226,10 @@ static void mark_connected(struct device *d, const struct client_export *ex,
 		nbd_limit_request_size(d->name, ex->max_payload);
 	if (!strcmp(binding, "netlink"))
 		snprintf(dead, sizeof(dead), ", dead-timeout %u s", d->dead_timeout);
-	log_info("%s: attached %s (%" PRIu64 " bytes, block size %u, %u connection%s%s, %s binding%s)",
+	log_info("%s: attached %s (%" PRIu64 " bytes, block size %u, %u connection%s%s, %s binding%s%s)",
 		 d->name, d->uri_text, p->size, p->blksize, d->connections,
 		 d->connections == 1 ? "" : "s", d->readonly ? ", read-only" : "",
-		 binding, dead);
+		 binding, dead, tls);
 }
 
 /* The device the binding used (the kernel's choice, for netlink with

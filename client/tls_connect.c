@@ -27,10 +27,13 @@ static void load_module(void)
 		module_error[0] = '\0';
 }
 
-static void set_tls_used(struct device *d, const char *how)
+static void set_tls_used(struct device *d, const char *how, gnutls_session_t s)
 {
 	pthread_mutex_lock(&device_lock);
 	d->tls_used = how;
+	snprintf(d->tls_detail, sizeof(d->tls_detail), "%s %s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
+		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
 	pthread_mutex_unlock(&device_lock);
 }
 
@@ -58,12 +61,12 @@ enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
 	if (d->tls_mode == TLS_MODE_RELAY || d->tls_kernel_refused)
 		goto relay;
 	if (kernel_tls(c, &touched, why, sizeof(why)) == 0) {
+		set_tls_used(d, "kernel", c->tls);
 		/* No close_notify: the session goes on, in the kernel. */
 		client_tls_take(c, &s, &creds);
 		client_tls_release(s, creds, false);
 		*fd = c->fd;
 		c->fd = -1;
-		set_tls_used(d, "kernel");
 		return TLS_CARRIED;
 	}
 	if (d->tls_mode == TLS_MODE_KERNEL) {
@@ -79,11 +82,9 @@ enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
 		return TLS_RETRY;
 	}
 relay:
+	set_tls_used(d, "relay", c->tls);
 	client_tls_take(c, &s, &creds);
 	*fd = tls_relay_start(who, s, creds, c->fd, err, errlen);
 	c->fd = -1;			/* the relay's now, whatever happened */
-	if (*fd < 0)
-		return TLS_FAILED;
-	set_tls_used(d, "relay");
-	return TLS_CARRIED;
+	return *fd < 0 ? TLS_FAILED : TLS_CARRIED;
 }

@@ -52,6 +52,18 @@ int client_io_fail(struct nbd_client *c, const char *what)
 				   c->timeout, what);
 	if (err == ECONNRESET || err == EPIPE)
 		return client_fail(c, err, "the server closed the connection %s", what);
+	/* A server that refuses us inside TLS (no client certificate, say)
+	 * says so with an alert, or just with what GnuTLS makes of it;
+	 * EPROTO alone would hide it. */
+	if (err == EPROTO && c->tls) {
+		int tls_err = conn_last_tls_error();
+
+		if (tls_err == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+		    tls_err == GNUTLS_E_WARNING_ALERT_RECEIVED)
+			return client_fail(c, err, "%s: the server sent the TLS alert '%s'", what,
+					   gnutls_alert_get_name(gnutls_alert_get(c->tls)));
+		return client_fail(c, err, "%s: TLS: %s", what, gnutls_strerror(tls_err));
+	}
 	return client_fail(c, err, "%s: %s", what, strerror(err));
 }
 

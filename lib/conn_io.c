@@ -10,9 +10,18 @@
 #include "conn_io.h"
 #include "wire.h"
 
+/* The GnuTLS code behind the last EPROTO, for a message that names it. */
+static __thread int last_tls_error;
+
+int conn_last_tls_error(void)
+{
+	return last_tls_error;
+}
+
 /* GnuTLS speaks its own error codes; the engine speaks errno. */
 static int tls_errno(ssize_t rc)
 {
+	last_tls_error = (int)rc;
 	switch (rc) {
 	case GNUTLS_E_INTERRUPTED:
 	case GNUTLS_E_AGAIN:

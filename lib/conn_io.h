@@ -16,6 +16,10 @@ struct conn_io {
 	gnutls_session_t tls;		/* NULL: plaintext */
 };
 
+/* The GnuTLS error behind this thread's last TLS failure (errno EPROTO
+ * or ECONNRESET from the calls below): for messages. */
+int conn_last_tls_error(void);
+
 /* Like read(2): some bytes, 0 at end of stream, -1 with errno. */
 ssize_t conn_read_some(struct conn_io *io, void *buf, size_t len);
 /* Are bytes already decrypted and waiting (so poll() would lie)? */

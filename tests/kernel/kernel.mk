@@ -16,7 +16,9 @@ KERNEL_CASES ?=
 KERNEL_RUN = $(if $(KERNEL_CASES),CNBD_KERNEL_CASES='$(KERNEL_CASES)') \
              CNBD_BUILD_DIR='$(abspath $(B))' tests/kernel/run-vm.sh
 
-check-kernel: all
+# ktls_unit runs a unit test binary in the guest (kernel TLS needs the
+# guest's tls module).
+check-kernel: all $(B)/tests/unit/test_ktls
 	$(KERNEL_RUN)
 
 kernel-shell: all
