@@ -18,8 +18,10 @@
  *   kernel and GnuTLS. A kernel without it (this project's CI host runs
  *   one) is said so and that part is not run; with CNBD_KTLS_REQUIRED=1
  *   (the kernel VM case ktls_unit) it is a failure instead.
- * - The relay carries bytes both ways, and a server's close reaches the
- *   kernel's end as EOF.
+ * - There, a TLS 1.3 KeyUpdate or an alert from the peer makes the kernel
+ *   socket's read fail: what marks an nbd connection dead.
+ * - The relay carries bytes both ways, follows a KeyUpdate, and a
+ *   server's close reaches the kernel's end as EOF.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -344,6 +346,9 @@ static void tls_read_full(gnutls_session_t s, void *buf, size_t len)
 	for (size_t off = 0; off < len;) {
 		ssize_t n = gnutls_record_recv(s, (char *)buf + off, len - off);
 
+		/* AGAIN: a post-handshake message (KeyUpdate) was handled */
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
 		if (n < 0)
 			fail_msg("server: %s", gnutls_strerror(n));
 		assert_true(n > 0);
@@ -398,6 +403,50 @@ static void test_kernel_exchange(void **state)
 	}
 }
 
+/*
+ * What the kernel does with records that are not application data, which
+ * is what the daemon relies on for "the connection is dead": a TLS 1.3
+ * KeyUpdate and an alert from the peer make read() on a kernel TLS socket
+ * fail (nbd.ko then marks the connection dead), instead of handing the
+ * driver garbage or hanging.
+ */
+static void test_kernel_control_records(void **state)
+{
+	bool required = getenv("CNBD_KTLS_REQUIRED") && !strcmp(getenv("CNBD_KTLS_REQUIRED"), "1");
+	static const char *what[] = { "KeyUpdate", "alert" };
+
+	(void)state;
+	if (!kernel_has_tls()) {
+		if (required)
+			fail_msg("CNBD_KTLS_REQUIRED=1, but TCP_ULP \"tls\" is refused");
+		printf("# this kernel has no tls module: not run here\n");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct pair p;
+		char err[256], buf[64];
+		bool touched;
+		ssize_t n;
+
+		pair_open(&p, suites[0].prio, true);
+		assert_int_equal(ktls_install(p.client, p.cfd, &touched, err, sizeof(err)), 0);
+		assert_int_equal(gnutls_record_send(p.server, "before", 6), 6);
+		read_full(p.cfd, buf, 6);
+		assert_memory_equal(buf, "before", 6);
+		if (i == 0)
+			assert_int_equal(gnutls_session_key_update(p.server, 0), 0);
+		else
+			assert_int_equal(gnutls_alert_send(p.server, GNUTLS_AL_FATAL,
+							   GNUTLS_A_INTERNAL_ERROR), 0);
+		gnutls_record_send(p.server, "after", 5);
+		n = read(p.cfd, buf, sizeof(buf));
+		printf("# kernel TLS read after a %s: %zd (%s)\n", what[i], n,
+		       n < 0 ? strerror(errno) : "data");
+		assert_true(n < 0);
+		pair_close(&p);
+	}
+}
+
 static void test_relay(void **state)
 {
 	static unsigned char out[300000], in[300000];
@@ -424,6 +473,14 @@ static void test_relay(void **state)
 	memset(in, 0, sizeof(in));
 	read_full(local, in, sizeof(in));
 	assert_memory_equal(in, out, sizeof(out));
+	/* GnuTLS follows a KeyUpdate: the relay goes on, both ways. */
+	assert_int_equal(gnutls_session_key_update(p.server, GNUTLS_KU_PEER), 0);
+	assert_int_equal(gnutls_record_send(p.server, "after-ku", 8), 8);
+	read_full(local, in, 8);
+	assert_memory_equal(in, "after-ku", 8);
+	assert_int_equal(write(local, "up-ku", 5), 5);
+	tls_read_full(p.server, in, 5);
+	assert_memory_equal(in, "up-ku", 5);
 	/* The server ends the session: the kernel's end reads EOF. */
 	gnutls_bye(p.server, GNUTLS_SHUT_WR);
 	{
@@ -441,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_info),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_kernel_exchange),
+		cmocka_unit_test(test_kernel_control_records),
 		cmocka_unit_test(test_relay),
 	};
 

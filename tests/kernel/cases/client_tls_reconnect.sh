@@ -25,7 +25,7 @@ dev=$(nbdctl attach "$URI" --tls-mode "$TLS_MODE" --timeout 10 --dead-timeout 20
 tls_is nbd0 "$TLS_MODE"
 ext4_mount
 start_writer "$MNT/records"
-wait_records 20
+wait_records 10
 kill_server KILL
 forget_server
 before=$(writer_progress)
@@ -72,9 +72,8 @@ grep -q "nbd0: the server's certificate does not verify against $TLS/client for 
     guest_fail "the refusal was logged more than once"
 wait_until 60 "the dead-timeout" state_is nbd0 failed
 log "failed, as dead-timeout says"
-grep "dead-timeout" "$CLIENTD_LOG"
-dd if=/dev/nbd0 of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null &&
-    guest_fail "a read succeeded past dead-timeout with no trusted server"
+grep -q "nbd0: no connection to .* for 20 s (dead-timeout)" "$CLIENTD_LOG" ||
+    guest_fail "the dead-timeout is not in the log"
 kill_server KILL
 forget_server
 start_cnbd_server "$SERVER_CONF" 10809
