@@ -43,12 +43,12 @@ struct nbd_uri {
 };
 
 /* 0 with *uri filled, or -1 with a reason in err ("... in URI: ...").
- * TLS URIs are refused: what calls this hands the socket to the kernel,
- * which can only speak plaintext. */
+ * TLS URIs are refused: for callers that cannot carry TLS. */
 int uri_parse(const char *text, struct nbd_uri *uri, char *err, size_t errlen);
 /* The same, also accepting nbds:// and nbds+unix:// with user@ (the PSK
- * identity), tls-certificates=DIR, tls-psk-file=FILE and
- * tls-verify-peer=false: for tools that speak NBD themselves. */
+ * identity; or tls-username=USER), tls-certificates=DIR, tls-psk-file=FILE
+ * and tls-verify-peer=false: for tools that speak NBD themselves and for
+ * the client daemon (kernel TLS or its relay). */
 int uri_parse_tls(const char *text, struct nbd_uri *uri, char *err, size_t errlen);
 
 #endif

@@ -413,7 +413,7 @@ static void test_kernel_exchange(void **state)
 static void test_kernel_control_records(void **state)
 {
 	bool required = getenv("CNBD_KTLS_REQUIRED") && !strcmp(getenv("CNBD_KTLS_REQUIRED"), "1");
-	static const char *what[] = { "KeyUpdate", "alert" };
+	static const char *what[] = { "a KeyUpdate", "an alert" };
 
 	(void)state;
 	if (!kernel_has_tls()) {
@@ -440,7 +440,7 @@ static void test_kernel_control_records(void **state)
 							   GNUTLS_A_INTERNAL_ERROR), 0);
 		gnutls_record_send(p.server, "after", 5);
 		n = read(p.cfd, buf, sizeof(buf));
-		printf("# kernel TLS read after a %s: %zd (%s)\n", what[i], n,
+		printf("# kernel TLS read after %s: %zd (%s)\n", what[i], n,
 		       n < 0 ? strerror(errno) : "data");
 		assert_true(n < 0);
 		pair_close(&p);

@@ -40,7 +40,7 @@ stop_clientd() {
 # --- reconnect helpers (client_netlink_*.sh) ---
 
 # list_field DEVICE COLUMN: a column of `nbdctl list` for DEVICE
-# (1 DEVICE, 2 STATE, 3 BINDING, 4 SIZE, 5 CONNS, 6 RECONNECTS, 7 URI).
+# (1 DEVICE, 2 STATE, 3 BINDING, 4 SIZE, 5 CONNS, 6 RECONNECTS, 7 TLS, 8 URI).
 list_field() {
     nbdctl list | awk -v d="$1" -v c="$2" '$1 == d { print $c }'
 }
