@@ -20,7 +20,8 @@
  *   (the kernel VM case ktls_unit) it is a failure instead.
  * - There, a TLS 1.3 KeyUpdate or an alert from the peer makes the kernel
  *   socket's read fail: what marks an nbd connection dead.
- * - The relay carries bytes both ways, follows a KeyUpdate, and a
+ * - The relay carries bytes both ways (4 MiB each way at once from four
+ *   threads, every byte checked), follows a KeyUpdate, and a
  *   server's close reaches the kernel's end as EOF.
  */
 #include <errno.h>
@@ -447,6 +448,78 @@ static void test_kernel_control_records(void **state)
 	}
 }
 
+/* Both directions at once, as nbd.ko drives a connection: 4 MiB each way
+ * from four threads (kernel side writing and reading, server side
+ * sending and receiving), every byte checked. */
+#define STRESS	(4 << 20)
+struct stress {
+	struct pair *p;
+	int local;
+	unsigned char *up, *down, *got_up, *got_down;
+};
+
+static void *stress_kernel_write(void *arg)
+{
+	struct stress *st = arg;
+
+	for (size_t off = 0; off < STRESS;) {
+		ssize_t n = write(st->local, st->up + off, STRESS - off < 200000 ? STRESS - off : 200000);
+
+		if (n <= 0)
+			return (void *)1;
+		off += n;
+	}
+	return NULL;
+}
+
+static void *stress_kernel_read(void *arg)
+{
+	struct stress *st = arg;
+
+	read_full(st->local, st->got_down, STRESS);
+	return NULL;
+}
+
+static void *stress_server_recv(void *arg)
+{
+	struct stress *st = arg;
+
+	tls_read_full(st->p->server, st->got_up, STRESS);
+	return NULL;
+}
+
+static void relay_stress(struct pair *p, int local)
+{
+	struct stress st = { .p = p, .local = local };
+	pthread_t t[3];
+	void *rc;
+
+	st.up = malloc(STRESS);
+	st.down = malloc(STRESS);
+	st.got_up = malloc(STRESS);
+	st.got_down = malloc(STRESS);
+	assert_non_null(st.up && st.down && st.got_up && st.got_down);
+	for (size_t i = 0; i < STRESS; i++) {
+		st.up[i] = (unsigned char)(i * 31 + i / 4093);
+		st.down[i] = (unsigned char)(i * 17 + i / 8191 + 5);
+	}
+	assert_int_equal(pthread_create(&t[0], NULL, stress_kernel_write, &st), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, stress_kernel_read, &st), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, stress_server_recv, &st), 0);
+	for (size_t off = 0; off < STRESS; off += 16384)
+		assert_int_equal(gnutls_record_send(p->server, st.down + off, 16384), 16384);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], &rc);
+		assert_null(rc);
+	}
+	assert_memory_equal(st.got_up, st.up, STRESS);
+	assert_memory_equal(st.got_down, st.down, STRESS);
+	free(st.up);
+	free(st.down);
+	free(st.got_up);
+	free(st.got_down);
+}
+
 static void test_relay(void **state)
 {
 	static unsigned char out[300000], in[300000];
@@ -473,6 +546,7 @@ static void test_relay(void **state)
 	memset(in, 0, sizeof(in));
 	read_full(local, in, sizeof(in));
 	assert_memory_equal(in, out, sizeof(out));
+	relay_stress(&p, local);
 	/* GnuTLS follows a KeyUpdate: the relay goes on, both ways. */
 	assert_int_equal(gnutls_session_key_update(p.server, GNUTLS_KU_PEER), 0);
 	assert_int_equal(gnutls_record_send(p.server, "after-ku", 8), 8);
