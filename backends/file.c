@@ -168,15 +168,17 @@ struct file_packed {
 static int file_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
 {
 	struct file_export *exp = handle;
-	struct file_packed fp = {
-		.writable = exp->writable && !readonly,
-		.blockdev = exp->blockdev,
-		.in_memory = exp->in_memory,
-		.sector = exp->sector,
-		.path_len = strlen(exp->path),
-	};
+	struct file_packed fp;
 	char self[64];
 	int fd = exp->fd, rc;
+
+	/* Padding too: no byte of the master's stack goes to a worker. */
+	memset(&fp, 0, sizeof(fp));
+	fp.writable = exp->writable && !readonly;
+	fp.blockdev = exp->blockdev;
+	fp.in_memory = exp->in_memory;
+	fp.sector = exp->sector;
+	fp.path_len = strlen(exp->path);
 
 	if (!fp.writable) {
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", exp->fd);
