@@ -37,6 +37,7 @@ struct device {
 	unsigned timeout;
 	enum device_binding binding_choice;
 	unsigned dead_timeout;
+	unsigned negotiate_timeout;	/* seconds, one deadline per attempt */
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
 	bool adopting;			/* bound by an earlier run: take it over
@@ -56,6 +57,9 @@ struct device {
 	bool force;			/* detach even though in use */
 	bool kicked;			/* try now (udev-add) */
 	bool bound;			/* handed to the kernel (or being) */
+	int negotiating;		/* the socket being negotiated, or -1:
+					 * a detach shuts it down (so that it
+					 * never waits for the deadline) */
 	bool ended;			/* the binding's kernel side ended */
 	bool changed;			/* the binding saw connections die */
 	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
@@ -86,6 +90,9 @@ void device_put_locked(struct device *d);
  * when abs is not NULL. */
 void device_wait_locked(struct device *d, const struct timespec *abs);
 void device_wake_locked(struct device *d);
+/* Asks d to stop (detach, shutdown): wakes its supervisor, and cuts a
+ * negotiation short by shutting its socket down. */
+void device_stop_locked(struct device *d, bool force);
 
 /* By bound name ("nbd0"), or the spec of a device not bound yet. */
 struct device *device_find_locked(const char *name);
