@@ -159,6 +159,8 @@ static int record_key(struct record *r, const char *key, const char *value)
 		rc = (free(r->conf.uri), r->conf.uri = strdup(value)) ? 0 : -1;
 	else if (!strcmp(key, "size"))
 		rc = parse_uint(value, UINT64_MAX, &r->size);
+	else if (!strcmp(key, "export"))
+		r->seen--;	/* an earlier run's: the URI names the export */
 	else if ((rc = number(value, &n)) < 0)
 		;
 	else if (!strcmp(key, "connections"))
@@ -180,7 +182,7 @@ static int record_key(struct record *r, const char *key, const char *value)
 	else if (!strcmp(key, "from-config"))
 		r->from_config = n;
 	else
-		r->seen--;	/* an earlier run's "export", or a later key */
+		r->seen--;	/* a later run's key */
 	return rc;
 }
 
