@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,6 +311,43 @@ static void test_short_reply_stalled(void **state)
 	want_error(client_go(&c, ""), "timed out after 1 s while reading the reply to GO");
 }
 
+/* A greeting a byte every 0.3 s: each read is in time (1 s), only the
+ * one deadline for the whole negotiation ends it. */
+static void *drip_greeting(void *arg)
+{
+	uint8_t g[18];
+
+	(void)arg;
+	put_be64(g, NBD_MAGIC);
+	put_be64(g + 8, NBD_IHAVEOPT);
+	put_be16(g + 16, GREET_OK);
+	for (size_t i = 0; i < sizeof(g); i++) {
+		struct timespec gap = { 0, 300 * 1000 * 1000 };
+
+		if (send(srv, g + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+static void test_dripped_greeting_deadline(void **state)
+{
+	pthread_t t;
+
+	(void)state;
+	client_set_deadline(&c, 1);
+	assert_non_null(client_deadline(&c));
+	assert_int_equal(pthread_create(&t, NULL, drip_greeting, NULL), 0);
+	want_error(client_go(&c, ""),
+		   "the server did not finish negotiating within 1 s (stuck while reading the greeting)");
+	assert_int_equal(errno, ETIMEDOUT);
+	shutdown(srv, SHUT_RDWR);
+	pthread_join(t, NULL);
+	client_set_deadline(&c, 0);
+	assert_null(client_deadline(&c));
+}
+
 static void test_bad_info_lengths(void **state)
 {
 	uint8_t p[11] = { 0 };
@@ -542,6 +580,7 @@ int main(void)
 		T(test_export_name_refused), T(test_bad_greeting), T(test_oldstyle),
 		T(test_bad_reply_magic), T(test_wrong_option_echo), T(test_oversize_reply),
 		T(test_short_reply_closed), T(test_short_reply_stalled),
+		T(test_dripped_greeting_deadline),
 		T(test_bad_info_lengths), T(test_ack_without_export),
 		T(test_refused_with_message), T(test_bad_block_sizes),
 		T(test_bad_block_sizes_pref), T(test_missing_has_flags),
