@@ -31,6 +31,7 @@ struct device {
 	unsigned id;
 	char spec[64];			/* "nbd0", "any", "any-NAME" */
 	char *uri_text;
+	char *backend_id;		/* backend_id(uri_text) */
 	struct nbd_uri uri;
 	unsigned connections;
 	bool readonly;
@@ -71,6 +72,12 @@ struct device {
 };
 
 extern pthread_mutex_t device_lock;
+
+/* The identifier the kernel is given for a device of this URI: the URI,
+ * or its digest when the kernel could not show it whole (backend_id.c).
+ * malloc'd; NULL when out of memory. */
+#define BACKEND_ID_MAX	4000
+char *backend_id(const char *uri);
 
 const char *device_state_name(enum device_state s);
 

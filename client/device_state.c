@@ -247,13 +247,15 @@ out:
 /* Whether the kernel still serves name with this record's identity. */
 static bool still_attached(const char *name, const struct record *r, char *why, size_t len)
 {
-	/* Room for the URI and one byte more: a longer backend differs. */
-	size_t blen = strlen(r->conf.uri) + 2;
+	char *id = backend_id(r->conf.uri);
+	/* Room for the identifier and one byte more: a longer one differs. */
+	size_t blen = id ? strlen(id) + 2 : 1;
 	char *backend = malloc(blen);
 	bool connected = false, same;
 
-	same = backend && nbd_backend(name, backend, blen) == 0 && !strcmp(backend, r->conf.uri);
+	same = id && backend && nbd_backend(name, backend, blen) == 0 && !strcmp(backend, id);
 	free(backend);
+	free(id);
 	if (!same) {
 		snprintf(why, len, "the kernel no longer has it attached to %s", r->conf.uri);
 		return false;

@@ -54,12 +54,15 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	struct device *d = calloc(1, sizeof(*d));
 
 	pthread_once(&table_once, table_init);
-	if (!d || !(d->uri_text = strdup(dc->uri))) {
+	if (!d || !(d->uri_text = strdup(dc->uri)) || !(d->backend_id = backend_id(dc->uri))) {
 		snprintf(err, errlen, "out of memory");
+		if (d)
+			free(d->uri_text);
 		free(d);
 		return NULL;
 	}
 	if (uri_parse(dc->uri, &d->uri, err, errlen) < 0) {
+		free(d->backend_id);
 		free(d->uri_text);
 		free(d);
 		return NULL;
@@ -124,6 +127,7 @@ void device_put_locked(struct device *d)
 	if (--d->refs)
 		return;
 	pthread_cond_destroy(&d->cond);
+	free(d->backend_id);
 	free(d->uri_text);
 	free(d);
 }

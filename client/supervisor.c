@@ -277,7 +277,7 @@ static void fill_params(struct device *d, const struct client_export *ex, const 
 	p->dead_timeout = d->dead_timeout;
 	p->fds = fds;
 	p->nfds = d->connections;
-	p->identifier = d->uri_text;
+	p->identifier = d->backend_id;
 	p->ended = binding_ended;
 	p->changed = binding_changed;
 	p->ended_arg = d;
@@ -379,7 +379,7 @@ static struct binding *adopt(struct device *d, char *err, size_t errlen)
 {
 	struct bind_params p = {
 		.device = d->name, .timeout = d->timeout, .nfds = d->connections,
-		.identifier = d->uri_text, .ended = binding_ended,
+		.identifier = d->backend_id, .ended = binding_ended,
 		.changed = binding_changed, .ended_arg = d,
 	};
 	struct binding *b;

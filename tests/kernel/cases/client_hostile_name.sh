@@ -7,7 +7,8 @@
 # "other" with a newline-laden name that would inject lines into the
 # device record. Both are bound (netlink); the links are by-export/scratch
 # and by-export/other, by-export/disk stays on nbd0, and each record holds
-# its eleven keys once, the URI asked for, nothing the server sent.
+# its eleven keys once, the URI asked for, nothing the server sent. A URI
+# of 4 KiB and more is recorded whole and given to the kernel as a digest.
 . "$CNBD_KERNEL_LIB"
 . "$CNBD_REPO/tests/kernel/cases/client_lib.bash"
 
@@ -53,6 +54,14 @@ nbdctl attach "nbd://127.0.0.1:$port/scratch" --device nbd1 || guest_fail "attac
 # A newline-laden one, with the record's own keys in it.
 printf 'other\nuri = nbd://evil/x\nexport = disk\nspec = nbd0' > "$names"
 nbdctl attach "nbd://127.0.0.1:$port/other" --device nbd2 || guest_fail "attach other"
+# A URI longer than the kernel can show in /sys/block/nbdX/backend (it
+# prints it into one page): bound with its digest as the identifier.
+: > "$names"
+long="nbd://127.0.0.1:$port/$(printf '%%61%.0s' $(seq 1 1400))"
+nbdctl attach "$long" --device nbd3 || guest_fail "attach a ${#long}-byte URI"
+[[ $(cat /sys/block/nbd3/backend) == nbd-clientd:sha256:* ]] ||
+    guest_fail "nbd3's backend: $(head -c 200 /sys/block/nbd3/backend)"
+[[ $(grep '^uri = ' /run/cnbd/devices/nbd3) == "uri = $long" ]] || guest_fail "nbd3's record lacks its URI whole"
 udevadm settle --timeout=30
 wait_for_dev /dev/nbd/by-export/scratch 30
 wait_for_dev /dev/nbd/by-export/other 30
@@ -61,7 +70,7 @@ log "links: $(ls /dev/nbd/by-export | tr '\n' ' ')"
     guest_fail "by-export/disk was taken over: -> $(readlink -f /dev/nbd/by-export/disk)"
 [[ $(readlink -f /dev/nbd/by-export/scratch) == /dev/nbd1 ]] || guest_fail "scratch link is wrong"
 [[ $(readlink -f /dev/nbd/by-export/other) == /dev/nbd2 ]] || guest_fail "other link is wrong"
-[[ $(ls /dev/nbd/by-export | wc -l) == 3 ]] ||
+[[ $(ls /dev/nbd/by-export | grep -vc '^aaaa') == 3 ]] ||
     guest_fail "links the server named: $(ls /dev/nbd/by-export)"
 [[ $(nbdctl udev-name nbd1) == scratch ]] || guest_fail "udev-name nbd1: $(nbdctl udev-name nbd1)"
 
@@ -84,8 +93,9 @@ wait "$CLIENTD_PID" 2>/dev/null || true
 CLIENTD_PID=
 start_clientd
 wait_until 20 "nbd2 taken over" grep -q "nbd2: taken over" "$CLIENTD_LOG"
+wait_until 20 "nbd3 taken over" grep -q "nbd3: taken over" "$CLIENTD_LOG"
 [[ $(nbdctl udev-name nbd2) == other ]] || guest_fail "udev-name nbd2 after take-over: $(nbdctl udev-name nbd2)"
 
-for n in 2 1 0; do nbdctl detach "nbd$n" || guest_fail "detach nbd$n"; done
+for n in 3 2 1 0; do nbdctl detach "nbd$n" || guest_fail "detach nbd$n"; done
 wait_until 30 "the links to go" test ! -e /dev/nbd/by-export/disk
 log "ok"
