@@ -164,6 +164,17 @@ def stuck_cases(d, srv):
     log("detach during negotiation answered in %.2f s" % took)
     d.alive("detach during negotiation")
 
+    # nbdctl list shows a URI of several KiB whole (its line is as long
+    # as it needs).
+    long_export = "%61" * 2000
+    p = d.ctl_bg("attach", srv.uri(long_export), "--device", "nbd0", "--binding", "ioctl",
+                 "--negotiate-timeout", "2")
+    time.sleep(0.7)
+    out = d.alive("an attach of a long URI")
+    if srv.uri(long_export) not in out:
+        fail("nbdctl list cut a %d-byte URI: %r" % (len(srv.uri(long_export)), out[:300]))
+    p.communicate(timeout=20)
+
     # A reply that promises 100 bytes and sends 10; an endless stream of
     # REP_INFO (each reply in time, never an ACK).
     for mode, words in (("short", b"did not finish negotiating within 3 s (stuck while reading the reply to GO)"),
