@@ -10,6 +10,8 @@
  *   binding = netlink       ; or ioctl; default: netlink where the kernel has it
  *   dead-timeout = 120      ; netlink: seconds the kernel holds I/O while
  *                           ; no connection is live
+ *   negotiate-timeout = 30  ; seconds for connecting and negotiating all
+ *                           ; connections of one attempt, in all
  *
  * Errors name the file and line.
  */
@@ -24,6 +26,8 @@
 #define DEVICE_DEFAULT_TIMEOUT	30
 #define DEVICE_MAX_TIMEOUT	86400
 #define DEVICE_DEFAULT_DEAD_TIMEOUT	120
+#define DEVICE_DEFAULT_NEGOTIATE_TIMEOUT	30
+#define DEVICE_MAX_NEGOTIATE_TIMEOUT	600
 
 enum device_binding {
 	BINDING_AUTO,		/* netlink where the kernel has it, else ioctl */
@@ -39,6 +43,7 @@ struct device_conf {
 	unsigned timeout;
 	enum device_binding binding;
 	unsigned dead_timeout;
+	unsigned negotiate_timeout;	/* one deadline per attempt */
 	int line;		/* of the section's first key */
 };
 
