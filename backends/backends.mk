@@ -10,7 +10,8 @@
 BACKEND_NAMES  := file memory null
 BACKEND_SOS    := $(BACKEND_NAMES:%=$(B)/backends/%.so)
 BACKENDS       += $(BACKEND_SOS)
-BACKEND_COMMON := $(B)/backends/common/seek_extents.o $(B)/backends/common/pread_full.o
+BACKEND_COMMON := $(B)/backends/common/seek_extents.o $(B)/backends/common/pread_full.o \
+		  $(B)/backends/common/pack_fd.o
 
 # Only the entry symbol leaves a backend: nothing it defines can clash
 # with the server's symbols or another backend's.

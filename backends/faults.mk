@@ -10,7 +10,8 @@ FAULT_BACKEND_NAMES := faulty crashy hostile
 FAULT_BACKEND_SOS   := $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.so)
 BACKENDS            += $(FAULT_BACKEND_SOS)
 
-# faulty finds the backend it wraps beside itself (dladdr) and loads it.
-$(B)/backends/faulty.so: LDFLAGS += -ldl
+# hostile speaks the worker's monitor protocol to the master, as a
+# compromised worker would.
+$(B)/backends/hostile.so: $(B)/server/monitor.o
 
 .SECONDARY: $(FAULT_BACKEND_NAMES:%=$(B)/backends/%.o)

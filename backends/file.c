@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cnbd/backend.h"
+#include "common/pack_fd.h"
 #include "common/pread_full.h"
 #include "common/seek_extents.h"
 
@@ -168,29 +169,21 @@ struct file_packed {
 static int file_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
 {
 	struct file_export *exp = handle;
-	struct file_packed fp = {
-		.writable = exp->writable && !readonly,
-		.blockdev = exp->blockdev,
-		.in_memory = exp->in_memory,
-		.sector = exp->sector,
-		.path_len = strlen(exp->path),
-	};
-	char self[64];
-	int fd = exp->fd, rc;
+	struct file_packed fp;
 
-	if (!fp.writable) {
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", exp->fd);
-		fd = open(self, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			cnbd_error("file: cannot reopen %s read-only: %s", exp->path,
-				   strerror(errno));
-			return -1;
-		}
+	/* Padding too: no byte of the master's stack goes to a worker. */
+	memset(&fp, 0, sizeof(fp));
+	fp.writable = exp->writable && !readonly;
+	fp.blockdev = exp->blockdev;
+	fp.in_memory = exp->in_memory;
+	fp.sector = exp->sector;
+	fp.path_len = strlen(exp->path);
+
+	if (pack_storage_fd(pack, exp->fd, !fp.writable) < 0) {
+		cnbd_error("file: cannot hand %s to a worker: %s", exp->path, strerror(errno));
+		return -1;
 	}
-	rc = cnbd_pack_fd(pack, fd);
-	if (fd != exp->fd)
-		close(fd);
-	if (rc < 0 || cnbd_pack_bytes(pack, &fp, sizeof(fp)) < 0 ||
+	if (cnbd_pack_bytes(pack, &fp, sizeof(fp)) < 0 ||
 	    cnbd_pack_bytes(pack, exp->path, fp.path_len) < 0)
 		return -1;
 	return 0;

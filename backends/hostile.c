@@ -19,11 +19,14 @@
  *                      defaults to /tmp/hostile-exec
  *   open-shadow        open("/etc/shadow") and read from it
  *   open-path:PATH     open(PATH) and read from it: another export's file
- *   flood-master       100000 72-byte messages (the size of a lease
- *                      request; zeroes and request-shaped ones, every
- *                      other) to each AF_UNIX SOCK_SEQPACKET socket
- *                      among fds 3..64: the worker's lease socket
+ *   flood-master       100000 monitor requests (lease requests the master
+ *                      refuses, and questions about exports) to each
+ *                      AF_UNIX SOCK_SEQPACKET socket among fds 3..64: the
+ *                      worker's monitor socket
  *   mmap-exec          an anonymous mapping with PROT_EXEC
+ *   ask:lease:NAME     a lease on another export (a tls = require one)
+ *   ask:sign           a signature with the server's private key
+ *   ask:psk:IDENTITY   a PSK's key
  *
  * The outcome is one line of text at offset 4096 (RESULT_OFFSET), NUL
  * padded to RESULT_SIZE bytes, for the client to READ back: "fork: 0
@@ -46,13 +49,15 @@
 #include <unistd.h>
 
 #include "cnbd/backend.h"
+/* A test double of a compromised worker speaks the worker's own
+ * protocol to the master: what an attacker would read off the binary. */
+#include "../server/monitor.h"
 
 #define DEFAULT_SIZE	(1LL << 20)
 #define RESULT_OFFSET	4096
 #define RESULT_SIZE	256
 #define MAGIC		"HOSTILE:"
 #define FLOOD_COUNT	100000
-#define FLOOD_SIZE	72	/* server/lease.h's struct lease_request */
 
 struct hostile {
 	int fd;
@@ -148,23 +153,28 @@ static bool master_socket(int fd)
 	return type == SOCK_SEQPACKET;
 }
 
+/* A request the master must look at: every other one a lease on an
+ * export that is full or unknown (refused, each refusal a log line the
+ * master must bound), the rest questions about exports. */
+static void flood_message(long n, struct mon_request *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->type = n & 1 ? MON_LEASE : MON_FIND;
+	rq->generation = (uint64_t)n;
+	snprintf(rq->name, sizeof(rq->name), n & 2 ? "evil" : "hostile-%ld", n);
+}
+
 /* At most 2 s per socket: the point is the master's work, not ours. */
 static long flood_one(int fd)
 {
+	static struct mon_request msg;
 	struct timespec start, now;
-	unsigned char msg[FLOOD_SIZE];
 	long sent = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (sent < FLOOD_COUNT) {
-		memset(msg, 0, sizeof(msg));
-		if (sent & 1) {
-			uint64_t generation = (uint64_t)sent;
-
-			memcpy(msg, &generation, sizeof(generation));
-			snprintf((char *)msg + 8, sizeof(msg) - 8, "hostile-%ld", sent);
-		}
-		if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(msg)) {
+		flood_message(sent, &msg);
+		if (send(fd, &msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(msg)) {
 			sent++;
 			continue;
 		}
@@ -208,6 +218,64 @@ static void attack_mmap_exec(char *out, size_t len)
 	snprintf(out, len, "mmap-exec: 0 mapped");
 }
 
+static int monitor_fd(void)
+{
+	for (int fd = 3; fd <= 64; fd++)
+		if (master_socket(fd))
+			return fd;
+	return -1;
+}
+
+static struct mon_reply r;
+
+/* One request to the master and its answer (in r), as a worker would ask. */
+static void ask_master(struct mon_request *rq, char *out, size_t len, const char *what)
+{
+	int fds[MON_FDS_MAX];
+	size_t nfds = MON_FDS_MAX;
+	int fd = monitor_fd();
+
+	if (fd < 0 || monitor_call(fd, rq, &r, fds, &nfds) < 0) {
+		snprintf(out, len, "%s: no answer", what);
+		return;
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r.status)
+		snprintf(out, len, "%s: refused (%d): %.128s", what, r.status, r.why);
+	else
+		snprintf(out, len, "%s: 0 granted, %zu descriptors, %u bytes", what, nfds, r.len);
+}
+
+/* ask:lease:NAME, ask:sign, ask:psk:IDENTITY: what a worker compromised
+ * by a plaintext client would ask for (another export, a tls = require
+ * one, a signature with the server's key, a PSK). */
+static void attack_ask(const char *what, char *out, size_t len)
+{
+	static struct mon_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	if (!strncmp(what, "lease:", 6)) {
+		rq.type = MON_FIND;
+		snprintf(rq.name, sizeof(rq.name), "%.63s", what + 6);
+		ask_master(&rq, out, len, what);	/* its generation */
+		rq.type = MON_LEASE;
+		rq.generation = r.exp.generation;
+		ask_master(&rq, out, len, what);
+	} else if (!strcmp(what, "sign")) {
+		rq.type = MON_SIGN;
+		rq.len = 32;
+		ask_master(&rq, out, len, what);
+	} else if (!strncmp(what, "psk:", 4)) {
+		rq.type = MON_PSK;
+		rq.len = (uint32_t)strnlen(what + 4, 64);
+		memcpy(rq.data, what + 4, rq.len);
+		ask_master(&rq, out, len, what);
+	} else {
+		snprintf(out, len, "ask: unknown question '%.64s'", what);
+	}
+}
+
 static void attack(struct hostile *h, const char *cmd)
 {
 	char out[RESULT_SIZE] = { 0 };
@@ -226,6 +294,8 @@ static void attack(struct hostile *h, const char *cmd)
 		attack_flood(out, sizeof(out));
 	else if (!strcmp(cmd, "mmap-exec"))
 		attack_mmap_exec(out, sizeof(out));
+	else if (!strncmp(cmd, "ask:", 4))
+		attack_ask(cmd + 4, out, sizeof(out));
 	else
 		snprintf(out, sizeof(out), "unknown command '%.64s'", cmd);
 	memcpy(h->map + RESULT_OFFSET, out, sizeof(out));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cnbd/backend.h"
+#include "common/pack_fd.h"
 #include "common/pread_full.h"
 #include "common/seek_extents.h"
 
@@ -106,19 +107,8 @@ static void *memory_open_export(const struct cnbd_param *params,
 static int memory_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
 {
 	struct memory_export *exp = handle;
-	char self[64];
-	int fd = exp->fd, rc;
 
-	if (readonly) {
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", exp->fd);
-		fd = open(self, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-	}
-	rc = cnbd_pack_fd(pack, fd);
-	if (fd != exp->fd)
-		close(fd);
-	if (rc < 0)
+	if (pack_storage_fd(pack, exp->fd, readonly) < 0)
 		return -1;
 	return cnbd_pack_bytes(pack, &exp->size, sizeof(exp->size));
 }

@@ -238,7 +238,8 @@ static const struct cnbd_backend rbd_backend = {
 	/* Each call waits on its own aio completion; librbd is thread-safe.
 	 * MULTI_CONN: the cache is off (rbd_connect.c), so what a worker
 	 * wrote is on the OSDs for every other worker to read. */
-	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN,
+	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN |
+		 CNBD_BACKEND_NEEDS_NETWORK,
 	.open_export = rbd_backend_open_export,
 	.close_export = rbd_backend_close_export,
 	.open_conn = rbd_backend_open_conn,
@@ -251,6 +252,8 @@ static const struct cnbd_backend rbd_backend = {
 	.zero = RBD_ZERO,
 	.extents = rbd_backend_extents,
 	.can_write = rbd_backend_can_write,
+	.export_pack = rbd_export_pack,
+	.export_unpack = rbd_export_unpack,
 };
 
 CNBD_BACKEND_REGISTER(rbd_backend)

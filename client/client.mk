@@ -30,7 +30,7 @@ $(NETLINK_OBJS): CPPFLAGS += $(NL_CFLAGS)
 
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
 	device_table.o device_state.o devices_conf.o supervisor.o reconnect.o \
-	backoff.o export_connect.o tls_connect.o ktls.o tls_relay.o \
+	backoff.o backend_id.o export_connect.o tls_connect.o ktls.o tls_relay.o \
 	ioctl_bind.o kmod_load.o sysfs_nbd.o) $(NETLINK_OBJS)
 PROGRAMS += $(B)/nbd-clientd
 

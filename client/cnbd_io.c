@@ -39,6 +39,21 @@ static int number(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A server's string on one line of its own: control bytes and the
+ * backslash as \xHH, then the newline. */
+static void print_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('\n');
+}
+
 static int info(struct nbd_client *c)
 {
 	const struct client_export *ex = &c->export;
@@ -46,11 +61,13 @@ static int info(struct nbd_client *c)
 	uint32_t blk = 0;
 
 	printf("name=%s\nsize=%" PRIu64 "\nflags=0x%04x\n", ex->name, ex->size, ex->flags);
+	printf("server_name=");
+	print_escaped(ex->server_name);
 	printf("block_size_info=%s\nmin_block=%u\npref_block=%u\nmax_payload=%u\n",
 	       ex->have_block_size ? "yes" : "no", ex->min_block, ex->pref_block,
 	       ex->max_payload);
-	printf("via_export_name=%s\ndescription=%s\n", ex->via_export_name ? "yes" : "no",
-	       ex->description);
+	printf("via_export_name=%s\ndescription=", ex->via_export_name ? "yes" : "no");
+	print_escaped(ex->description);
 	if (client_kernel_block_size(ex, &blk, err, sizeof(err)) < 0)
 		printf("kernel_block_size=none (%s)\n", err);
 	else

@@ -29,21 +29,24 @@ int control_listen(const char *path, char *err, size_t errlen)
 
 void control_reply(int fd, const char *fmt, ...)
 {
-	char line[CONTROL_LINE_MAX];
+	char *line = NULL;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	/* Never longer than nbdctl reads: cut, which the reader then sees
+	 * as a broken reply rather than a wrong value. */
+	if (n > CONTROL_REPLY_MAX - 2)
+		n = CONTROL_REPLY_MAX - 2;
 	line[n++] = '\n';
 	/* A peer that went away is its own problem, not a SIGPIPE. */
 	if (send(fd, line, n, MSG_NOSIGNAL) < 0)
 		log_debug("control: reply not delivered: %s", strerror(errno));
+	free(line);
 }
 
 static int read_request(int fd, char *buf, size_t len)

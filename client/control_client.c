@@ -3,6 +3,7 @@
  * udev rule calls nbdctl and must never hang on a stuck daemon. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -39,14 +40,27 @@ static int connect_socket(const char *path, int timeout)
 	return fd;
 }
 
-/* Reads one '\n'-terminated line (without it) into buf. */
-static int read_line(int fd, char *buf, size_t len)
+/* Reads one '\n'-terminated line (without it) into *buf, grown as
+ * needed up to CONTROL_REPLY_MAX. */
+static int read_line(int fd, char **buf, size_t *size)
 {
 	size_t n = 0;
 
 	for (;;) {
-		ssize_t r = read(fd, buf + n, 1);
+		ssize_t r;
 
+		if (n + 1 >= *size) {
+			size_t grown = *size * 2;
+			char *p = grown <= CONTROL_REPLY_MAX ? realloc(*buf, grown) : NULL;
+
+			if (!p) {
+				errno = EMSGSIZE;
+				return -1;
+			}
+			*buf = p;
+			*size = grown;
+		}
+		r = read(fd, *buf + n, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -55,14 +69,11 @@ static int read_line(int fd, char *buf, size_t len)
 			errno = ECONNRESET;
 			return -1;
 		}
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
+		if ((*buf)[n] == '\n') {
+			(*buf)[n] = '\0';
 			return 0;
 		}
-		if (++n == len) {
-			errno = EMSGSIZE;
-			return -1;
-		}
+		n++;
 	}
 }
 
@@ -70,23 +81,25 @@ enum control_result control_call(const char *peer, const char *socket_path,
 				 const char *request, int timeout, control_line_fn fn,
 				 void *opaque, char *err, size_t errlen)
 {
-	char line[CONTROL_LINE_MAX];
-	int fd = connect_socket(socket_path, timeout);
+	size_t size = CONTROL_LINE_MAX;
+	char *line = malloc(size);
+	int fd = line ? connect_socket(socket_path, timeout) : -1;
 	enum control_result rc = CONTROL_BROKEN;
 
 	if (fd < 0) {
+		free(line);
 		snprintf(err, errlen, "cannot reach %s at %s: %s", peer, socket_path,
 			 strerror(errno));
 		return CONTROL_UNREACHABLE;
 	}
-	snprintf(line, sizeof(line), "%s\n", request);
+	snprintf(line, size, "%s\n", request);
 	/* A failed send is reported only if no reply explains it. */
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line))
 		snprintf(err, errlen, "sending to %s: %s", peer, strerror(errno));
 	else
 		err[0] = '\0';
 	for (;;) {
-		if (read_line(fd, line, sizeof(line)) < 0) {
+		if (read_line(fd, &line, &size) < 0) {
 			if (!err[0])
 				snprintf(err, errlen, "reading %s's reply: %s", peer,
 					 errno == EAGAIN ? "timed out" : strerror(errno));
@@ -108,5 +121,6 @@ enum control_result control_call(const char *peer, const char *socket_path,
 	}
 out:
 	close(fd);
+	free(line);
 	return rc;
 }

@@ -10,7 +10,10 @@
 #include <stddef.h>
 
 #define CONTROL_DEFAULT_SOCKET	"/run/cnbd/clientd.sock"
-#define CONTROL_LINE_MAX	16384
+#define CONTROL_LINE_MAX	16384	/* a request line */
+/* A reply line: list lines carry URIs of any length the grammar allows,
+ * escaped; this only bounds what nbdctl accepts from a broken daemon. */
+#define CONTROL_REPLY_MAX	(1024 * 1024)
 
 /* Called for each reply line before the final one; nonzero stops. */
 typedef int (*control_line_fn)(void *opaque, const char *line);

@@ -2,13 +2,14 @@
 /*
  * The control protocol's verbs:
  *   attach URI [device=nbdN|any] [connections=N] [readonly=yes|no] [timeout=S]
- *          [binding=auto|netlink|ioctl] [dead-timeout=S]
+ *          [binding=auto|netlink|ioctl] [dead-timeout=S] [negotiate-timeout=S]
  *          [tls-mode=auto|kernel|relay]
  *       -> device=nbdN
  *   detach nbdN [force]
  *   list          -> one line per device: device= state= binding= size=
- *                    connections= readonly= timeout= dead-timeout= reconnects=
- *                    tls= source= uri= export= error=
+ *                    connections= readonly= timeout= dead-timeout=
+ *                    negotiate-timeout= reconnects= tls=
+ *                    source= uri= export= error=
  *   udev-add nbdN    (returns at once)
  *   udev-name nbdN   -> export=NAME
  *   version       -> version=X
@@ -72,6 +73,10 @@ static int attach_option(struct device_conf *dc, const char *word, char *err, si
 		if (parse_uint(v, DEVICE_MAX_TIMEOUT, &n) < 0)
 			goto bad;
 		dc->dead_timeout = n;
+	} else if (!strncmp(word, "negotiate-timeout=", 18)) {
+		if (parse_uint(v, DEVICE_MAX_NEGOTIATE_TIMEOUT, &n) < 0 || !n)
+			goto bad;
+		dc->negotiate_timeout = n;
 	} else if (!strncmp(word, "binding=", 8)) {
 		if (device_binding_parse(v, &dc->binding) < 0)
 			goto bad;
@@ -91,7 +96,8 @@ static void cmd_attach(int fd, int argc, char **argv)
 {
 	struct device_conf dc = { .device = "any", .connections = 1,
 				  .timeout = DEVICE_DEFAULT_TIMEOUT,
-				  .dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT };
+				  .dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT,
+				  .negotiate_timeout = DEVICE_DEFAULT_NEGOTIATE_TIMEOUT };
 	char err[512], name[64] = "";
 	struct device *d;
 	int rc = -1;
@@ -164,9 +170,7 @@ static void cmd_detach(int fd, int argc, char **argv)
 		return;
 	}
 	device_get_locked(d);
-	d->stop = true;
-	d->force = force;
-	device_wake_locked(d);
+	device_stop_locked(d, force);
 	while (!d->finished)
 		device_wait_locked(d, NULL);
 	device_put_locked(d);
@@ -175,21 +179,30 @@ static void cmd_detach(int fd, int argc, char **argv)
 	control_reply(fd, "ok");
 }
 
-/* One device as "key=value ..." (called with device_lock held). */
-static void format_device(const struct device *d, char *out, size_t len)
+/* One device as "key=value ..." (called with device_lock held); the
+ * line is malloc'd, as long as its values need (a URI may be long). */
+static char *format_device(const struct device *d)
 {
-	char uri[CONTROL_LINE_MAX / 4], export[CONTROL_LINE_MAX / 4], error[1024];
+	size_t ulen = 3 * strlen(d->uri_text) + 1, elen = 3 * strlen(d->export_name) + 1;
+	char *uri = malloc(ulen), *export = malloc(elen), error[3 * sizeof(d->error)];
+	char *line = NULL;
 
-	control_escape(d->uri_text, uri, sizeof(uri));
-	control_escape(d->export_name, export, sizeof(export));
-	control_escape(d->error, error, sizeof(error));
-	snprintf(out, len,
-		 "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u reconnects=%u tls=%s source=%s uri=%s export=%s error=%s",
-		 d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
-		 d->binding[0] ? d->binding : device_binding_name(d->binding_choice),
-		 d->size, d->connections, d->readonly ? "yes" : "no", d->timeout,
-		 d->dead_timeout, d->reconnects, d->tls_used, d->from_config ? "config" : "nbdctl", uri,
-		 export, error);
+	if (uri && export) {
+		control_escape(d->uri_text, uri, ulen);
+		control_escape(d->export_name, export, elen);
+		control_escape(d->error, error, sizeof(error));
+		if (asprintf(&line,
+			     "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u negotiate-timeout=%u reconnects=%u tls=%s source=%s uri=%s export=%s error=%s",
+			     d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
+			     d->binding[0] ? d->binding : device_binding_name(d->binding_choice),
+			     d->size, d->connections, d->readonly ? "yes" : "no", d->timeout,
+			     d->dead_timeout, d->negotiate_timeout, d->reconnects, d->tls_used,
+			     d->from_config ? "config" : "nbdctl", uri, export, error) < 0)
+			line = NULL;
+	}
+	free(uri);
+	free(export);
+	return line;
 }
 
 static void cmd_list(int fd)
@@ -203,12 +216,12 @@ static void cmd_list(int fd)
 	for (struct device *d = device_first_locked(); d; d = d->next) {
 		char **more = realloc(lines, (n + 1) * sizeof(*lines));
 
-		if (!more || !(more[n] = malloc(CONTROL_LINE_MAX))) {
+		if (!more || !(more[n] = format_device(d))) {
 			lines = more ? more : lines;
 			break;
 		}
 		lines = more;
-		format_device(d, lines[n++], CONTROL_LINE_MAX - 1);
+		n++;
 	}
 	pthread_mutex_unlock(&device_lock);
 	/* Newest first in the table; oldest first is friendlier. */
@@ -247,7 +260,7 @@ static void cmd_udev_add(int fd, int argc, char **argv)
 
 static void cmd_udev_name(int fd, int argc, char **argv)
 {
-	char export[CONTROL_LINE_MAX / 2];
+	char export[3 * NBD_MAX_STRING + 1];
 	struct device *d;
 
 	if (argc != 2 || !nbd_name_valid(argv[1])) {

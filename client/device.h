@@ -31,6 +31,7 @@ struct device {
 	unsigned id;
 	char spec[64];			/* "nbd0", "any", "any-NAME" */
 	char *uri_text;
+	char *backend_id;		/* backend_id(uri_text) */
 	struct nbd_uri uri;
 	unsigned connections;
 	bool readonly;
@@ -38,6 +39,7 @@ struct device {
 	enum device_binding binding_choice;
 	unsigned dead_timeout;
 	enum device_tls_mode tls_mode;	/* nbds:// only */
+	unsigned negotiate_timeout;	/* seconds, one deadline per attempt */
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
 	bool adopting;			/* bound by an earlier run: take it over
@@ -59,6 +61,9 @@ struct device {
 	bool force;			/* detach even though in use */
 	bool kicked;			/* try now (udev-add) */
 	bool bound;			/* handed to the kernel (or being) */
+	int negotiating;		/* the socket being negotiated, or -1:
+					 * a detach shuts it down (so that it
+					 * never waits for the deadline) */
 	bool ended;			/* the binding's kernel side ended */
 	bool changed;			/* the binding saw connections die */
 	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
@@ -73,6 +78,12 @@ struct device {
 };
 
 extern pthread_mutex_t device_lock;
+
+/* The identifier the kernel is given for a device of this URI: the URI,
+ * or its digest when the kernel could not show it whole (backend_id.c).
+ * malloc'd; NULL when out of memory. */
+#define BACKEND_ID_MAX	4000
+char *backend_id(const char *uri);
 
 const char *device_state_name(enum device_state s);
 
@@ -92,6 +103,9 @@ void device_put_locked(struct device *d);
  * when abs is not NULL. */
 void device_wait_locked(struct device *d, const struct timespec *abs);
 void device_wake_locked(struct device *d);
+/* Asks d to stop (detach, shutdown): wakes its supervisor, and cuts a
+ * negotiation short by shutting its socket down. */
+void device_stop_locked(struct device *d, bool force);
 
 /* By bound name ("nbd0"), or the spec of a device not bound yet. */
 struct device *device_find_locked(const char *name);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +10,6 @@
 #include <unistd.h>
 
 #include "device_state.h"
-#include "ini_lines.h"
 #include "log.h"
 #include "netlink_cmds.h"
 #include "parse.h"
@@ -31,6 +31,30 @@ static void record_path(const char *name, char *path, size_t len)
 	snprintf(path, len, "%s/%s", state_dir, name);
 }
 
+/*
+ * A record is "key = value" lines. Values are written escaped, so that no
+ * value (a URI, an error a server sent) can end its line and start one
+ * of its own: control bytes, DEL and the backslash become \xHH. Records
+ * of earlier runs, written unescaped, read the same: what they held
+ * (URIs, numbers, specs) has no backslash.
+ */
+static void put_value(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, "%s = ", key);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			fprintf(f, "\\x%02x", *p);
+		else
+			putc(*p, f);
+	}
+	putc('\n', f);
+}
+
+static void put_number(FILE *f, const char *key, uint64_t n)
+{
+	fprintf(f, "%s = %" PRIu64 "\n", key, n);
+}
+
 void device_state_save(struct device *d)
 {
 	char path[320], tmp[340];
@@ -44,13 +68,21 @@ void device_state_save(struct device *d)
 	f = fopen(tmp, "we");
 	if (!f)
 		goto fail;
-	fprintf(f, "; nbd-clientd: %s as it was attached, for a restarted daemon to take over\n"
-		"spec = %s\nuri = %s\nconnections = %u\nreadonly = %d\ntimeout = %u\n"
-		"dead-timeout = %u\nsize = %" PRIu64 "\nblksize = %u\nflags = %u\n"
-		"export = %s\nfrom-config = %d\ntls-mode = %s\ntls = %s\n",
-		d->name, d->spec, d->uri_text, d->connections, d->readonly, d->timeout,
-		d->dead_timeout, d->size, d->blksize, d->flags, d->export_name, d->from_config,
-		device_tls_mode_name(d->tls_mode), d->tls_used);
+	fprintf(f, "; nbd-clientd: %s as it was attached, for a restarted daemon to take over\n",
+		d->name);
+	put_value(f, "spec", d->spec);
+	put_value(f, "uri", d->uri_text);
+	put_number(f, "connections", d->connections);
+	put_number(f, "readonly", d->readonly);
+	put_number(f, "timeout", d->timeout);
+	put_number(f, "dead-timeout", d->dead_timeout);
+	put_number(f, "negotiate-timeout", d->negotiate_timeout);
+	put_number(f, "size", d->size);
+	put_number(f, "blksize", d->blksize);
+	put_number(f, "flags", d->flags);
+	put_number(f, "from-config", d->from_config);
+	put_value(f, "tls-mode", device_tls_mode_name(d->tls_mode));
+	put_value(f, "tls", d->tls_used);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		goto fail;
 	pthread_mutex_unlock(&device_lock);
@@ -78,10 +110,13 @@ struct record {
 	uint64_t size;
 	unsigned blksize, flags;
 	bool from_config;
-	char export_name[256];
 	char tls_used[16];
-	unsigned seen;
+	unsigned seen;		/* of the keys every record has */
 };
+
+/* The keys every record has (negotiate-timeout, tls-mode and tls are
+ * newer: optional). */
+#define RECORD_KEYS	10
 
 static int number(const char *v, unsigned *out)
 {
@@ -93,28 +128,47 @@ static int number(const char *v, unsigned *out)
 	return 0;
 }
 
-/* inih's convention: 0 stops with an error. */
-static int record_key(void *user, const char *section, const char *key,
-		      const char *value, char *err, size_t errlen)
+/* Undoes put_value in place; -1 for a bad or NUL escape. */
+static int unescape(char *s)
 {
-	struct record *r = user;
+	char *out = s;
+
+	for (const char *p = s; *p; p++) {
+		unsigned v;
+
+		if (*p != '\\') {
+			*out++ = *p;
+			continue;
+		}
+		if (p[1] != 'x' || !isxdigit((unsigned char)p[2]) ||
+		    !isxdigit((unsigned char)p[3]) || sscanf(p + 2, "%2x", &v) != 1 || !v)
+			return -1;
+		*out++ = (char)v;
+		p += 3;
+	}
+	*out = '\0';
+	return 0;
+}
+
+static int record_key(struct record *r, const char *key, const char *value)
+{
 	unsigned n = 0;
 	int rc = 0;
 
-	(void)section;
 	r->seen++;
 	if (!strcmp(key, "spec"))
-		snprintf(r->conf.device, sizeof(r->conf.device), "%s", value);
+		rc = snprintf(r->conf.device, sizeof(r->conf.device), "%s", value) <
+		     (int)sizeof(r->conf.device) ? 0 : -1;
 	else if (!strcmp(key, "uri"))
 		rc = (free(r->conf.uri), r->conf.uri = strdup(value)) ? 0 : -1;
-	else if (!strcmp(key, "export"))
-		snprintf(r->export_name, sizeof(r->export_name), "%s", value);
 	else if (!strcmp(key, "tls-mode"))
-		rc = device_tls_mode_parse(value, &r->conf.tls_mode);
+		rc = device_tls_mode_parse(value, &r->conf.tls_mode), r->seen--;
 	else if (!strcmp(key, "tls"))
-		snprintf(r->tls_used, sizeof(r->tls_used), "%s", value);
+		snprintf(r->tls_used, sizeof(r->tls_used), "%s", value), r->seen--;
 	else if (!strcmp(key, "size"))
 		rc = parse_uint(value, UINT64_MAX, &r->size);
+	else if (!strcmp(key, "export"))
+		r->seen--;	/* an earlier run's: the URI names the export */
 	else if ((rc = number(value, &n)) < 0)
 		;
 	else if (!strcmp(key, "connections"))
@@ -125,6 +179,10 @@ static int record_key(void *user, const char *section, const char *key,
 		r->conf.timeout = n;
 	else if (!strcmp(key, "dead-timeout"))
 		r->conf.dead_timeout = n;
+	else if (!strcmp(key, "negotiate-timeout") && n && n <= DEVICE_MAX_NEGOTIATE_TIMEOUT)
+		r->conf.negotiate_timeout = n, r->seen--;
+	else if (!strcmp(key, "negotiate-timeout"))
+		rc = -1;
 	else if (!strcmp(key, "blksize"))
 		r->blksize = n;
 	else if (!strcmp(key, "flags"))
@@ -132,19 +190,81 @@ static int record_key(void *user, const char *section, const char *key,
 	else if (!strcmp(key, "from-config"))
 		r->from_config = n;
 	else
-		r->seen--;
-	if (rc < 0)
-		snprintf(err, errlen, "bad value for %s", key);
-	return rc == 0;
+		r->seen--;	/* a later run's key */
+	return rc;
+}
+
+/*
+ * Reads a record: lines of any length (a URI is as long as the grammar
+ * lets it be), "key = value", ';' comments. 0, or -1 with the reason.
+ * Each key once: a record that repeats one was not written by us.
+ */
+static int read_record(const char *path, struct record *r, char *err, size_t errlen)
+{
+	char *line = NULL, *keys = NULL;
+	size_t cap = 0, keyslen = 0;
+	int lineno = 0, rc = -1;
+	ssize_t len;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *eq, *k;
+
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!line[0] || line[0] == ';' || line[0] == '#')
+			continue;
+		eq = strstr(line, " = ");
+		if (!eq || eq == line || strchr(line, '\r')) {
+			snprintf(err, errlen, "line %d is not 'key = value'", lineno);
+			goto out;
+		}
+		*eq = '\0';
+		/* " key " within the keys seen so far: a repeat. */
+		if (keys && (k = strstr(keys, line)) && (k == keys || k[-1] == ' ') &&
+		    k[strlen(line)] == ' ') {
+			snprintf(err, errlen, "line %d repeats %s", lineno, line);
+			goto out;
+		}
+		k = realloc(keys, keyslen + strlen(line) + 2);
+		if (!k)
+			goto nomem;
+		keys = k;
+		keyslen += sprintf(keys + keyslen, "%s ", line);
+		if (unescape(eq + 3) < 0 || record_key(r, line, eq + 3) < 0) {
+			snprintf(err, errlen, "line %d: bad value for %s", lineno, line);
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(line);
+	free(keys);
+	fclose(f);
+	return rc;
 }
 
 /* Whether the kernel still serves name with this record's identity. */
 static bool still_attached(const char *name, const struct record *r, char *why, size_t len)
 {
-	char backend[512];
-	bool connected = false;
+	char *id = backend_id(r->conf.uri);
+	/* Room for the identifier and one byte more: a longer one differs. */
+	size_t blen = id ? strlen(id) + 2 : 1;
+	char *backend = malloc(blen);
+	bool connected = false, same;
 
-	if (nbd_backend(name, backend, sizeof(backend)) < 0 || strcmp(backend, r->conf.uri)) {
+	same = id && backend && nbd_backend(name, backend, blen) == 0 && !strcmp(backend, id);
+	free(backend);
+	free(id);
+	if (!same) {
 		snprintf(why, len, "the kernel no longer has it attached to %s", r->conf.uri);
 		return false;
 	}
@@ -157,12 +277,13 @@ static bool still_attached(const char *name, const struct record *r, char *why, 
 
 static struct device *adoptable(const char *name)
 {
-	struct record r = { .conf.binding = BINDING_NETLINK };
-	char path[320], err[512];
+	struct record r = { .conf.binding = BINDING_NETLINK,
+			    .conf.negotiate_timeout = DEVICE_DEFAULT_NEGOTIATE_TIMEOUT };
+	char path[320], err[512] = "";
 	struct device *d = NULL;
 
 	record_path(name, path, sizeof(path));
-	if (ini_parse_lines(path, record_key, &r, err, sizeof(err)) < 0 || r.seen < 11 ||
+	if (read_record(path, &r, err, sizeof(err)) < 0 || r.seen < RECORD_KEYS ||
 	    !r.conf.uri || !device_spec_valid(r.conf.device) || !r.conf.connections ||
 	    r.conf.connections > DEVICE_MAX_CONNECTIONS || !r.blksize) {
 		log_warn("%s: not taking it over: %s is damaged%s%s", name, path,
@@ -174,7 +295,8 @@ static struct device *adoptable(const char *name)
 		d->size = r.size;
 		d->blksize = r.blksize;
 		d->flags = (uint16_t)r.flags;
-		snprintf(d->export_name, sizeof(d->export_name), "%s", r.export_name);
+		/* d->export_name is the URI's (device_new): an earlier run
+		 * may have recorded the server's NBD_INFO_NAME here. */
 		d->adopting = true;
 		d->once = false;	/* it was attached: it stays supervised */
 		/* A relay died with the daemon that ran it. */

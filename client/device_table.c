@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "device.h"
@@ -53,14 +54,17 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	struct device *d = calloc(1, sizeof(*d));
 
 	pthread_once(&table_once, table_init);
-	if (!d || !(d->uri_text = strdup(dc->uri))) {
+	if (!d || !(d->uri_text = strdup(dc->uri)) || !(d->backend_id = backend_id(dc->uri))) {
 		snprintf(err, errlen, "out of memory");
+		if (d)
+			free(d->uri_text);
 		free(d);
 		return NULL;
 	}
 	if (uri_parse_tls(dc->uri, &d->uri, err, errlen) < 0 ||
 	    (dc->tls_mode != TLS_MODE_AUTO && !d->uri.tls &&
 	     snprintf(err, errlen, "tls-mode is for nbds:// URIs only") > 0)) {
+		free(d->backend_id);
 		free(d->uri_text);
 		free(d);
 		return NULL;
@@ -73,6 +77,9 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	d->dead_timeout = dc->dead_timeout;
 	d->tls_mode = dc->tls_mode;
 	d->tls_used = d->uri.tls ? device_tls_mode_name(dc->tls_mode) : "off";
+	d->negotiate_timeout = dc->negotiate_timeout ? dc->negotiate_timeout :
+			       DEVICE_DEFAULT_NEGOTIATE_TIMEOUT;
+	d->negotiating = -1;
 	d->binding = "";
 	d->from_config = from_config;
 	d->once = !from_config;
@@ -124,6 +131,7 @@ void device_put_locked(struct device *d)
 	if (--d->refs)
 		return;
 	pthread_cond_destroy(&d->cond);
+	free(d->backend_id);
 	free(d->uri_text);
 	free(d);
 }
@@ -139,6 +147,17 @@ void device_wait_locked(struct device *d, const struct timespec *abs)
 void device_wake_locked(struct device *d)
 {
 	pthread_cond_broadcast(&d->cond);
+}
+
+void device_stop_locked(struct device *d, bool force)
+{
+	d->stop = true;
+	d->force = force;
+	/* The supervisor closes this socket only after clearing it under
+	 * the lock, so it is still its socket here. */
+	if (d->negotiating >= 0)
+		shutdown(d->negotiating, SHUT_RDWR);
+	device_wake_locked(d);
 }
 
 struct device *device_find_locked(const char *name)
@@ -185,11 +204,8 @@ void devices_stop_all(unsigned timeout_s)
 	deadline.tv_sec += timeout_s;
 	pthread_mutex_lock(&device_lock);
 	shutting_down = true;
-	for (struct device *d = devices; d; d = d->next) {
-		d->stop = true;
-		d->force = true;
-		device_wake_locked(d);
-	}
+	for (struct device *d = devices; d; d = d->next)
+		device_stop_locked(d, true);
 	while (devices) {
 		if (pthread_cond_timedwait(&table_changed, &device_lock, &deadline) == ETIMEDOUT) {
 			log_error("giving up on %s after %u s of shutdown",

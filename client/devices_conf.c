@@ -29,7 +29,8 @@ struct parse_state {
 	char err[512];
 	/* Which keys the current section has set. */
 	bool have_uri, have_connections, have_readonly, have_timeout;
-	bool have_binding, have_dead_timeout, have_tls_mode;
+	bool have_binding, have_dead_timeout, have_negotiate_timeout;
+	bool have_tls_mode;
 	bool uri_tls;		/* the section's uri is nbds:// */
 };
 
@@ -110,8 +111,10 @@ static struct device_conf *new_section(struct parse_state *st, const char *secti
 	v->connections = 1;
 	v->timeout = DEVICE_DEFAULT_TIMEOUT;
 	v->dead_timeout = DEVICE_DEFAULT_DEAD_TIMEOUT;
+	v->negotiate_timeout = DEVICE_DEFAULT_NEGOTIATE_TIMEOUT;
 	st->have_uri = st->have_connections = st->have_readonly = st->have_timeout = false;
-	st->have_binding = st->have_dead_timeout = st->have_tls_mode = false;
+	st->have_binding = st->have_dead_timeout = st->have_negotiate_timeout = false;
+	st->have_tls_mode = false;
 	st->uri_tls = false;
 	return v;
 }
@@ -153,6 +156,17 @@ static int set_binding_key(struct parse_state *st, struct device_conf *d, const 
 		d->dead_timeout = n;
 		return 0;
 	}
+	if (!strcmp(key, "negotiate-timeout")) {
+		if (once(&st->have_negotiate_timeout, key, err, errlen) < 0)
+			return -1;
+		if (parse_uint(value, DEVICE_MAX_NEGOTIATE_TIMEOUT, &n) < 0 || n == 0) {
+			snprintf(err, errlen, "negotiate-timeout = '%s': expected seconds, 1 to %d",
+				 value, DEVICE_MAX_NEGOTIATE_TIMEOUT);
+			return -1;
+		}
+		d->negotiate_timeout = n;
+		return 0;
+	}
 	if (!strcmp(key, "tls-mode")) {
 		if (once(&st->have_tls_mode, key, err, errlen) < 0)
 			return -1;
@@ -164,7 +178,7 @@ static int set_binding_key(struct parse_state *st, struct device_conf *d, const 
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "unknown key '%s' (expected uri, connections, readonly, timeout, binding, dead-timeout or tls-mode)",
+		 "unknown key '%s' (expected uri, connections, readonly, timeout, binding, dead-timeout, negotiate-timeout or tls-mode)",
 		 key);
 	return -1;
 }

@@ -12,6 +12,8 @@
  *                           ; no connection is live
  *   tls-mode = auto         ; nbds:// only: kernel, relay, or auto (kernel
  *                           ; TLS where it works, else the daemon's relay)
+ *   negotiate-timeout = 30  ; seconds for connecting and negotiating all
+ *                           ; connections of one attempt, in all
  *
  * Errors name the file and line.
  */
@@ -26,6 +28,8 @@
 #define DEVICE_DEFAULT_TIMEOUT	30
 #define DEVICE_MAX_TIMEOUT	86400
 #define DEVICE_DEFAULT_DEAD_TIMEOUT	120
+#define DEVICE_DEFAULT_NEGOTIATE_TIMEOUT	30
+#define DEVICE_MAX_NEGOTIATE_TIMEOUT	600
 
 enum device_binding {
 	BINDING_AUTO,		/* netlink where the kernel has it, else ioctl */
@@ -48,6 +52,7 @@ struct device_conf {
 	enum device_binding binding;
 	unsigned dead_timeout;
 	enum device_tls_mode tls_mode;
+	unsigned negotiate_timeout;	/* one deadline per attempt */
 	int line;		/* of the section's first key */
 };
 

@@ -2,7 +2,8 @@
 /*
  * nbdctl attach URI [--device nbdN] [--connections N] [--readonly]
  *                   [--timeout SECONDS] [--binding netlink|ioctl]
- *                   [--dead-timeout SECONDS] [--tls-mode kernel|relay|auto]
+ *                   [--dead-timeout SECONDS] [--negotiate-timeout SECONDS]
+ *                   [--tls-mode kernel|relay|auto]
  * nbdctl detach nbdN [--force]
  * Both ask the client daemon, which owns every device it attaches.
  */
@@ -58,6 +59,7 @@ struct attach_args {
 	const char *binding;
 	bool have_dead_timeout;
 	unsigned dead_timeout;
+	unsigned negotiate_timeout;	/* 0: the daemon's default */
 	const char *tls_mode;
 };
 
@@ -71,13 +73,14 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "binding", required_argument, NULL, 'b' },
 		{ "dead-timeout", required_argument, NULL, 'D' },
+		{ "negotiate-timeout", required_argument, NULL, 'N' },
 		{ "tls-mode", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*a = (struct attach_args){ .connections = 1 };
-	while ((c = getopt_long(argc, argv, "d:C:rt:b:D:T:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:C:rt:b:D:N:T:", longopts, NULL)) != -1) {
 		if (c == 'd')
 			a->device = optarg;
 		else if (c == 'r')
@@ -89,6 +92,9 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 		else if (c == 'D' &&
 			 parse_number("--dead-timeout", optarg, 86400, &a->dead_timeout) == 0)
 			a->have_dead_timeout = true;
+		else if (c == 'N' && parse_number("--negotiate-timeout", optarg, 600,
+						  &a->negotiate_timeout) == 0 && a->negotiate_timeout)
+			continue;
 		else if (c == 'b' && (!strcmp(optarg, "netlink") || !strcmp(optarg, "ioctl") ||
 				      !strcmp(optarg, "auto")))
 			a->binding = optarg;
@@ -126,7 +132,8 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 		fprintf(stderr, "nbdctl attach: --tls-mode is for nbds:// URIs only\n");
 		return 2;
 	}
-	if (strlen(a.uri) > CONTROL_LINE_MAX - 128) {
+	/* Room for the verb and every option at its longest. */
+	if (strlen(a.uri) > CONTROL_LINE_MAX - 256) {
 		fprintf(stderr, "nbdctl attach: URI too long\n");
 		return 1;
 	}
@@ -142,18 +149,23 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 	if (a.binding)
 		snprintf(request + strlen(request), sizeof(request) - strlen(request),
 			 " binding=%s", a.binding);
+	if (a.negotiate_timeout)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request),
+			 " negotiate-timeout=%u", a.negotiate_timeout);
 	if (a.tls_mode)
 		snprintf(request + strlen(request), sizeof(request) - strlen(request),
 			 " tls-mode=%s", a.tls_mode);
-	return nbdctl_daemon_call(opts, "attach", request, ATTACH_TIMEOUT_S,
-				  print_device, NULL);
+	/* The daemon answers within the negotiation's deadline plus the
+	 * binding's own bounds. */
+	return nbdctl_daemon_call(opts, "attach", request,
+				  ATTACH_TIMEOUT_S + a.negotiate_timeout, print_device, NULL);
 }
 
 const struct nbdctl_command nbdctl_attach_command = {
 	.name = "attach",
 	.usage = "URI [--device nbdN] [--connections N] [--readonly] [--timeout SECONDS]\n"
 		 "        [--binding netlink|ioctl] [--dead-timeout SECONDS]\n"
-		 "        [--tls-mode kernel|relay|auto]",
+		 "        [--negotiate-timeout SECONDS] [--tls-mode kernel|relay|auto]",
 	.summary = "attach an export to a device (any free one by default); prints the device",
 	.run = attach_run,
 };

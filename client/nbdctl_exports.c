@@ -16,6 +16,8 @@
 #include "nbdctl.h"
 
 #define EXPORTS_TIMEOUT_S	10
+/* The whole listing: a server that drips its replies is given up. */
+#define EXPORTS_DEADLINE_S	60
 
 struct export_list {
 	char **names;
@@ -75,12 +77,11 @@ static int list_exports(const char *text, bool longform)
 		fprintf(stderr, "nbdctl exports: %s\n", err);
 		return 1;
 	}
-	if (client_open(&c, &uri, EXPORTS_TIMEOUT_S) < 0 ||
-	    client_list(&c, collect, &l) != 0) {
-		fprintf(stderr, "nbdctl exports: %s\n",
-			c.error[0] ? c.error : strerror(ENOMEM));
-		goto out;
-	}
+	if (client_open(&c, &uri, EXPORTS_TIMEOUT_S) < 0)
+		goto fail;
+	client_set_deadline(&c, EXPORTS_DEADLINE_S);
+	if (client_list(&c, collect, &l) != 0)
+		goto fail;
 	for (size_t i = 0; i < l.n; i++) {
 		if (longform) {
 			print_long(&c, l.names[i], l.descs[i]);
@@ -91,6 +92,10 @@ static int list_exports(const char *text, bool longform)
 	}
 	client_abort(&c);
 	rc = 0;
+	goto out;
+fail:
+	/* The library's sentences hold server strings only made printable. */
+	fprintf(stderr, "nbdctl exports: %s\n", c.error[0] ? c.error : strerror(ENOMEM));
 out:
 	client_close(&c);
 	for (size_t i = 0; i < l.n; i++) {

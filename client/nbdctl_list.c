@@ -2,6 +2,7 @@
 /* nbdctl list: the devices the client daemon attached, one per line. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control_client.h"
@@ -19,7 +20,7 @@ static void field(const char *line, const char *key, char *out, size_t outlen)
 static int print_line(void *opaque, const char *line)
 {
 	char dev[32], state[32], binding[16], size[32], conns[16], reconnects[16], tls[16];
-	char uri[CONTROL_LINE_MAX];
+	char *uri = malloc(strlen(line) + 1);
 	char error[1024];
 	bool *header = opaque;
 
@@ -35,11 +36,14 @@ static int print_line(void *opaque, const char *line)
 	field(line, "connections", conns, sizeof(conns));
 	field(line, "reconnects", reconnects, sizeof(reconnects));
 	field(line, "tls", tls, sizeof(tls));
-	field(line, "uri", uri, sizeof(uri));
+	if (!uri)
+		return -1;
+	field(line, "uri", uri, strlen(line) + 1);
 	printf("%-8s %-13s %-8s %14s %5s %10s %-6s ", dev, state, binding, size, conns,
 	       reconnects, tls);
 	nbdctl_print_escaped(uri);
 	putchar('\n');
+	free(uri);
 	if (control_field(line, "error", error, sizeof(error)) == 0 && error[0]) {
 		printf("         last error: ");
 		nbdctl_print_escaped(error);

@@ -84,11 +84,17 @@ static void print_link_name(const char *name, unsigned part)
 }
 
 /* nbd-clientd's netlink binding leaves the URI as the backend: the link
- * is named by its export, as the daemon would answer. */
+ * is named by its export, as the daemon would answer. A URI too long for
+ * the kernel to show was given as its digest: no name without the daemon. */
 static void export_of_uri(char *name)
 {
 	char err[256];
 	struct nbd_uri uri;
+
+	if (!strncmp(name, "nbd-clientd:", 12)) {
+		name[0] = '\0';
+		return;
+	}
 
 	if ((!strncmp(name, "nbd://", 6) || !strncmp(name, "nbd+unix://", 11) ||
 	     !strncmp(name, "nbds://", 7) || !strncmp(name, "nbds+unix://", 12)) &&

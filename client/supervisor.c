@@ -217,7 +217,6 @@ static void mark_connected(struct device *d, const struct client_export *ex,
 	d->size = p->size;
 	d->blksize = p->blksize;
 	d->flags = ex->flags;
-	snprintf(d->export_name, sizeof(d->export_name), "%s", ex->name);
 	d->error[0] = '\0';
 	pthread_mutex_unlock(&device_lock);
 	/* The kernel may send requests up to 32 MiB; a server that takes
@@ -246,15 +245,29 @@ static bool take_name(struct device *d, const char *chosen)
 	return !clash;
 }
 
-static void set_bound(struct device *d, bool bound, const char *export_name)
+/* d->export_name is never touched here: it is the name this host asked
+ * for (device_new), and names the udev link. A server's NBD_INFO_NAME
+ * must not pick which /dev/nbd/by-export/ link a device takes. */
+static void set_bound(struct device *d, bool bound)
 {
 	pthread_mutex_lock(&device_lock);
 	d->ended = false;
 	d->changed = false;
 	d->bound = bound;
-	if (export_name)
-		snprintf(d->export_name, sizeof(d->export_name), "%s", export_name);
 	pthread_mutex_unlock(&device_lock);
+}
+
+/* The server's own name for the export, when it differs: said once, as
+ * the server's words (escaped), never used. */
+static void note_server_name(struct device *d, const struct client_export *ex)
+{
+	char asked[LOG_ESCAPE_SIZE], theirs[LOG_ESCAPE_SIZE];
+
+	if (!ex->server_name[0] || !strcmp(ex->server_name, ex->name))
+		return;
+	log_info("%s: the server calls export '%s' '%s'; the device is named by '%s' as asked",
+		 d->name[0] ? d->name : d->spec, log_escape(ex->name, asked, sizeof(asked)),
+		 log_escape(ex->server_name, theirs, sizeof(theirs)), asked);
 }
 
 static void fill_params(struct device *d, const struct client_export *ex, const int *fds,
@@ -266,7 +279,7 @@ static void fill_params(struct device *d, const struct client_export *ex, const 
 	p->dead_timeout = d->dead_timeout;
 	p->fds = fds;
 	p->nfds = d->connections;
-	p->identifier = d->uri_text;
+	p->identifier = d->backend_id;
 	p->ended = binding_ended;
 	p->changed = binding_changed;
 	p->ended_arg = d;
@@ -281,7 +294,7 @@ static void give_back(struct device *d, const struct binding_ops *ops, struct bi
 
 	ops->disconnect(b, ignored, sizeof(ignored));
 	ops->wait(b, &error);
-	set_bound(d, false, NULL);
+	set_bound(d, false);
 	snprintf(err, errlen, "no free nbd device (the kernel chose %s, which another entry waits for)",
 		 chosen);
 }
@@ -312,10 +325,11 @@ static struct binding *attach(struct device *d, const struct binding_ops *ops, b
 	fill_params(d, &ex, fds, &p);
 	/* From here udev may ask for the device's name (the kernel
 	 * announces the device as soon as it serves). */
-	set_bound(d, true, ex.name);
+	note_server_name(d, &ex);
+	set_bound(d, true);
 	b = ops->bind(&p, err, errlen);		/* takes the sockets */
 	if (!b) {
-		set_bound(d, false, NULL);
+		set_bound(d, false);
 		return NULL;
 	}
 	if (!take_name(d, chosen)) {
@@ -367,15 +381,15 @@ static struct binding *adopt(struct device *d, char *err, size_t errlen)
 {
 	struct bind_params p = {
 		.device = d->name, .timeout = d->timeout, .nfds = d->connections,
-		.identifier = d->uri_text, .ended = binding_ended,
+		.identifier = d->backend_id, .ended = binding_ended,
 		.changed = binding_changed, .ended_arg = d,
 	};
 	struct binding *b;
 
-	set_bound(d, true, NULL);
+	set_bound(d, true);
 	b = netlink_adopt(&p, err, errlen);
 	if (!b) {
-		set_bound(d, false, NULL);
+		set_bound(d, false);
 		device_state_forget(d->name);
 		return NULL;
 	}

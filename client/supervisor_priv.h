@@ -14,7 +14,8 @@
 #include "client.h"
 #include "device.h"
 
-#define CONNECT_TIMEOUT_S	15	/* connect and negotiate, each */
+#define CONNECT_TIMEOUT_S	15	/* connect (per address), and per read; the
+				 * whole attempt has negotiate-timeout */
 #define BACKOFF_FIRST_MS	500
 #define BACKOFF_CAP_MS		30000
 /* While the kernel holds I/O for a lost connection, seconds count: a

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_priv.h"
@@ -32,6 +33,27 @@ int client_set_timeout(struct nbd_client *c, int seconds)
 	return 0;
 }
 
+void client_set_deadline(struct nbd_client *c, int seconds)
+{
+	c->deadline_s = seconds > 0 ? seconds : 0;
+	if (!c->deadline_s)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+	c->deadline.tv_sec += seconds;
+}
+
+void client_set_deadline_at(struct nbd_client *c, const struct timespec *at,
+			    int seconds)
+{
+	c->deadline = *at;
+	c->deadline_s = seconds > 0 ? seconds : 1;
+}
+
+const struct timespec *client_deadline(const struct nbd_client *c)
+{
+	return c->deadline_s ? &c->deadline : NULL;
+}
+
 int client_fail(struct nbd_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -47,6 +69,11 @@ int client_io_fail(struct nbd_client *c, const char *what)
 {
 	int err = errno;
 
+	/* conn_read_full_until's ETIMEDOUT: the deadline passed. */
+	if (err == ETIMEDOUT && c->deadline_s)
+		return client_fail(c, ETIMEDOUT,
+				   "the server did not finish negotiating within %d s (stuck %s)",
+				   c->deadline_s, what);
 	if (err == EAGAIN || err == EWOULDBLOCK)
 		return client_fail(c, ETIMEDOUT, "timed out after %d s %s",
 				   c->timeout, what);
@@ -85,7 +112,7 @@ int client_recv(struct nbd_client *c, void *buf, size_t len)
 {
 	struct conn_io io = { .fd = c->fd, .tls = c->tls };
 
-	return conn_read_full(&io, buf, len);
+	return conn_read_full_until(&io, buf, len, client_deadline(c));
 }
 
 int client_discard(struct nbd_client *c, size_t len)
@@ -121,6 +148,8 @@ int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout)
 	if (fd < 0)
 		return client_fail(c, errno ? errno : ECONNREFUSED, "%s", err);
 	c->fd = fd;
+	/* The greeting (and TLS) within timeout in all, not per read. */
+	client_set_deadline(c, timeout);
 	if (client_set_timeout(c, timeout) < 0 || client_greeting(c) < 0)
 		return -1;
 	if (uri->tls && client_starttls(c, uri) < 0)
@@ -139,7 +168,11 @@ int client_open_uri(struct nbd_client *c, const char *text, int timeout)
 	}
 	if (client_open(c, &uri, timeout) < 0)
 		return -1;
-	return client_go(c, uri.export_name);
+	client_set_deadline(c, timeout);
+	if (client_go(c, uri.export_name) < 0)
+		return -1;
+	client_set_deadline(c, 0);
+	return 0;
 }
 
 void client_close(struct nbd_client *c)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
 
@@ -31,7 +32,11 @@ struct client_export {
 	uint32_t pref_block;
 	uint32_t max_payload;
 	bool via_export_name;		/* GO was unsupported */
-	char name[NBD_MAX_STRING + 1];	/* as asked for, or NBD_INFO_NAME */
+	/* The name this host asked for: the only one to name anything by
+	 * (a link, a record). What the server calls it (NBD_INFO_NAME) is
+	 * its own word, kept apart, for messages only. */
+	char name[NBD_MAX_STRING + 1];
+	char server_name[NBD_MAX_STRING + 1];	/* "" when not sent */
 	char description[NBD_MAX_STRING + 1];
 };
 
@@ -45,6 +50,11 @@ struct nbd_client {
 	bool no_zeroes;
 	bool transmission;		/* negotiation is over */
 	int timeout;			/* seconds per read/write; 0: none */
+	/* One total bound on negotiation (client_set_deadline): every read
+	 * fails with ETIMEDOUT once it passes, however slowly a server
+	 * drips its bytes. deadline_s == 0: none. */
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	int deadline_s;			/* as set, for messages */
 	uint64_t next_cookie;
 	struct client_export export;
 	char error[512];
@@ -56,6 +66,19 @@ void client_init(struct nbd_client *c, int fd);
  * 0 removes the bound. Clear it before giving the socket to the kernel:
  * the kernel's receive path would inherit it. */
 int client_set_timeout(struct nbd_client *c, int seconds);
+
+/* Sets one deadline, seconds from now, for everything that follows
+ * (greeting, options, STARTTLS and the TLS handshake): each read waits
+ * only until then. 0 removes it (do so before transmission). */
+void client_set_deadline(struct nbd_client *c, int seconds);
+/* The same with a deadline already chosen (one for several
+ * connections); seconds is its length, for messages. */
+void client_set_deadline_at(struct nbd_client *c, const struct timespec *at,
+			    int seconds);
+/* The deadline, or NULL for none: for code that waits itself (a TLS
+ * handshake: conn_ms_until() of it is what gnutls_handshake_set_timeout
+ * and poll() take). */
+const struct timespec *client_deadline(const struct nbd_client *c);
 
 /* Opens a socket to the URI's server (connect_timeout seconds; 0: the
  * system's). Returns the fd or -1 with a reason in err. */
@@ -85,7 +108,9 @@ int client_abort(struct nbd_client *c);
  * every later read/write. */
 int client_open_uri(struct nbd_client *c, const char *uri, int timeout);
 /* Connects to a parsed URI (uri_parse_tls) and greets the server, with
- * STARTTLS first for nbds:// URIs: ready for LIST, INFO or GO. */
+ * STARTTLS first for nbds:// URIs: ready for LIST, INFO or GO. The
+ * greeting and TLS get timeout seconds in all (client_set_deadline);
+ * the deadline stays set for what the caller does next. */
 int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout);
 /* STARTTLS and the TLS handshake (client_tls.c). */
 int client_starttls(struct nbd_client *c, const struct nbd_uri *uri);

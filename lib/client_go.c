@@ -39,14 +39,16 @@ static int export_name(struct nbd_client *c, const char *name)
 {
 	struct client_export *ex = &c->export;
 	uint8_t buf[10];
+	char shown[65];
 
 	if (client_send_option(c, NBD_OPT_EXPORT_NAME, name, strlen(name)) < 0)
 		return -1;
 	if (client_recv(c, buf, sizeof(buf)) < 0) {
+		client_printable(shown, sizeof(shown), (const uint8_t *)name, strlen(name));
 		if (errno == ECONNRESET)
 			return client_fail(c, ENOENT,
 					   "the server closed the connection after EXPORT_NAME '%s' (no such export, or refused)",
-					   name);
+					   shown);
 		return client_io_fail(c, "while reading the reply to EXPORT_NAME");
 	}
 	if (!c->no_zeroes && client_discard(c, 124) < 0)
@@ -127,7 +129,9 @@ static int info_reply(struct nbd_client *c, struct client_export *ex,
 		*have_export = true;
 		return 0;
 	case NBD_INFO_NAME:
-		return string_info(c, ex->name, p, len, "export name");
+		/* Kept apart from ex->name: a server must not choose what
+		 * this host names the device by. */
+		return string_info(c, ex->server_name, p, len, "export name");
 	case NBD_INFO_DESCRIPTION:
 		return string_info(c, ex->description, p, len, "export description");
 	case NBD_INFO_BLOCK_SIZE:
@@ -155,7 +159,7 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 	size_t namelen = strlen(name), n = 0;
 	uint8_t req[4 + NBD_MAX_STRING + 2 + sizeof(wanted)];
 	struct client_reply r;
-	char subject[96];
+	char subject[96], shown[65];
 	bool have_export = false;
 
 	if (namelen > NBD_MAX_STRING)
@@ -174,7 +178,8 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 	memset(ex, 0, sizeof(*ex));
 	set_defaults(ex);
 	snprintf(ex->name, sizeof(ex->name), "%s", name);
-	snprintf(subject, sizeof(subject), " for export '%.64s'", name);
+	client_printable(shown, sizeof(shown), (const uint8_t *)name, namelen);
+	snprintf(subject, sizeof(subject), " for export '%s'", shown);
 	for (int i = 0; i <= MAX_INFO_REPLIES; i++) {
 		if (client_read_reply(c, opt, &r) < 0)
 			return -1;

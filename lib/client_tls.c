@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client_priv.h"
+#include "conn_io.h"
 
 struct client_creds {
 	gnutls_certificate_credentials_t x509;
@@ -149,8 +150,11 @@ static int verify_failed(struct nbd_client *c, const struct nbd_uri *uri,
 static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 			 struct client_creds *cr)
 {
+	const struct timespec *deadline = client_deadline(c);
+	unsigned ms = c->timeout > 0 ? (unsigned)c->timeout * 1000
+				     : GNUTLS_DEFAULT_HANDSHAKE_TIMEOUT;
 	gnutls_session_t s;
-	int rc;
+	int left_ms, rc;
 
 	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
 		return client_fail(c, ENOMEM, "TLS: cannot start a session");
@@ -159,13 +163,28 @@ static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 		return -1;
 	}
 	gnutls_transport_set_int(s, c->fd);
-	gnutls_handshake_set_timeout(s, c->timeout > 0 ? (unsigned)c->timeout * 1000
-						       : GNUTLS_DEFAULT_HANDSHAKE_TIMEOUT);
+	/* The handshake is part of the negotiation: it gets what is left of
+	 * the deadline when one is set (client_set_deadline), else the
+	 * per-read timeout. 0 would mean no bound at all to GnuTLS. */
+	left_ms = conn_ms_until(deadline);
+	if (deadline && left_ms == 0) {
+		gnutls_deinit(s);
+		errno = ETIMEDOUT;
+		return client_io_fail(c, "before the TLS handshake");
+	}
+	if (deadline)
+		ms = (unsigned)left_ms;
+	gnutls_handshake_set_timeout(s, ms);
 	do {
 		rc = gnutls_handshake(s);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc));
 	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 		return verify_failed(c, uri, s);
+	if (rc == GNUTLS_E_TIMEDOUT && deadline) {
+		gnutls_deinit(s);
+		errno = ETIMEDOUT;
+		return client_io_fail(c, "in the TLS handshake");
+	}
 	if (rc < 0) {
 		gnutls_deinit(s);
 		return client_fail(c, EPROTO, "TLS handshake with the server failed: %s",

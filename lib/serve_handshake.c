@@ -323,6 +323,12 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				"export '%s' is served over TLS only", exp->name);
 		goto out;
 	}
+	if (option == NBD_OPT_INFO && !exp->backend && !exp->flags) {
+		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN,
+				"export '%s' cannot be described now (its storage could not be reached)",
+				exp->name);
+		goto out;
+	}
 	if (option == NBD_OPT_GO && lease(s, exp, why, sizeof(why)) < 0) {
 		rc = send_error(s, option, NBD_REP_ERR_POLICY, "%s",
 				why[0] ? why : "export is at its connection limit");

@@ -102,6 +102,7 @@ int tls_remote_psk_lookup(struct tls_conn *c, const char *identity, gnutls_datum
 {
 	const struct tls_remote *r = c->tls->remote;
 	size_t n = strlen(identity);
+	char esc[LOG_ESCAPE_SIZE];
 
 	if (c->psk_asked) {
 		/* One question per connection. The same identity again is a
@@ -109,7 +110,7 @@ int tls_remote_psk_lookup(struct tls_conn *c, const char *identity, gnutls_datum
 		 * kept for this handshake, without asking again. */
 		if (!c->keylen || strcmp(c->identity, identity)) {
 			log_info("TLS: a second PSK identity in one connection ('%s') refused",
-				 identity);
+				 log_escape(identity, esc, sizeof(esc)));
 			return -1;
 		}
 	} else {
@@ -122,7 +123,8 @@ int tls_remote_psk_lookup(struct tls_conn *c, const char *identity, gnutls_datum
 		if (r->ops->psk_key(r->ctx, identity, c->key, sizeof(c->key), &c->keylen) < 0 ||
 		    !c->keylen || c->keylen > sizeof(c->key)) {
 			c->keylen = 0;
-			log_info("TLS: unknown PSK identity '%s'", identity);
+			log_info("TLS: unknown PSK identity '%s'",
+				 log_escape(identity, esc, sizeof(esc)));
 			return -1;
 		}
 	}

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,35 +29,85 @@ static const struct cnbd_backend *resolve_in_dir(void *ctx, const char *name,
 	return backend_load(l->dir, name, l->require_root_owned, err, errlen);
 }
 
-/* What INFO says of the export before a worker holds it: its size and
- * flags through a connection the master opens and closes at once. */
-static int describe(struct export_config *ec, char *err, size_t errlen)
+struct description {
+	int err;		/* 0, or the errno of what failed */
+	int step;		/* 0: open_conn, 1: get_size */
+	uint64_t size;
+	uint16_t flags;
+};
+
+/* Opens a connection of the export, learns its size and flags, closes it. */
+static void probe(const struct cnbd_export *e, struct description *d)
 {
-	struct cnbd_export *e = &ec->exp;
 	const struct cnbd_backend *be = e->backend;
 	void *conn = be->open_conn ? be->open_conn(e->handle, e->readonly) : e->handle;
-	char where[512];
 	int64_t size;
 
-	config_where(ec, where, sizeof(where));
+	memset(d, 0, sizeof(*d));
 	if (!conn) {
-		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot open a connection: %s",
-			 where, e->name, ec->backend_name, strerror(errno));
-		return -1;
+		d->err = errno ? errno : EIO;
+		return;
 	}
 	size = be->get_size(conn);
-	if (size >= 0) {
-		e->size = size;
-		e->flags = cnbd_export_flags(e, conn);
+	if (size < 0) {
+		d->err = errno ? errno : EIO;
+		d->step = 1;
+	} else {
+		d->size = size;
+		d->flags = cnbd_export_flags(e, conn);
 	}
 	if (be->open_conn && be->close_conn)
 		be->close_conn(conn);
-	if (size < 0) {
-		snprintf(err, errlen, "%sexport '%s': backend '%s' cannot tell its size: %s",
-			 where, e->name, ec->backend_name, strerror(errno));
-		return -1;
+}
+
+/* A backend that reaches its storage over the network starts threads
+ * and connections as it opens one (librados): that happens in a child
+ * that ends at once, not in the master, which forks workers. */
+static void probe_in_child(const struct cnbd_export *e, struct description *d)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	memset(d, 0, sizeof(*d));
+	d->err = EIO;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		probe(e, d);
+		_exit(write(fds[1], d, sizeof(*d)) == sizeof(*d) ? 0 : 1);
 	}
-	return 0;
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], d, sizeof(*d)) != sizeof(*d))
+		d->err = EIO;
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
+/* What LIST and INFO say of the export before a worker holds it: its
+ * size and flags through a connection opened and closed at once. When
+ * that fails the export still serves (a worker opens its own connection
+ * at GO, and says why it cannot); INFO says it cannot describe it. */
+static void describe(struct export_config *ec)
+{
+	struct cnbd_export *e = &ec->exp;
+	struct description d;
+	char where[512];
+
+	if (e->backend->flags & CNBD_BACKEND_NEEDS_NETWORK)
+		probe_in_child(e, &d);
+	else
+		probe(e, &d);
+	e->size = d.size;
+	e->flags = d.flags;	/* 0: not described */
+	if (!d.err)
+		return;
+	config_where(ec, where, sizeof(where));
+	log_warn("%sexport '%s': backend '%s' cannot %s: %s: INFO cannot describe it until a reload",
+		 where, e->name, ec->backend_name,
+		 d.step ? "tell its size" : "open a connection", strerror(d.err));
 }
 
 /* A worker is a fresh program: it can serve an export only if the
@@ -84,10 +137,11 @@ int export_open(struct export_config *ec, const char *backend_dir,
 	backend_lookup_set(NULL, NULL);
 	if (rc < 0)
 		return -1;
-	if (check_handover(ec, err, errlen) < 0 || describe(ec, err, errlen) < 0) {
+	if (check_handover(ec, err, errlen) < 0) {
 		export_close(ec);
 		return -1;
 	}
+	describe(ec);
 	return 0;
 }
 

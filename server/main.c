@@ -34,6 +34,7 @@ struct options {
 	const char *config;
 	const char *backend_dir;	/* overrides [server] backend-dir */
 	int verbose;
+	bool no_sandbox;		/* debugging under valgrind only */
 };
 
 static void usage(FILE *out)
@@ -45,6 +46,9 @@ static void usage(FILE *out)
 		"  -c, --config FILE      configuration file (default %s)\n"
 		"  -B, --backend-dir DIR  load backends from DIR (default %s)\n"
 		"  -v, --verbose          log debug messages too\n"
+		"      --no-sandbox       run workers without their seccomp filter, for\n"
+		"                         valgrind, which cannot run under one; never\n"
+		"                         in production\n"
 		"      --help             show this help and exit\n"
 		"      --version          show the version and exit\n\n"
 		"Without a configuration file it serves a 1 GiB memory export named\n"
@@ -59,6 +63,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "backend-dir", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -71,6 +76,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'c': o->config = optarg; break;
 		case 'B': o->backend_dir = optarg; break;
 		case 'v': o->verbose++; break;
+		case 'S': o->no_sandbox = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("nbd-serverd (cnbd) %s\n", CNBD_VERSION); exit(0);
 		default: usage(stderr); return -1;
@@ -247,6 +253,9 @@ int main(int argc, char **argv)
 		return 1;
 	m.config_path = path;
 	m.backend_dir = o.backend_dir;
+	m.no_sandbox = o.no_sandbox;
+	if (o.no_sandbox)
+		log_warn("--no-sandbox: workers run WITHOUT their seccomp filter: a compromised worker can open files, start processes and signal other workers");
 	if (prepare(&o, &m, &drop) < 0 || open_listeners(&m.cfg, &m) < 0 ||
 	    open_control(&m) < 0)
 		goto out;

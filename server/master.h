@@ -33,6 +33,7 @@ struct master {
 	const struct privdrop_target *drop;
 	struct cnbd_tls *tls;		/* as cfg.tls says; NULL: tls = off */
 	int self_exe;			/* this program, for workers to run */
+	bool no_sandbox;		/* --no-sandbox: workers without seccomp */
 
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;

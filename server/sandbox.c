@@ -254,10 +254,36 @@ static int add_network(scmp_filter_ctx ctx)
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(getsockname),
 		SCMP_SYS(getpeername), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg),
 	};
+	/* What librados does as it connects, each seen trapping in
+	 * tests/interop/rbd_interop.sh: its own event loop and wake-up
+	 * pipes, the host name, its configuration copied into a memfd and
+	 * read back by path. Files only for reading: no O_CREAT, O_TRUNC
+	 * or write access. */
+	static const int cluster_client[] = {
+		SCMP_SYS(uname), SCMP_SYS(pipe2), SCMP_SYS(epoll_create),
+		SCMP_SYS(memfd_create),
+	};
 	int rc = add_each(ctx, SCMP_SYS(socket), 0, domains, 2);
 
 	for (size_t i = 0; rc == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(cluster_client) / sizeof(cluster_client[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, cluster_client[i], 0);
+	const unsigned long writing = O_ACCMODE | O_CREAT | O_TRUNC |
+				      (O_TMPFILE & ~O_DIRECTORY);
+
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, writing, O_RDONLY));
+	/* It names its threads by writing /proc/self/task/TID/comm and
+	 * carries on when it cannot: any open for writing fails (EACCES)
+	 * instead of ending the worker. */
+	for (unsigned long acc = O_WRONLY; rc == 0 && acc <= O_RDWR; acc++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, acc));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
 	return rc;
 }
 

@@ -38,6 +38,7 @@ struct worker_args {
 	bool no_zeroes;
 	bool verbose;
 	bool syslog;
+	bool no_sandbox;
 	char *backends[MAX_BACKENDS];
 	size_t nbackends;
 };
@@ -53,6 +54,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "no-zeroes", no_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ 0 }
 	};
@@ -69,6 +71,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 'z': a->no_zeroes = true; break;
 		case 'v': a->verbose = true; break;
 		case 's': a->syslog = true; break;
+		case 'S': a->no_sandbox = true; break;
 		case 'b':
 			if (a->nbackends == MAX_BACKENDS)
 				return -1;
@@ -144,7 +147,8 @@ int worker_main(int argc, char **argv)
 		return 2;
 	if (lifeline_watch(&life) < 0)
 		return 2;
-	if (sandbox_enter(worker_backends_flags() & CNBD_BACKEND_NEEDS_NETWORK ?
+	if (!a.no_sandbox &&
+	    sandbox_enter(worker_backends_flags() & CNBD_BACKEND_NEEDS_NETWORK ?
 			  SANDBOX_NEEDS_NETWORK : 0, WORKER_FD_MONITOR) < 0) {
 		log_error("not serving this connection: cannot enter the sandbox");
 		return 2;

@@ -9,11 +9,16 @@
  * are only ever appended, so a backend built against an older header keeps
  * loading, and a different major version is refused.
  *
- * Two phases, because the server forks a process per connection:
+ * Two phases, because the server runs a fresh process per connection:
  *   open_export / close_export run in the master, before any client, with the
  *     master's privileges (root when started as root). Open storage here.
- *   open_conn / close_conn and every data call run in a per-connection
- *     worker, after it dropped every privilege. Never assume root there.
+ *   export_pack (master) and export_unpack (worker) hand one export to the
+ *     worker whose client chose it: a worker is not a fork of the master
+ *     and holds nothing else (ABI 1.2).
+ *   open_conn / close_conn and every data call run in that worker, after it
+ *     dropped every privilege, inside a sandbox that cannot open files.
+ *     Never assume root there. (The master also opens one connection
+ *     itself, to learn the size and flags LIST and INFO show.)
  *
  * Every call returns 0 (or a handle) on success and -1 (or NULL) with errno
  * set on failure; cnbd_error() attaches a message for the log. The server

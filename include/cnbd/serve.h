@@ -35,7 +35,9 @@ struct cnbd_export {
 	 * says of it. The attach hook gives the export to serve at GO.
 	 * Ignored when backend is set. */
 	uint64_t size;
-	uint16_t flags;			/* cnbd_export_flags(); DF is added */
+	uint16_t flags;			/* cnbd_export_flags(); DF is added.
+					 * 0: not known (INFO then answers an
+					 * error; GO still goes on) */
 };
 
 /* The transmission flags exp has when served through conn (a backend

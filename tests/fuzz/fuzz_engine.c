@@ -4,12 +4,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cnbd/protocol.h"
 #include "cnbd/serve.h"
 #include "fuzz_disk.h"
 #include "fuzz_engine.h"
 #include "fuzz_peer.h"
 
-#define NEXPORTS 3
+/* a, b and locked have their backends; "described" and "unknown" are
+ * what an nbd-serverd worker sees before GO (a description only, the
+ * second one with flags it could not learn), served through attach. */
+#define NEXPORTS 5
 
 static struct fuzz_disk disk_a, disk_b;
 static struct cnbd_export exports[NEXPORTS];
@@ -41,6 +45,29 @@ static int acquire(void *ctx, const struct cnbd_export *exp, char *why,
 	return -1;
 }
 
+/* GO on a description gets the export with its backend, as nbd-serverd's
+ * worker gets it from the master. */
+static const struct cnbd_export *attach(void *ctx, const struct cnbd_export *exp,
+					char *why, size_t whylen)
+{
+	(void)ctx;
+	if (exp == &exports[3])
+		return &exports[0];
+	if (exp == &exports[4]) {
+		snprintf(why, whylen, "export '%s' cannot be opened", exp->name);
+		return NULL;
+	}
+	return exp;
+}
+
+/* STARTTLS is handed off, as nbd-serverd's plaintext workers do. */
+static void hand_off_tls(void *ctx, int fd, bool no_zeroes)
+{
+	(void)ctx;
+	(void)fd;
+	(void)no_zeroes;
+}
+
 static void release(void *ctx, const struct cnbd_export *exp)
 {
 	(void)ctx;
@@ -54,12 +81,15 @@ static const struct cnbd_serve_hooks hooks = {
 	.export_at = export_at,
 	.acquire = acquire,
 	.release = release,
+	.attach = attach,
+	.hand_off_tls = hand_off_tls,
 };
 
 static const struct cnbd_serve_options options = {
 	.handshake_timeout = 30,
 	.threads = 2,
 	.peer = "fuzz",
+	.tls_mode = CNBD_TLS_ON,
 };
 
 static void setup_once(void)
@@ -85,6 +115,13 @@ static void setup_once(void)
 		.name = "locked", .readonly = true, .max_connections = 1,
 		.backend = &fuzz_disk_inline, .handle = &disk_a,
 	};
+	exports[3] = (struct cnbd_export){
+		.name = "described", .description = "a description only",
+		.size = 1 << 20,
+		.flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
+			 NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_SEND_CACHE,
+	};
+	exports[4] = (struct cnbd_export){ .name = "unknown" };
 }
 
 void fuzz_engine_serve(const uint8_t *prefix, size_t prefix_len,

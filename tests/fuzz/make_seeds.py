@@ -72,6 +72,11 @@ def server_options():
     s["go_b_block"] = CFLAGS + go("b")
     s["go_locked"] = CFLAGS + go("locked") + go("a")
     s["go_unknown"] = CFLAGS + go("nope") + option("ABORT")
+    # What an nbd-serverd worker sees before GO: descriptions only.
+    s["info_described"] = CFLAGS + info_go("INFO", "described", 0, 1, 2, 3)
+    s["go_described_read"] = (CFLAGS + go("described") + request("READ", 0, 512) +
+                              request("DISC"))
+    s["info_go_undescribed"] = CFLAGS + info_go("INFO", "unknown", 3) + go("unknown")
     s["go_then_read"] = CFLAGS + go() + request("READ", 0, 512) + request("DISC")
     s["export_name"] = CFLAGS + option("EXPORT_NAME", b"a") + request("READ", 0, 16)
     s["export_name_zeroes"] = be32(1) + option("EXPORT_NAME", b"b")

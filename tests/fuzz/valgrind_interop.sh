@@ -14,6 +14,10 @@ need valgrind nbdinfo nbdsh nbdcopy /usr/bin/python3 cmp
 cnbd_tmpdir
 vg=$tmp/vg
 mkdir -p "$vg"
+# Workers are nbd-serverd executed afresh as the configured user: they
+# write their own logs.
+chmod o+x "$tmp"
+chmod 1777 "$vg"
 
 port=$(free_port)
 conf=$tmp/server.conf
@@ -25,13 +29,15 @@ add_export "$conf" bad backend=faulty inner=memory size=8M fail-read=1M-4K \
 truncate -s 32M "$tmp/disk.img"
 chmod 666 "$tmp/disk.img"
 
-# Master and workers (fork, no exec) each get their own log: %p.
-"$(command -v valgrind)" --tool=memcheck --error-exitcode=99 --track-fds=no \
+# Master and workers each get their own log: %p, and %n because a worker
+# is a fork (a log as root) that executes nbd-serverd afresh as the
+# configured user (a second log, for the same pid).
+"$(command -v valgrind)" --tool=memcheck --vgdb=no --error-exitcode=99 --track-fds=no \
 	--trace-children=yes --leak-check=full --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 \
 	--suppressions="$CNBD_SRC/tests/fuzz/valgrind.supp" \
-	--log-file="$vg/vg.%p" \
-	"$SERVERD" -f -c "$conf" >"$tmp/server.log" 2>&1 &
+	--log-file="$vg/vg.%p.%n" \
+	"$SERVERD" -f --no-sandbox -c "$conf" >"$tmp/server.log" 2>&1 &
 SERVER_PID=$!
 _cnbd_server_pids+=("$SERVER_PID")
 _cnbd_server_log=$tmp/server.log
@@ -109,7 +115,15 @@ bad=0
 nlogs=0
 for f in "$vg"/vg.*; do
 	nlogs=$((nlogs + 1))
-	summary=$(grep -h "ERROR SUMMARY" "$f" | tail -1)
+	summary=$(grep -h "ERROR SUMMARY" "$f" | tail -1) || true
+	# A worker's fork writes a log until it executes nbd-serverd afresh,
+	# which valgrind ends without a summary: it is fine if it reported
+	# nothing and the same pid's other log has a clean summary.
+	if [ -z "$summary" ] && ! grep -q "Invalid\|uninitialised\|Syscall param\|Mismatched" "$f"; then
+		pid=${f#"$vg"/vg.}
+		pid=${pid%%.*}
+		grep -qh "ERROR SUMMARY: 0 errors" "$vg/vg.$pid".* && continue
+	fi
 	case "$summary" in
 	*"ERROR SUMMARY: 0 errors"*) ;;
 	*)

@@ -71,6 +71,28 @@ grep -q "nbd998: not taking it over: $records/nbd998 is damaged" "$tmp/log1" ||
 [ -e "$records/not-a-device" ] || fail "a file that is no device's record was removed"
 grep -q nbd99 "$tmp/list" && fail "nbdctl list shows a device that was not taken over: $(cat "$tmp/list")"
 
+# Records hold any URI the grammar allows, however long (here 6 KiB of
+# escaped export name), and values escaped as \xHH: such a record is read
+# whole and judged on what it says. A record that repeats a key was not
+# written by the daemon: damaged.
+long="nbd://127.0.0.1/$(head -c 2048 /dev/zero | tr '\0' 'x' | sed 's/x/%20/g')"
+record nbd997 "$long"
+record nbd996 'nbd://127.0.0.1/a\x5cb'
+record nbd995 nbd://127.0.0.1/disk
+echo 'uri = nbd://127.0.0.1/other' >> "$records/nbd995"
+start_daemon "$tmp/log3"
+stop_daemon
+# (the log line itself is cut to its bound; the record was read whole, or
+# it would be "damaged")
+grep -qF "nbd997: not taking it over: the kernel no longer has it attached to ${long:0:200}" "$tmp/log3" ||
+	fail "a record with a ${#long}-byte URI was not read whole: $(cut -c1-300 "$tmp/log3")"
+grep -qF 'nbd996: not taking it over: the kernel no longer has it attached to nbd://127.0.0.1/a\b' "$tmp/log3" ||
+	fail "an escaped value was not read back: $(cat "$tmp/log3")"
+grep -q "nbd995: not taking it over: $records/nbd995 is damaged: line 13 repeats uri" "$tmp/log3" ||
+	fail "a record repeating a key was believed: $(cat "$tmp/log3")"
+[ -z "$(ls "$records")" ] || [ "$(ls "$records")" = not-a-device ] ||
+	fail "records left: $(ls "$records")"
+
 # A directory others may write is not believed: nothing read, nothing removed.
 record nbd999 nbd://127.0.0.1/disk
 chmod 777 "$records"

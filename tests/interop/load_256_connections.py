@@ -78,7 +78,7 @@ def proc_status(pid, key):
 
 def fds(pid):
     """What the descriptors of pid point to, sorted. Sockets by kind
-    only: the master replaces its spare lease socketpair with a new one
+    only: the master replaces its spare monitor socketpair with a new one
     (new numbers, new inodes) on every accept."""
     out = []
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -230,7 +230,7 @@ def main():
         master = srv.proc.pid
         # The baseline is the master's steady state after serving a
         # client (the start-up probes may not even be accepted yet, and
-        # after an accept it keeps the next worker's lease socketpair).
+        # after an accept it keeps the next worker's monitor socketpair).
         h = srv.connect("disk")
         h.pread(BLOCK, 0)
         h.shutdown()

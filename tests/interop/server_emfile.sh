@@ -17,12 +17,12 @@ start_server "$conf"
 
 # A limit of N, N the lowest descriptor number the master does not use,
 # leaves accept() no number to use. Wait until start_server's probe has
-# ended its worker, whose lease socket holds a number about to be freed.
+# ended its worker, whose monitor socket holds a number about to be freed.
 for i in $(seq 1 50); do
 	[ -z "$(workers_of "$SERVER_PID")" ] && break
 	sleep 0.1
 done
-sleep 0.2	# reaped, and its lease socket closed
+sleep 0.2	# reaped, and its monitor socket closed
 fds=$(ls "/proc/$SERVER_PID/fd" | sort -n)
 n=0
 while grep -qx "$n" <<<"$fds"; do
@@ -106,12 +106,12 @@ client=$!
 before=$(cpu_ticks)
 sleep 2
 used=$(( $(cpu_ticks) - before ))
-[ ! -e "$tmp/served" ] || fail "served without a lease socket"
-[ "$used" -le 20 ] || fail "the master used $used clock ticks in 2 s waiting for a lease socket"
-grep -q "a lease socket for a new connection: Too many open files: pausing" "$tmp/server.log" ||
-	fail "the lease socket shortage was not logged"
+[ ! -e "$tmp/served" ] || fail "served without a monitor socket"
+[ "$used" -le 20 ] || fail "the master used $used clock ticks in 2 s waiting for a monitor socket"
+grep -q "a monitor socket for a new connection: Too many open files: pausing" "$tmp/server.log" ||
+	fail "the monitor socket shortage was not logged"
 prlimit --pid "$SERVER_PID" --nofile=1024: || fail "prlimit failed"
 wait_file "$tmp/served"
 wait "$client" || fail "the waiting client failed once descriptors came back"
 server_alive
-log "ok (waiting for a lease socket: $used ticks in 2 s)"
+log "ok (waiting for a monitor socket: $used ticks in 2 s)"

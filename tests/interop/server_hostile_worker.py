@@ -13,6 +13,7 @@
 #     than 1000 lines) and a new client is served within 1 s.
 # Every attack runs, then the test fails naming those that succeeded.
 import os
+import shutil
 import tempfile
 import time
 
@@ -40,6 +41,26 @@ def workers(srv):
         if int(fields[1]) == srv.proc.pid:
             pids.add(int(d))
     return pids
+
+
+def holding(pids, path):
+    """The one of pids that has path open: the worker serving that file
+    (a worker of an earlier, ending connection may be a child too)."""
+    found = []
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path:
+                    found.append(pid)
+                    break
+            except OSError:
+                pass
+    check(len(found) == 1, "one worker holds %s (saw %s)" % (path, found))
+    return found[0]
 
 
 def processes_named(comm):
@@ -102,15 +123,47 @@ def served_quickly(srv):
     return took
 
 
+def make_keys(d):
+    """A CA, server certificate and alice's PSK (tests/lib/tls_keys.sh)."""
+    script = ('. "$1/tests/lib/common.sh"; . "$1/tests/lib/tls_keys.sh"; '
+              'make_tls_keys "$2"')
+    nbdtest.run(["bash", "-c", script, "keys", nbdtest.SRC, d])
+    return os.path.join(d, "pki"), os.path.join(d, "keys.psk")
+
+
+def ask_master(srv, questions):
+    """What a worker compromised by a plaintext client asks the master
+    for: each must be refused, for the reason given. Returns the
+    failures."""
+    bad = []
+    for q, why in questions:
+        attacker, pid, text = run_attack(srv, "ask:" + q)
+        print("ask %s: %r" % (q, text))
+        if text is None:
+            bad.append("%s: the worker died asking" % q)
+        elif ": refused" not in text or why not in text:
+            bad.append("%s: %s (want refused: %s)" % (q, text, why))
+        close(attacker)
+    # (The master's refusals are logged at a bounded rate shared by all
+    # workers: after the flood above they are counted, not each said.)
+    return bad
+
+
 def main():
     marker = "/tmp/hostile-exec.%d" % os.getpid()
     exports = {
         "evil": {"backend": "hostile", "size": "1M"},
         "other": {"backend": "file", "path": None},
         "plain": {"backend": "memory", "size": "1M"},
+        "secret": {"backend": "memory", "size": "1M", "tls": "require"},
     }
     attacks = ["fork", "kill:VICTIM", "execve:" + marker, "open-shadow",
                "open-path:OTHER", "flood-master", "mmap-exec"]
+    # The system call the master must name when the sandbox ends the
+    # attacker (None: the attack is not a system call the sandbox stops).
+    trapped = {"fork": "clone", "kill": "kill", "execve": "execve",
+               "open-shadow": "openat", "open-path": "openat",
+               "flood-master": None, "mmap-exec": "mmap"}
     succeeded = []
 
     # The other export's file exists before the server starts; the
@@ -122,14 +175,16 @@ def main():
         f.write(SECRET.ljust(1 << 20, b"\0"))
     os.chmod(other, 0o644)
     exports["other"]["path"] = other
+    pki, psk = make_keys(os.path.join(d, "tls"))
+    server = {"tls": "on", "tls-certificates": pki, "tls-psk-file": psk}
 
-    with nbdtest.Server(exports, verbose=True) as srv:
+    with nbdtest.Server(exports, server=server, verbose=True) as srv:
         for cmd in attacks:
             if os.path.exists(marker):
                 os.unlink(marker)
             before_ws = workers(srv)
             bystander = srv.connect("other")
-            victim = (workers(srv) - before_ws).pop()
+            victim = holding(workers(srv) - before_ws, other)
             cmd = cmd.replace("VICTIM", str(victim)).replace("OTHER", other)
             lines_before = log_lines(srv)
             print("attack %s (bystander's worker %d)" % (cmd, victim))
@@ -162,8 +217,14 @@ def main():
                 except nbd.Error as e:
                     bad.append("the bystander cannot read: %s" % e.string)
             grew = log_lines(srv) - lines_before
-            if grew >= 1000:
+            if grew >= 50:
                 bad.append("the master's log grew by %d lines" % grew)
+            call = trapped[cmd.split(":")[0]]
+            said = srv.log_text().count(
+                "worker %d ended by its sandbox: it called %s" % (pid, call))
+            if call and said != 1:
+                bad.append("the master said %d times (not once) that the sandbox "
+                           "ended worker %d for %s" % (said, pid, call))
             srv.check_alive()
             took = served_quickly(srv)
             if took > 1.0:
@@ -175,8 +236,14 @@ def main():
             else:
                 print("  held: %s; log +%d lines; new client in %.3f s" %
                       ("worker died" if text is None else "failed", grew, took))
+        # Asked of the master by a worker that read plaintext options:
+        # another export, a tls = require one, the key's use, a PSK.
+        succeeded += ask_master(srv, [
+            ("lease:secret", "export 'secret' is served over TLS only"),
+            ("lease:plain", "this connection already holds export 'evil'"),
+            ("sign", ""), ("psk:alice", "")])
     os.unlink(other)
-    os.rmdir(d)
+    shutil.rmtree(d)
     check(not succeeded, "%d of %d attacks succeeded: %s" %
           (len(succeeded), len(attacks), " | ".join(succeeded)))
 

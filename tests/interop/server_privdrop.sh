@@ -59,8 +59,8 @@ done
 if grep -q signalfd <<<"$worker_fds"; then
 	fail "worker $worker holds the master's signalfd"
 fi
-# Beyond stdio: its one connection, its end of the lease socket and the
-# export's memfd; no other worker's lease socket. Nothing the test
+# Beyond stdio: its one connection, its end of the monitor socket and the
+# export's memfd; no other worker's monitor socket. Nothing the test
 # harness left open reaches it either (the master closes those).
 [ "$(grep -c '^socket:' <<<"$worker_fds")" = 2 ] ||
 	fail "worker $worker holds $(grep -c '^socket:' <<<"$worker_fds") sockets, want 2: $worker_fds"

@@ -285,6 +285,29 @@ def unexpected_fds(rows, allowed_paths):
     return bad
 
 
+# A mapping this large is a sanitizer's shadow memory (ASan maps about
+# 14 TiB at once): it holds poisoning state, never program data, and is
+# too large to read. Nothing else in a worker or the master comes near.
+SHADOW_SIZE = 1 << 40
+
+
+def untouched_regions(pid):
+    """Start addresses of mappings no page of which was ever present
+    (Rss and Swap 0 in smaps): they read as zeros, and are not read."""
+    out, start = set(), None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            first = line.split(None, 1)[0]
+            if "-" in first and not first.endswith(":"):
+                start, rss = int(first.split("-")[0], 16), None
+            elif first == "Rss:":
+                rss = int(line.split()[1])
+            elif first == "Swap:" and start is not None:
+                if rss == 0 and int(line.split()[1]) == 0:
+                    out.add(start)
+    return out
+
+
 def search_memory(pid, needles):
     """{needle name: [where]} for every needle found in pid's readable
     memory (plus the count of bytes read)."""
@@ -292,10 +315,15 @@ def search_memory(pid, needles):
     found = {}
     total = 0
     chunk = 8 << 20
+    untouched = untouched_regions(pid)
     fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
     try:
         for start, end, perms, path in maps(pid):
-            if perms[0] != "r" or path in SKIP_REGIONS:
+            if perms[0] != "r" or path in SKIP_REGIONS or start in untouched:
+                continue
+            if end - start >= SHADOW_SIZE:
+                print("  %d: not read: %#x-%#x (%d GiB, a sanitizer's shadow)"
+                      % (pid, start, end, (end - start) >> 30))
                 continue
             where = path or "anonymous"
             tail = b""

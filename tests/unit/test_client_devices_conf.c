@@ -99,7 +99,25 @@ static void test_binding(void **state)
 	    "devices.conf:3: dead-timeout = '2m': expected seconds, 0 to 86400");
 	bad("[nbd0]\nuri = nbd://h/d\ndead-timeout = 86401\n", "devices.conf:3: dead-timeout");
 	bad("[nbd0]\nuri = nbd://h/d\ndead_timeout = 5\n",
-	    "unknown key 'dead_timeout' (expected uri, connections, readonly, timeout, binding, dead-timeout or tls-mode)");
+	    "unknown key 'dead_timeout' (expected uri, connections, readonly, timeout, binding, dead-timeout, negotiate-timeout or tls-mode)");
+}
+
+/* One deadline for a whole negotiation: 30 s unless the entry says. */
+static void test_negotiate_timeout(void **state)
+{
+	(void)state;
+	good("[nbd0]\nuri = nbd://h/d\n"
+	     "[nbd1]\nuri = nbd://h/d\nnegotiate-timeout = 5\n");
+	assert_int_equal(conf.v[0].negotiate_timeout, DEVICE_DEFAULT_NEGOTIATE_TIMEOUT);
+	assert_int_equal(DEVICE_DEFAULT_NEGOTIATE_TIMEOUT, 30);
+	assert_int_equal(conf.v[1].negotiate_timeout, 5);
+	devices_conf_free(&conf);
+	bad("[nbd0]\nuri = nbd://h/d\nnegotiate-timeout = 0\n",
+	    "devices.conf:3: negotiate-timeout = '0': expected seconds, 1 to 600");
+	bad("[nbd0]\nuri = nbd://h/d\nnegotiate-timeout = 601\n",
+	    "devices.conf:3: negotiate-timeout");
+	bad("[nbd0]\nuri = nbd://h/d\nnegotiate-timeout = 5\nnegotiate-timeout = 6\n",
+	    "devices.conf:4: negotiate-timeout given twice");
 }
 
 /* nbds:// URIs and the way their TLS is carried. */
@@ -190,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_negotiate_timeout),
 		cmocka_unit_test(test_load),
 	};
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,7 +167,10 @@ static void test_go(void **state)
 	assert_int_equal(c.export.min_block, 512);
 	assert_int_equal(c.export.pref_block, 4096);
 	assert_int_equal(c.export.max_payload, 1 << 20);
-	assert_string_equal(c.export.name, "real");
+	/* NBD_INFO_NAME is the server's word, kept apart from the name
+	 * asked for, which alone names anything on this host. */
+	assert_string_equal(c.export.name, "disk");
+	assert_string_equal(c.export.server_name, "real");
 
 	/* What went out: flags with NO_ZEROES, then GO asking for sizes. */
 	n = drain(sent, sizeof(sent));
@@ -305,6 +309,43 @@ static void test_short_reply_stalled(void **state)
 	greeting(GREET_OK);
 	send_bytes("\0\x03\xe8\x89", 4);	/* part of a header, then silence */
 	want_error(client_go(&c, ""), "timed out after 1 s while reading the reply to GO");
+}
+
+/* A greeting a byte every 0.3 s: each read is in time (1 s), only the
+ * one deadline for the whole negotiation ends it. */
+static void *drip_greeting(void *arg)
+{
+	uint8_t g[18];
+
+	(void)arg;
+	put_be64(g, NBD_MAGIC);
+	put_be64(g + 8, NBD_IHAVEOPT);
+	put_be16(g + 16, GREET_OK);
+	for (size_t i = 0; i < sizeof(g); i++) {
+		struct timespec gap = { 0, 300 * 1000 * 1000 };
+
+		if (send(srv, g + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+static void test_dripped_greeting_deadline(void **state)
+{
+	pthread_t t;
+
+	(void)state;
+	client_set_deadline(&c, 1);
+	assert_non_null(client_deadline(&c));
+	assert_int_equal(pthread_create(&t, NULL, drip_greeting, NULL), 0);
+	want_error(client_go(&c, ""),
+		   "the server did not finish negotiating within 1 s (stuck while reading the greeting)");
+	assert_int_equal(errno, ETIMEDOUT);
+	shutdown(srv, SHUT_RDWR);
+	pthread_join(t, NULL);
+	client_set_deadline(&c, 0);
+	assert_null(client_deadline(&c));
 }
 
 static void test_bad_info_lengths(void **state)
@@ -539,6 +580,7 @@ int main(void)
 		T(test_export_name_refused), T(test_bad_greeting), T(test_oldstyle),
 		T(test_bad_reply_magic), T(test_wrong_option_echo), T(test_oversize_reply),
 		T(test_short_reply_closed), T(test_short_reply_stalled),
+		T(test_dripped_greeting_deadline),
 		T(test_bad_info_lengths), T(test_ack_without_export),
 		T(test_refused_with_message), T(test_bad_block_sizes),
 		T(test_bad_block_sizes_pref), T(test_missing_has_flags),
