@@ -147,6 +147,8 @@ int worker_main(int argc, char **argv)
 		return 2;
 	if (lifeline_watch(&life) < 0)
 		return 2;
+	if (a.tls_first && worker_tls_init() < 0)
+		return 2;
 	if (!a.no_sandbox &&
 	    sandbox_enter(worker_backends_flags() & CNBD_BACKEND_NEEDS_NETWORK ?
 			  SANDBOX_NEEDS_NETWORK : 0, WORKER_FD_MONITOR) < 0) {

@@ -18,13 +18,18 @@
 extern char **environ;
 
 /* The sanitizers' settings are all a worker takes from the environment:
- * nothing else the master was started with reaches it. */
+ * nothing else the master was started with reaches it. GnuTLS is not
+ * set up when the program starts (most workers never use it, and its
+ * set-up was the largest part of a worker's start): a worker that does
+ * TLS sets it up itself, before its sandbox closes. */
 static void worker_environment(char **env, size_t max)
 {
 	static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
 					    "LSAN_OPTIONS=", NULL };
+	static char no_tls_init[] = "GNUTLS_NO_IMPLICIT_INIT=1";
 	size_t n = 0;
 
+	env[n++] = no_tls_init;
 	for (char **e = environ; *e && n + 1 < max; e++)
 		for (const char *const *k = keep; *k; k++)
 			if (!strncmp(*e, *k, strlen(*k)))

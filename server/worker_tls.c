@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <string.h>
 
 #include "log.h"
@@ -71,6 +72,17 @@ static const struct cnbd_tls_remote_ops ops = {
 	.sign = remote_sign,
 	.psk_key = remote_psk_key,
 };
+
+int worker_tls_init(void)
+{
+	int rc = gnutls_global_init();
+
+	if (rc < 0) {
+		log_error("TLS: cannot set GnuTLS up: %s", gnutls_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
 
 const struct cnbd_tls *worker_tls_new(int monitor_fd)
 {

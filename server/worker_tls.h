@@ -9,6 +9,9 @@
 
 #include "serve.h"
 
+/* GnuTLS's set-up, which the program skips at start (worker_spawn.c):
+ * before the sandbox, since it may read files. 0, or -1 (logged). */
+int worker_tls_init(void);
 /* NULL (logged) when the master gives no credentials. */
 const struct cnbd_tls *worker_tls_new(int monitor_fd);
 
