@@ -306,6 +306,9 @@ int tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
 	gnutls_memset(c.key, 0, sizeof(c.key));
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS handshake failed: %s", gnutls_strerror(rc));
+		/* Tell the client why (a refused certificate, no shared
+		 * cipher...), rather than leave it a dropped connection. */
+		gnutls_alert_send_appropriate(s, rc);
 		gnutls_deinit(s);
 		return -1;
 	}
