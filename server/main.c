@@ -24,6 +24,7 @@
 #include "log.h"
 #include "master.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "tls_load.h"
 #include "worker.h"
 
@@ -212,6 +213,21 @@ static int prepare(const struct options *o, struct master *m,
 	return 0;
 }
 
+/* The workers' filters, once for every worker to come. */
+static int compile_sandboxes(struct master *m)
+{
+	static const unsigned needs[2] = { 0, SANDBOX_NEEDS_NETWORK };
+
+	for (int i = 0; i < 2; i++) {
+		if (sandbox_program(needs[i], m->sandbox_prog[i], sizeof(m->sandbox_prog[i]),
+				    &m->sandbox_len[i]) < 0) {
+			log_error("cannot compile the workers' seccomp filter: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void cleanup(struct master *m)
 {
 	listen_close_all(m->ls, m->nls, true);
@@ -268,6 +284,8 @@ int main(int argc, char **argv)
 		goto out;
 	/* Workers run the program this master runs, even if its file is
 	 * replaced (an upgrade) while it runs. */
+	if (compile_sandboxes(&m) < 0)
+		goto out;
 	m.self_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (m.self_exe < 0) {
 		log_error("cannot open /proc/self/exe, which workers run: %s", strerror(errno));

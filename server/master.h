@@ -34,6 +34,10 @@ struct master {
 	struct cnbd_tls *tls;		/* as cfg.tls says; NULL: tls = off */
 	int self_exe;			/* this program, for workers to run */
 	bool no_sandbox;		/* --no-sandbox: workers without seccomp */
+	/* The workers' seccomp programs, compiled once at start: [0]
+	 * serving only, [1] with SANDBOX_NEEDS_NETWORK. */
+	unsigned char sandbox_prog[2][16384];
+	size_t sandbox_len[2];
 
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;

@@ -60,6 +60,8 @@ enum mon_type {
 	MON_SIGN,
 	MON_PSK,
 	MON_HAND_OFF,
+	MON_SANDBOX,		/* flags: SANDBOX_NEEDS_*; the answer: the BPF
+				 * program to load, compiled once by the master */
 };
 
 struct mon_request {

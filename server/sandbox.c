@@ -24,6 +24,9 @@
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
 #include <time.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -305,11 +308,13 @@ static void settle_lazy_files(void)
 	tzset();
 }
 
-int sandbox_enter(unsigned needs, int fd)
+/* The rules, compiled by libseccomp and exported as the BPF program
+ * the kernel loads. */
+int sandbox_program(unsigned needs, void *buf, size_t max, size_t *len)
 {
 	scmp_filter_ctx ctx;
-	struct sigaction old;
-	int rc;
+	ssize_t n;
+	int rc, fd = -1;
 
 	if (needs & ~(SANDBOX_NEEDS_NETWORK | SANDBOX_NEEDS_EXEC_MAP)) {
 		errno = EINVAL;
@@ -320,11 +325,9 @@ int sandbox_enter(unsigned needs, int fd)
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Every thread, the ones started before too; a syscall of another
-	 * ABI (int 0x80) traps and is reported like any other. */
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc == 0)
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+	/* A syscall of another ABI (int 0x80) traps and is reported like
+	 * any other. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
 	if (rc == 0)
 		rc = add_list(ctx);
 	if (rc == 0)
@@ -339,23 +342,65 @@ int sandbox_enter(unsigned needs, int fd)
 		rc = add_conditional(ctx);
 	if (rc == 0 && (needs & SANDBOX_NEEDS_NETWORK))
 		rc = add_network(ctx);
-	if (rc < 0)
-		goto out;
-	settle_lazy_files();
-	if (sigaction(SIGSYS, NULL, &old) < 0 || install_handler(fd) < 0) {
+	/* libseccomp 2.5 exports to a descriptor only. */
+	if (rc == 0 && (fd = memfd_create("cnbd-sandbox", MFD_CLOEXEC)) < 0)
 		rc = -errno;
-		goto out;
-	}
-	rc = seccomp_load(ctx);
-	if (rc < 0)
-		sigaction(SIGSYS, &old, NULL);
-out:
+	if (rc == 0)
+		rc = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
+	if (rc == 0) {
+		n = pread(fd, buf, max, 0);
+		if (n < 0 || (size_t)n == max || n % sizeof(struct sock_filter))
+			rc = n < 0 ? -errno : -EMSGSIZE;
+		else
+			*len = (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
 	}
 	return 0;
+}
+
+int sandbox_enter_program(const void *prog, size_t len, int fd)
+{
+	struct sock_fprog fprog = {
+		.len = (unsigned short)(len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)prog,
+	};
+	struct sigaction old;
+
+	if (!len || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		errno = EINVAL;
+		return -1;
+	}
+	settle_lazy_files();
+	/* Without no_new_privs an unprivileged process may not load one. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (sigaction(SIGSYS, NULL, &old) < 0 || install_handler(fd) < 0)
+		return -1;
+	/* Every thread, the ones started before too (the lifeline). */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0) {
+		int e = errno;
+
+		sigaction(SIGSYS, &old, NULL);
+		errno = e > 0 ? e : ESRCH;	/* > 0: a thread it could not sync */
+		return -1;
+	}
+	return 0;
+}
+
+int sandbox_enter(unsigned needs, int fd)
+{
+	static unsigned char prog[SANDBOX_PROGRAM_MAX];
+	size_t len;
+
+	if (sandbox_program(needs, prog, sizeof(prog), &len) < 0)
+		return -1;
+	return sandbox_enter_program(prog, len, fd);
 }
 
 int sandbox_limit_processes(void)

@@ -10,6 +10,7 @@
 #ifndef CNBD_SERVER_SANDBOX_H
 #define CNBD_SERVER_SANDBOX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* What a worker may need beyond serving from descriptors it was given
@@ -44,6 +45,14 @@ struct sandbox_report {
  * a SOCK_SEQPACKET or SOCK_DGRAM socket keeps the record whole. 0, or
  * -1 with errno (nothing is half installed: on error no filter is). */
 int sandbox_enter(unsigned needs, int report_fd);
+
+/* The same in two steps, so that the filter is compiled once (by the
+ * master) and only loaded by each worker: the BPF program for needs into
+ * buf (at most SANDBOX_PROGRAM_MAX bytes), 0 or -1 with errno; then, in
+ * the worker, load it with the SIGSYS handler as sandbox_enter does. */
+#define SANDBOX_PROGRAM_MAX	16384
+int sandbox_program(unsigned needs, void *buf, size_t max, size_t *len);
+int sandbox_enter_program(const void *prog, size_t len, int report_fd);
 
 /* RLIMIT_NPROC 0, soft and hard. For an unprivileged uid the kernel then
  * refuses every new task, threads included (pthread_create returns
