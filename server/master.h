@@ -95,6 +95,10 @@ void master_end_workers(struct master *m);
 void master_monitor_read(struct master *m, pid_t pid);
 /* Reads what an ended worker left: a hand-off, its sandbox's report. */
 void master_monitor_last_words(struct master *m, struct worker *w);
+/* The one answer being built (the master answers one request at a
+ * time, and each answer is sent before the next is begun): its header
+ * cleared, its type set. Large: 64 KiB of payload room. */
+struct mon_reply *master_reply(uint32_t type);
 /* Sends r and the descriptors to w; a worker that does not read only
  * loses its answer. */
 void master_monitor_answer(struct master *m, struct worker *w,

@@ -122,14 +122,12 @@ static void answer(struct master *m, struct worker *w, const char *name,
 		   bool granted, const char *why)
 {
 	char esc[LOG_ESCAPE_SIZE];
-	static struct mon_reply r;	/* large: not on the stack */
-	static struct cnbd_pack pack;
+	struct mon_reply *r = master_reply(MON_LEASE);
+	static struct cnbd_pack pack;	/* large: not on the stack */
 	const struct export_entry *e = export_list_get(&m->exports, name);
 
-	memset(&r, 0, offsetof(struct mon_reply, data));
 	pack_init(&pack);
-	r.type = MON_LEASE;
-	if (granted && (!e || hand_over(m, w, &e->def.exp, &r, &pack) < 0)) {
+	if (granted && (!e || hand_over(m, w, &e->def.exp, r, &pack) < 0)) {
 		granted = false;
 		why = "the export cannot be opened";
 	}
@@ -144,12 +142,12 @@ static void answer(struct master *m, struct worker *w, const char *name,
 	} else {
 		log_rated(&m->worker_log, LOG_INFO, "worker %d: no lease: %s", (int)w->pid,
 			  log_escape(why, esc, sizeof(esc)));
-		memset(&r.exp, 0, sizeof(r.exp));
-		r.len = r.nfds = 0;
-		r.status = EPERM;
-		snprintf(r.why, sizeof(r.why), "%s", why);
+		memset(&r->exp, 0, sizeof(r->exp));
+		r->len = r->nfds = 0;
+		r->status = EPERM;
+		snprintf(r->why, sizeof(r->why), "%s", why);
 	}
-	master_monitor_answer(m, w, &r, pack.fds, granted ? pack.nfds : 0);
+	master_monitor_answer(m, w, r, pack.fds, granted ? pack.nfds : 0);
 	pack_clear(&pack);
 }
 

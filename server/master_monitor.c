@@ -17,6 +17,15 @@
 #include "sandbox.h"
 #include "worker_spawn.h"
 
+struct mon_reply *master_reply(uint32_t type)
+{
+	static struct mon_reply r;
+
+	memset(&r, 0, offsetof(struct mon_reply, data));
+	r.type = type;
+	return &r;
+}
+
 void master_monitor_answer(struct master *m, struct worker *w,
 			   const struct mon_reply *r, const int *fds, size_t nfds)
 {
@@ -55,35 +64,31 @@ void master_describe(const struct master *m, const struct worker *w,
 
 static void answer_export(struct master *m, struct worker *w, const struct mon_request *rq)
 {
-	static struct mon_reply r;
+	struct mon_reply *r = master_reply(rq->type);
 	const struct cnbd_export *exp;
 
-	memset(&r, 0, offsetof(struct mon_reply, data));
-	r.type = rq->type;
 	if (rq->type == MON_FIND)
 		exp = export_list_find(&m->exports, rq->name);
 	else
 		exp = export_list_at(&m->exports, rq->index);
-	master_describe(m, w, exp, &r.exp);
-	master_monitor_answer(m, w, &r, NULL, 0);
+	master_describe(m, w, exp, &r->exp);
+	master_monitor_answer(m, w, r, NULL, 0);
 }
 
 /* The filter a worker loads before it reads its client: compiled once
  * by the master, since compiling it was a fifth of a worker's start. */
 static void answer_sandbox(struct master *m, struct worker *w, const struct mon_request *rq)
 {
-	static struct mon_reply r;
+	struct mon_reply *r = master_reply(rq->type);
 	int which = rq->flags == SANDBOX_NEEDS_NETWORK ? 1 : rq->flags == 0 ? 0 : -1;
 
-	memset(&r, 0, offsetof(struct mon_reply, data));
-	r.type = rq->type;
 	if (which < 0 || !m->sandbox_len[which]) {
-		r.status = EINVAL;
+		r->status = EINVAL;
 	} else {
-		memcpy(r.data, m->sandbox_prog[which], m->sandbox_len[which]);
-		r.len = (uint32_t)m->sandbox_len[which];
+		memcpy(r->data, m->sandbox_prog[which], m->sandbox_len[which]);
+		r->len = (uint32_t)m->sandbox_len[which];
 	}
-	master_monitor_answer(m, w, &r, NULL, 0);
+	master_monitor_answer(m, w, r, NULL, 0);
 }
 
 /* The client's socket, handed back after STARTTLS's ACK, goes to a

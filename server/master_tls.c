@@ -82,16 +82,14 @@ static int public_part(struct master *m, struct mon_reply *r)
 
 void master_tls_request(struct master *m, struct worker *w, const struct mon_request *rq)
 {
-	static struct mon_reply r;
+	struct mon_reply *r = master_reply(rq->type);
 	int status;
 
-	memset(&r, 0, offsetof(struct mon_reply, data));
-	r.type = rq->type;
 	if (rq->type == MON_SIGN)
-		status = sign(m, w, rq, &r);
+		status = sign(m, w, rq, r);
 	else if (rq->type == MON_PSK)
-		status = psk(m, w, rq, &r);
+		status = psk(m, w, rq, r);
 	else
-		status = public_part(m, &r);
-	answer(m, w, &r, status);
+		status = public_part(m, r);
+	answer(m, w, r, status);
 }
