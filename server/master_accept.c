@@ -28,24 +28,17 @@
 /* While a shortage lasts, log it this often. */
 #define SHORTAGE_LOG_MS		5000
 
-/* Starts the worker for a connection: fd and peer are the client's.
- * Closes fd (the worker has its own copy). 0, or -1 when it could not
- * be started (logged; the connection is dropped). */
-int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
-			bool no_zeroes)
+/* Starts the worker for the client's fd with the monitor socketpair sv
+ * (made by monitor_socketpair). Closes fd and sv[1]; sv[0] is the
+ * worker's record's from then on. 0, or -1 (logged; the connection is
+ * dropped). */
+static int start_with(struct master *m, int fd, const char *peer, bool tls_first,
+		      bool no_zeroes, const int sv[2])
 {
-	struct worker_start ws = { .client_fd = fd, .peer = peer,
+	struct worker_start ws = { .client_fd = fd, .peer = peer, .monitor_fd = sv[1],
 				   .tls_first = tls_first, .no_zeroes = no_zeroes };
-	int sv[2];
 	pid_t pid;
 
-	if (monitor_socketpair(sv) < 0) {
-		log_error("cannot make a monitor socket for %s: %s: dropping the connection",
-			  peer, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	ws.monitor_fd = sv[1];
 	pid = worker_spawn(m, &ws);
 	close(fd);
 	close(sv[1]);
@@ -67,7 +60,21 @@ int master_start_worker(struct master *m, int fd, const char *peer, bool tls_fir
 	return 0;
 }
 
-static void spawn(struct master *m, int fd, bool is_unix)
+int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
+			bool no_zeroes)
+{
+	int sv[2];
+
+	if (monitor_socketpair(sv) < 0) {
+		log_error("cannot make a monitor socket for %s: %s: dropping the connection",
+			  peer, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return start_with(m, fd, peer, tls_first, no_zeroes, sv);
+}
+
+static void spawn(struct master *m, int fd, bool is_unix, const int sv[2])
 {
 	char peer[PEER_NAME_MAX];
 	int one = 1;
@@ -76,7 +83,7 @@ static void spawn(struct master *m, int fd, bool is_unix)
 	if (!is_unix)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	peer_name(fd, peer, sizeof(peer));
-	master_start_worker(m, fd, peer, false, false);
+	start_with(m, fd, peer, false, false, sv);
 }
 
 static bool is_shortage(int err)
@@ -116,28 +123,29 @@ bool master_at_max_workers(struct master *m)
 
 int master_start_waiting(struct master *m)
 {
-	int probe[2];
+	int sv[2];
 
 	if (m->waiting_fd < 0)
 		return 0;
-	/* A worker needs a socketpair and more: try one first, so that a
-	 * shortage pauses accepting instead of dropping the client. */
-	if (monitor_socketpair(probe) < 0) {
+	if (master_at_max_workers(m))
+		return -1;
+	/* A shortage pauses accepting instead of dropping the client. */
+	if (monitor_socketpair(sv) < 0) {
 		if (is_shortage(errno)) {
 			pause_for_shortage(m, "a monitor socket for a new connection", errno);
 			return -1;
 		}
-	} else {
-		close(probe[0]);
-		close(probe[1]);
+		log_error("cannot make a monitor socket: %s: dropping a connection",
+			  strerror(errno));
+		close(m->waiting_fd);
+		m->waiting_fd = -1;
+		return 0;
 	}
-	if (master_at_max_workers(m))
-		return -1;
 	if (m->shortages)
 		log_info("accepting again after %u refused tries", m->shortages);
 	m->shortages = 0;
 	m->shortage_logged_at = 0;
-	spawn(m, m->waiting_fd, m->waiting_unix);
+	spawn(m, m->waiting_fd, m->waiting_unix, sv);
 	m->waiting_fd = -1;
 	return 0;
 }
