@@ -51,13 +51,6 @@ s.recv(100)
 PY
 control_client=$!
 
-# CPU time (user + system, in clock ticks) of the master.
-cpu_ticks() {
-	local s
-	s=$(cat "/proc/$SERVER_PID/stat")
-	read -r -a f <<<"${s##*) }"
-	echo $((f[11] + f[12]))
-}
 before=$(cpu_ticks)
 sleep 3
 used=$(( $(cpu_ticks) - before ))

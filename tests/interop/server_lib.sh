@@ -6,6 +6,8 @@
 #   workers_of PID         prints the pids of PID's children
 #   wait_worker PID        waits up to 10 s for one child; prints its pid
 #   status_field PID KEY   the value of KEY in /proc/PID/status
+#   cpu_ticks              CPU time (user + system, clock ticks) of the
+#                          server started by start_server ($SERVER_PID)
 HOLD_PID=
 
 hold_client() {
@@ -43,6 +45,13 @@ workers_of() {
 			echo "${f%/stat}"
 		fi
 	done
+}
+
+cpu_ticks() {
+	local s
+	s=$(cat "/proc/$SERVER_PID/stat")
+	read -r -a f <<<"${s##*) }"
+	echo $((f[11] + f[12]))
 }
 
 wait_worker() {

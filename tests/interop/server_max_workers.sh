@@ -41,12 +41,6 @@ PY
 third=$!
 kill_on_exit "$third"
 
-cpu_ticks() {
-	local s
-	s=$(cat "/proc/$SERVER_PID/stat")
-	read -r -a f <<<"${s##*) }"
-	echo $((f[11] + f[12]))
-}
 before=$(cpu_ticks)
 sleep 2
 used=$(( $(cpu_ticks) - before ))
