@@ -61,6 +61,14 @@ static int note(struct tdisk *d, int *counter, uint32_t count,
 	return 0;
 }
 
+void tdisk_release(struct tdisk *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->released = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int64_t td_get_size(void *conn)
 {
 	return (int64_t)((struct tdisk *)conn)->size;

@@ -33,7 +33,7 @@ struct tdisk {
 	/* When set, zero() refuses CNBD_FAST_ZERO with ENOTSUP. */
 	bool zero_not_fast;
 	/* Concurrency probe: a pread at gate_offset waits (up to 5 s) until
-	 * a pread at release_offset has run. */
+	 * a pread at release_offset has run, or tdisk_release(). */
 	bool gate;
 	uint64_t gate_offset, release_offset;
 	bool released;
@@ -43,6 +43,8 @@ struct tdisk {
 
 void tdisk_init(struct tdisk *d, uint64_t size);
 void tdisk_free(struct tdisk *d);
+/* Opens the gate from the test itself. */
+void tdisk_release(struct tdisk *d);
 
 /* Every callback, PARALLEL | MULTI_CONN. */
 extern const struct cnbd_backend tdisk_full;
