@@ -30,7 +30,7 @@ $(NETLINK_OBJS): CPPFLAGS += $(NL_CFLAGS)
 
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
 	device_table.o device_state.o devices_conf.o supervisor.o reconnect.o \
-	backoff.o backend_id.o export_connect.o tls_connect.o ktls.o tls_relay.o \
+	backoff.o backend_id.o export_connect.o tls_connect.o tls_relay.o \
 	ioctl_bind.o kmod_load.o sysfs_nbd.o) $(NETLINK_OBJS)
 PROGRAMS += $(B)/nbd-clientd
 
@@ -44,7 +44,7 @@ UNIT_EXTRA_test_client_devices_conf := $(B)/client/devices_conf.o $(B)/client/sy
 UNIT_EXTRA_test_ioctl_sequence := $(B)/client/ioctl_bind.o -Wl,--wrap=ioctl
 $(B)/tests/unit/test_client_%.o $(B)/tests/unit/test_ioctl_%.o: CPPFLAGS += -Iclient
 # Kernel TLS keys and the relay against in-process GnuTLS sessions.
-UNIT_EXTRA_test_ktls := $(B)/client/ktls.o $(B)/client/tls_relay.o
+UNIT_EXTRA_test_ktls := $(B)/client/tls_relay.o
 $(B)/tests/unit/test_ktls.o: CPPFLAGS += -Iclient
 
 # Installation: programs, man pages, the systemd unit, the udev rules and

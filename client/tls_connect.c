@@ -46,6 +46,13 @@ static int kernel_tls(struct nbd_client *c, bool *touched, char *why, size_t why
 		snprintf(why, whylen, "%s", module_error);
 		return -1;
 	}
+	/* Replies the kernel would never see, and nbd.ko sends no request
+	 * before it has the socket: the server is out of step. */
+	if (gnutls_record_check_pending(c->tls) > 0) {
+		snprintf(why, whylen, "the server sent %zu bytes after its reply to GO, before any request",
+			 gnutls_record_check_pending(c->tls));
+		return -1;
+	}
 	return ktls_install(c->tls, c->fd, touched, why, whylen);
 }
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "conn_io.h"
+#include "ktls.h"
+#include "log.h"
 #include "wire.h"
 
 /* The GnuTLS code behind the last EPROTO, for a message that names it. */
@@ -33,12 +35,45 @@ static int tls_errno(ssize_t rc)
 	}
 }
 
+bool conn_tls(const struct conn_io *io)
+{
+	return io->tls || io->ktls;
+}
+
+int conn_kernel_tls(struct conn_io *io, char *why, size_t whylen)
+{
+	bool touched;
+
+	if (ktls_install(io->tls, io->fd, &touched, why, whylen) < 0)
+		return touched ? -1 : 1;
+	/* No close_notify: the session goes on, in the kernel. */
+	gnutls_deinit(io->tls);
+	io->tls = NULL;
+	io->ktls = true;
+	return 0;
+}
+
+/* The kernel met a record that is not data (EIO): which one? */
+static ssize_t kernel_tls_control(struct conn_io *io)
+{
+	char what[160];
+
+	if (ktls_read_control(io->fd, what, sizeof(what)) == 0)
+		return 0;
+	log_info("kernel TLS: the peer sent %s: the connection ends", what);
+	return -1;
+}
+
 ssize_t conn_read_some(struct conn_io *io, void *buf, size_t len)
 {
 	ssize_t n;
 
-	if (!io->tls)
-		return read(io->fd, buf, len);
+	if (!io->tls) {
+		n = read(io->fd, buf, len);
+		if (n < 0 && io->ktls && (errno == EIO || errno == EKEYEXPIRED))
+			return kernel_tls_control(io);
+		return n;
+	}
 	do {
 		n = gnutls_record_recv(io->tls, buf, len);
 	} while (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN);
@@ -203,6 +238,10 @@ int conn_sendfile(struct conn_io *io, int in_fd, uint64_t offset, size_t len)
 
 void conn_close(struct conn_io *io)
 {
+	if (io->ktls) {
+		ktls_send_alert(io->fd, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
+		io->ktls = false;
+	}
 	if (io->tls) {
 		gnutls_bye(io->tls, GNUTLS_SHUT_WR);
 		gnutls_deinit(io->tls);

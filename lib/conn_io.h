@@ -13,14 +13,27 @@
 
 struct conn_io {
 	int fd;
-	gnutls_session_t tls;		/* NULL: plaintext */
+	gnutls_session_t tls;		/* NULL: no TLS in userspace */
+	bool ktls;			/* TLS in the kernel (ktls.h): fd reads
+					 * and writes plaintext, tls is NULL */
 };
+
+/* Is the connection encrypted, by GnuTLS or by the kernel? */
+bool conn_tls(const struct conn_io *io);
+/* Hands the GnuTLS session to kernel TLS (ktls.h). 0: done, io goes on
+ * with plain calls on the socket; 1: the kernel cannot take it (why
+ * says so), GnuTLS goes on; -1: the socket was half changed, the
+ * connection is lost. */
+int conn_kernel_tls(struct conn_io *io, char *why, size_t whylen);
 
 /* The GnuTLS error behind this thread's last TLS failure (errno EPROTO
  * or ECONNRESET from the calls below): for messages. */
 int conn_last_tls_error(void);
 
-/* Like read(2): some bytes, 0 at end of stream, -1 with errno. */
+/* Like read(2): some bytes, 0 at end of stream, -1 with errno. Under
+ * kernel TLS, a record that is not data ends the stream: the peer's
+ * close_notify as EOF, anything else (an alert, a KeyUpdate) logged
+ * and -1. */
 ssize_t conn_read_some(struct conn_io *io, void *buf, size_t len);
 /* Are bytes already decrypted and waiting (so poll() would lie)? */
 bool conn_has_pending(const struct conn_io *io);
@@ -28,8 +41,8 @@ bool conn_has_pending(const struct conn_io *io);
  * for what follows (MSG_MORE, or a corked TLS record). */
 int conn_writev(struct conn_io *io, struct iovec *iov, int iovcnt, bool more);
 /* len bytes of in_fd from offset, straight to the socket (sendfile),
- * or -1 with errno (EIO if in_fd ends first). Plaintext only: with TLS
- * the bytes must be encrypted, so it fails with EINVAL. */
+ * or -1 with errno (EIO if in_fd ends first). Plaintext or kernel TLS
+ * only: with GnuTLS the bytes must pass through it, so EINVAL. */
 int conn_sendfile(struct conn_io *io, int in_fd, uint64_t offset, size_t len);
 /* Exactly len bytes, or -1 (ECONNRESET at end of stream). */
 int conn_read_full(struct conn_io *io, void *buf, size_t len);

@@ -20,6 +20,7 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 		.tls_mode = opts && (opts->tls || (hooks && hooks->hand_off_tls)) ?
 			    opts->tls_mode : CNBD_TLS_OFF,
 		.tls_resumed = opts && opts->tls_resumed,
+		.tls_kernel = opts && opts->tls_kernel,
 		.no_zeroes = opts && opts->no_zeroes,
 	};
 	int rc;
@@ -36,7 +37,7 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 			 s.peer ? s.peer : "", s.peer ? ": " : "", s.exp->name,
 			 (unsigned long long)s.size, s.tflags,
 			 s.structured ? ", structured replies" : "",
-			 s.io.tls ? ", TLS" : "");
+			 s.io.ktls ? ", kernel TLS" : s.io.tls ? ", TLS" : "");
 		rc = serve_transmission(&s, opts ? opts->threads : 0);
 		log_info("%s%s%s", s.peer ? s.peer : "", s.peer ? ": " : "",
 			 rc == 0 ? "disconnected" : "connection ended");

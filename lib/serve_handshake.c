@@ -318,7 +318,7 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				name[0] ? "no export named '%s'" : "no default export%s", name);
 		goto out;
 	}
-	if (exp->tls_required && !s->io.tls) {
+	if (exp->tls_required && !conn_tls(&s->io)) {
 		rc = send_error(s, option, NBD_REP_ERR_TLS_REQD,
 				"export '%s' is served over TLS only", exp->name);
 		goto out;
@@ -377,7 +377,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
-	if (exp->tls_required && !s->io.tls) {
+	if (exp->tls_required && !conn_tls(&s->io)) {
 		log_info("EXPORT_NAME '%s' without TLS: closing",
 			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
@@ -415,7 +415,7 @@ static int handle_list(struct session *s, uint32_t len)
 		return send_error(s, NBD_OPT_LIST, NBD_REP_ERR_INVALID,
 				  "LIST takes no data");
 	for (size_t i = 0; (exp = s->hooks->export_at(s->hooks->ctx, i)); i++) {
-		if (exp->tls_required && !s->io.tls)
+		if (exp->tls_required && !conn_tls(&s->io))
 			continue;	/* not even its name in the clear */
 		size_t nlen = strnlen(exp->name, NBD_MAX_STRING);
 		size_t dlen = exp->description ? strnlen(exp->description, NBD_MAX_STRING) : 0;
@@ -479,7 +479,7 @@ static int handle_meta_context(struct session *s, uint32_t option, struct opt_da
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	/* A TLS-only export does not exist for a plaintext client here:
 	 * the same reply, byte for byte, as for a name nobody exports. */
-	if (!exp || (exp->tls_required && !s->io.tls)) {
+	if (!exp || (exp->tls_required && !conn_tls(&s->io))) {
 		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN, "no export named '%s'", name);
 		goto out;
 	}
@@ -528,7 +528,7 @@ static int handle_starttls(struct session *s, uint32_t len)
 	if (len)
 		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
 				  "STARTTLS takes no data") < 0 ? -1 : 0;
-	if (s->io.tls)
+	if (conn_tls(&s->io))
 		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
 				  "TLS is already in use") < 0 ? -1 : 0;
 	if (send_reply(s, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0) < 0)
@@ -540,6 +540,30 @@ static int handle_starttls(struct session *s, uint32_t len)
 	return start_tls(s);
 }
 
+/* tls_kernel: the session goes on in the kernel (conn_io.h), so that
+ * the rest is plain socket calls, sendfile's zero-copy reads included.
+ * Where the kernel cannot take it, GnuTLS goes on: said, not refused. */
+static int kernel_tls(struct session *s)
+{
+	char what[96], why[384];
+
+	snprintf(what, sizeof(what), "%s %s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(s->io.tls)),
+		 gnutls_cipher_get_name(gnutls_cipher_get(s->io.tls)));
+	switch (conn_kernel_tls(&s->io, why, sizeof(why))) {
+	case 0:
+		log_debug("TLS established (%s), kernel TLS", what);
+		return 0;
+	case 1:
+		log_info("kernel TLS cannot take this connection's %s (%s): GnuTLS serves it",
+			 what, why);
+		return 0;
+	default:
+		log_info("kernel TLS was half set up (%s): closing", why);
+		return -1;
+	}
+}
+
 static int start_tls(struct session *s)
 {
 	char err[256];
@@ -548,7 +572,10 @@ static int start_tls(struct session *s)
 		log_info("%s", err);
 		return -1;
 	}
-	log_debug("TLS established");
+	if (s->tls_kernel && kernel_tls(s) < 0)
+		return -1;
+	if (s->io.tls)
+		log_debug("TLS established");
 	s->structured = false;
 	s->meta_base_allocation = false;
 	free(s->meta_export);
@@ -559,7 +586,7 @@ static int start_tls(struct session *s)
 /* With TLS required, only STARTTLS and ABORT are answered in the clear. */
 static bool refused_before_tls(const struct session *s, uint32_t option)
 {
-	return s->tls_mode == CNBD_TLS_REQUIRE && !s->io.tls &&
+	return s->tls_mode == CNBD_TLS_REQUIRE && !conn_tls(&s->io) &&
 	       option != NBD_OPT_STARTTLS && option != NBD_OPT_ABORT;
 }
 

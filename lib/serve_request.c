@@ -184,7 +184,8 @@ static int do_block_status(struct session *s, const struct request *r)
 #define ZERO_COPY_MIN	(64 * 1024)
 
 /* A large read from storage that lives in memory goes from the backend's
- * descriptor to the socket (cnbd_backend.read_fd), not through a buffer.
+ * descriptor to the socket (cnbd_backend.read_fd), not through a buffer:
+ * in plaintext or under kernel TLS, not while GnuTLS encrypts.
  * 0: replied; -2: the reply could not be sent; 1: does not apply here. */
 static int read_zero_copy(struct session *s, const struct request *r)
 {

@@ -20,6 +20,7 @@ struct session {
 	const struct cnbd_tls *tls;
 	enum cnbd_tls_mode tls_mode;
 	bool tls_resumed;		/* start with the TLS handshake */
+	bool tls_kernel;		/* then hand the session to the kernel */
 	const char *peer;
 	struct timespec deadline;	/* of the handshake; tv_sec 0: none */
 

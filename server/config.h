@@ -40,12 +40,20 @@ struct export_config {
 /* [server] tls and its credentials. The lines (0: not given) are kept
  * for messages that come after parsing: credentials are loaded by the
  * master (tls_load.c), at start and at each reload. */
+/* tls-kernel: whether a worker moves its session into kernel TLS after
+ * the handshake (tls_kernel.c). */
+enum tls_kernel_mode {
+	TLS_KERNEL_AUTO,		/* where the kernel can take it */
+	TLS_KERNEL_OFF,			/* GnuTLS throughout */
+};
+
 struct tls_config {
 	enum cnbd_tls_mode mode;
 	char *certificates;		/* a directory; NULL: none */
 	char *psk_file;			/* NULL: none */
 	bool verify_peer;		/* clients need a certificate */
-	int mode_line, certificates_line, psk_file_line, verify_peer_line;
+	enum tls_kernel_mode kernel;
+	int mode_line, certificates_line, psk_file_line, verify_peer_line, kernel_line;
 };
 
 struct server_config {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The TLS keys of [server]: tls = off | on | require, where the
- * credentials are, and whether clients need a certificate. Only names
+ * credentials are, whether clients need a certificate, and whether the
+ * workers hand their sessions to kernel TLS (tls-kernel). Only names
  * are checked here; the files are read by the master (tls_load.c), so
  * that a configuration can be checked without them.
  */
@@ -11,7 +12,7 @@
 #include "config_priv.h"
 
 static const char *const tls_keys[] = {
-	"tls", "tls-certificates", "tls-psk-file", "tls-verify-peer",
+	"tls", "tls-certificates", "tls-psk-file", "tls-verify-peer", "tls-kernel",
 };
 
 static const char *mode_name(enum cnbd_tls_mode mode)
@@ -45,6 +46,22 @@ static int set_mode(struct tls_config *t, int line, const char *value,
 	return 0;
 }
 
+static int set_kernel(struct tls_config *t, int line, const char *value,
+		      char *err, size_t errlen)
+{
+	if (config_twice(&t->kernel_line, line, "tls-kernel", err, errlen) < 0)
+		return -1;
+	if (!strcmp(value, "auto")) {
+		t->kernel = TLS_KERNEL_AUTO;
+	} else if (!strcmp(value, "off")) {
+		t->kernel = TLS_KERNEL_OFF;
+	} else {
+		snprintf(err, errlen, "tls-kernel: '%s' is not auto or off", value);
+		return -1;
+	}
+	return 0;
+}
+
 int config_tls_key(struct config_parse *p, const char *key, const char *value,
 		   int line, char *err, size_t errlen)
 {
@@ -52,6 +69,8 @@ int config_tls_key(struct config_parse *p, const char *key, const char *value,
 
 	if (!strcmp(key, "tls"))
 		return set_mode(t, line, value, err, errlen);
+	if (!strcmp(key, "tls-kernel"))
+		return set_kernel(t, line, value, err, errlen);
 	if (!strcmp(key, "tls-certificates"))
 		return config_set_path(&t->certificates, &t->certificates_line, line,
 				       key, value, err, errlen);

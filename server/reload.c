@@ -18,6 +18,7 @@
 #include "export_open.h"
 #include "log.h"
 #include "master.h"
+#include "tls_kernel.h"
 #include "tls_load.h"
 
 enum change { ADDED, CHANGED, UNCHANGED };
@@ -251,6 +252,7 @@ static void log_tls(const struct master *m, bool had_tls)
 	tls_describe(&m->cfg.tls, what, sizeof(what));
 	log_info("reload: %s%s", what,
 		 m->cfg.tls.mode != CNBD_TLS_OFF ? " (credentials read again)" : "");
+	tls_kernel_wanted(&m->cfg.tls);
 }
 
 static void summarize(const struct plan *p, const struct master *m,

@@ -59,10 +59,11 @@ void tls_describe(const struct tls_config *t, char *buf, size_t len)
 		snprintf(buf, len, "TLS off");
 		return;
 	}
-	snprintf(buf, len, "TLS %s:%s%s%s%s%s%s", mode[t->mode],
+	snprintf(buf, len, "TLS %s:%s%s%s%s%s%s%s", mode[t->mode],
 		 t->certificates ? " X.509 from " : "",
 		 t->certificates ? t->certificates : "",
 		 t->verify_peer ? " (client certificates required)" : "",
 		 t->certificates && t->psk_file ? "," : "",
-		 t->psk_file ? " PSK from " : "", t->psk_file ? t->psk_file : "");
+		 t->psk_file ? " PSK from " : "", t->psk_file ? t->psk_file : "",
+		 t->kernel == TLS_KERNEL_OFF ? "; tls-kernel = off" : "");
 }

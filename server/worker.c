@@ -35,6 +35,7 @@ struct worker_args {
 	int handshake_timeout;
 	enum cnbd_tls_mode tls_mode;
 	bool tls_first;
+	bool tls_kernel;
 	bool no_zeroes;
 	bool verbose;
 	bool syslog;
@@ -51,6 +52,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "handshake-timeout", required_argument, NULL, 't' },
 		{ "tls-mode", required_argument, NULL, 'm' },
 		{ "tls-first", no_argument, NULL, 'F' },
+		{ "tls-kernel", no_argument, NULL, 'K' },
 		{ "no-zeroes", no_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
@@ -68,6 +70,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 't': a->handshake_timeout = atoi(optarg); break;
 		case 'm': a->tls_mode = (enum cnbd_tls_mode)atoi(optarg); break;
 		case 'F': a->tls_first = true; break;
+		case 'K': a->tls_kernel = true; break;
 		case 'z': a->no_zeroes = true; break;
 		case 'v': a->verbose = true; break;
 		case 's': a->syslog = true; break;
@@ -114,6 +117,7 @@ static int serve(const struct worker_args *a)
 		.handshake_timeout = a->handshake_timeout,
 		.tls_mode = a->tls_mode,
 		.tls_resumed = a->tls_first,
+		.tls_kernel = a->tls_kernel,
 		.no_zeroes = a->no_zeroes,
 	};
 

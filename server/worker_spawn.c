@@ -10,6 +10,7 @@
 #include "backend_load.h"
 #include "log.h"
 #include "master.h"
+#include "tls_kernel.h"
 #include "worker_spawn.h"
 
 #define MAX_ARGS	(24 + 2 * 64)
@@ -54,6 +55,8 @@ static size_t worker_arguments(const struct master *m, const struct worker_start
 	argv[n++] = mode;
 	if (ws->tls_first)
 		argv[n++] = "--tls-first";
+	if (ws->tls_first && tls_kernel_wanted(&m->cfg.tls))
+		argv[n++] = "--tls-kernel";
 	if (ws->no_zeroes)
 		argv[n++] = "--no-zeroes";
 	if (log_debug_enabled())

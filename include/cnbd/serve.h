@@ -106,6 +106,12 @@ struct cnbd_serve_options {
 	 * handshake. no_zeroes as the client's flags said. */
 	bool tls_resumed;
 	bool no_zeroes;
+	/* After the TLS handshake, move the session into the kernel's TLS
+	 * (setsockopt TCP_ULP "tls"; Linux's tls module) where it can take
+	 * it: the kernel then encrypts, and large reads go out with
+	 * sendfile. Where it cannot (no module, a cipher it lacks), GnuTLS
+	 * serves the connection as without this. */
+	bool tls_kernel;
 };
 
 /* Serves one connection on fd, and closes it. Returns 0 after a clean

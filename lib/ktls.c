@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <unistd.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,7 +122,7 @@ int ktls_install(gnutls_session_t s, int fd, bool *touched, char *err, size_t er
 	/* Anything GnuTLS already decrypted would never reach the kernel. */
 	if (gnutls_record_check_pending(s) > 0) {
 		snprintf(err, errlen,
-			 "the server sent %zu bytes after its reply to GO, before any request",
+			 "the peer sent %zu bytes that GnuTLS has decrypted and the kernel would never see",
 			 gnutls_record_check_pending(s));
 		return -1;
 	}
@@ -150,4 +151,105 @@ out:
 	explicit_bzero(&tx, sizeof(tx));
 	explicit_bzero(&rx, sizeof(rx));
 	return rc;
+}
+
+int ktls_probe(char *why, size_t whylen)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc, e;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot make a TCP socket to ask: %s", strerror(errno));
+		return -1;
+	}
+	rc = setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls"));
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == ENOTCONN)
+		return 0;
+	if (e == ENOENT)
+		snprintf(why, whylen, "the kernel has no tls module (TCP_ULP \"tls\" is unknown%s)",
+			 geteuid() ? "; only root can have it loaded" : "");
+	else
+		snprintf(why, whylen, "setsockopt TCP_ULP \"tls\": %s", strerror(e));
+	return -1;
+}
+
+/* linux/tls.h names the cmsg types; the record types are TLS's own. */
+#define RECORD_ALERT		21
+#define RECORD_HANDSHAKE	22
+#define HANDSHAKE_KEY_UPDATE	24
+
+static void describe_handshake(const unsigned char *data, ssize_t n, char *what,
+			       size_t whatlen)
+{
+	if (n > 0 && data[0] == HANDSHAKE_KEY_UPDATE)
+		snprintf(what, whatlen, "a TLS KeyUpdate, which kernel TLS cannot follow");
+	else
+		snprintf(what, whatlen,
+			 "a TLS handshake message (type %d) after the handshake, which kernel TLS cannot follow",
+			 n > 0 ? data[0] : -1);
+}
+
+int ktls_read_control(int fd, char *what, size_t whatlen)
+{
+	unsigned char data[64], cbuf[CMSG_SPACE(sizeof(unsigned char))];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int type = -1;
+	ssize_t n;
+
+	do {
+		n = recvmsg(fd, &msg, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+
+		snprintf(what, whatlen, "a record kernel TLS refused (%s)", strerror(e));
+		errno = e == EKEYEXPIRED ? EPROTO : e;
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+			type = *CMSG_DATA(cm);
+	if (type == RECORD_ALERT && n >= 2 && data[1] == GNUTLS_A_CLOSE_NOTIFY)
+		return 0;
+	if (type == RECORD_ALERT) {
+		snprintf(what, whatlen, "the TLS alert '%s'",
+			 n >= 2 ? gnutls_alert_get_name((gnutls_alert_description_t)data[1]) :
+				  "(truncated)");
+		errno = ECONNRESET;
+		return -1;
+	}
+	if (type == RECORD_HANDSHAKE)
+		describe_handshake(data, n, what, whatlen);
+	else
+		snprintf(what, whatlen, "a TLS record of type %d where data was expected", type);
+	errno = EPROTO;
+	return -1;
+}
+
+int ktls_send_alert(int fd, unsigned char level, unsigned char desc)
+{
+	unsigned char alert[2] = { level, desc };
+	union {
+		struct cmsghdr h;
+		unsigned char buf[CMSG_SPACE(sizeof(unsigned char))];
+	} c;
+	struct iovec iov = { .iov_base = alert, .iov_len = sizeof(alert) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = c.buf, .msg_controllen = sizeof(c.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cm) = RECORD_ALERT;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(alert) ? 0 : -1;
 }
