@@ -15,6 +15,8 @@
 #   CNBD_KERNEL_VERBOSE  1: print every case's output, not only failures'
 #   CNBD_KERNEL_APPEND   extra kernel command line (e.g. loglevel=7)
 #   CNBD_KERNEL_VERSION  which /boot/vmlinuz-<ver> (default: newest with modules)
+#   CNBD_KERNEL_CPU      qemu's -cpu model (default qemu's own, qemu64: no AES-NI;
+#                        the bench's TLS runs may ask for max)
 #
 # The result comes from the guest's "CNBD-KERNEL-RESULT: rc=N" console line;
 # without it the VM failed (did not boot, hung, or the runner died), and
@@ -73,6 +75,7 @@ append+=" cnbd.case_timeout=${CNBD_CASE_TIMEOUT:-300}"
 
 # TCG, not KVM: on these machines a KVM guest hangs at "Booting from ROM".
 qemu=(qemu-system-x86_64 -accel tcg -m "${CNBD_KERNEL_MEM:-3G}" -smp 2
+      ${CNBD_KERNEL_CPU:+-cpu "$CNBD_KERNEL_CPU"}
       -nographic -no-reboot -nic none -device virtio-rng-pci
       -kernel "$kernel" -initrd "$initrd" -append "$append"
       -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"

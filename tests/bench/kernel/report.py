@@ -14,8 +14,15 @@ import sys
 WORKLOADS = [("rr4k", "4K randread QD32", "IOPS"),
              ("rw4k", "4K randwrite QD32", "IOPS"),
              ("sr1m", "1M seqread QD8", "MB/s")]
-STACKS = ["nbd-client+nbd-server", "nbd-client+nbd-serverd", "nbd-clientd+nbd-serverd"]
-PEER = STACKS[0]
+PLAIN_STACKS = ["nbd-client+nbd-server", "nbd-client+nbd-serverd", "nbd-clientd+nbd-serverd"]
+PEER = PLAIN_STACKS[0]
+PLAIN = PLAIN_STACKS[2]         # what the TLS stacks are compared with
+TLS_STACKS = [
+    ("nbd-clientd:kernel+nbd-serverd:gnutls", "kernel TLS (server: GnuTLS)"),
+    ("nbd-clientd:relay+nbd-serverd:gnutls", "relay (server: GnuTLS)"),
+    ("nbd-clientd:kernel+nbd-serverd:kernel", "kernel TLS (server: kernel TLS)"),
+]
+STACKS = PLAIN_STACKS + [s for s, _ in TLS_STACKS]
 
 
 def rate(v, unit):
@@ -49,7 +56,13 @@ def parse(path):
                 continue
             body = m.group(1)
             if body.startswith("meta "):
-                meta = dict(kv.split("=", 1) for kv in body[5:].split() if "=" in kv)
+                meta.update(kv.split("=", 1) for kv in body[5:].split() if "=" in kv)
+                continue
+            if body.startswith("meta-tls "):
+                meta["tls_stat"] = body[9:].strip()
+                continue
+            if body.startswith("meta-crypto "):
+                meta["crypto"] = body[12:].strip()
                 continue
             m = re.match(r"stack=(\S+) unavailable=(.*)", body)
             if m:
@@ -59,10 +72,15 @@ def parse(path):
             key = (kv["stack"], kv["workload"])
             unit = dict((w, u) for w, _, u in WORKLOADS)[kv["workload"]]
             v = float(kv["iops"] if unit == "IOPS" else kv["mbps"])
-            cpu = int(kv["cpu_ns"]) / 1000.0 / int(kv["requests"])
-            b = best.setdefault(key, {"rate": 0.0, "cpu_us": float("inf"), "rates": []})
-            b["rate"], b["cpu_us"] = max(b["rate"], v), min(b["cpu_us"], cpu)
+            n = int(kv["requests"])
+            b = best.setdefault(key, {"rate": 0.0, "rates": []})
+            b["rate"] = max(b["rate"], v)
             b["rates"].append(v)
+            # The lowest of the trials, per request: server, daemon (older
+            # logs lack it), whole VM.
+            for k, out in (("cpu_ns", "cpu_us"), ("daemon_ns", "daemon_us"), ("vm_ns", "vm_us")):
+                if k in kv:
+                    b[out] = min(b.get(out, float("inf")), int(kv[k]) / 1000.0 / n)
     return meta, best, unavailable
 
 
@@ -77,7 +95,10 @@ def main():
            "- guest kernel %s, %s vCPUs under qemu TCG (emulated: absolute numbers are far"
            " below the host's; compare rows), %s MiB file export on the guest's tmpfs"
            % (meta.get("kernel", "?"), meta.get("nproc", "?"), meta.get("size_mib", "?")),
-           "- %s s per run, best of %s, trials interleaved across stacks; the three devices"
+           "- emulated CPU %s, with %s of aes, pclmulqdq, ssse3, avx, avx2 (without AES-NI both"
+           " GnuTLS and the kernel encrypt in plain C)" % (meta.get("cpu", "?"),
+                                                          meta.get("cpuflags", "?")),
+           "- %s s per run, best of %s, trials interleaved across stacks; the devices"
            " are attached at once" % (meta.get("runtime", "?"), meta.get("trials", "?")),
            "- CPU: the server's cgroup (all its processes), per request; the kernel client's"
            " work runs in kernel threads and is not counted", ""]
@@ -99,14 +120,64 @@ def main():
     out += noise(best)
     out += ["", "| vs nbd-client + nbd-server | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
             "|---|" + "---|" * len(WORKLOADS)]
-    for s in STACKS[1:]:
+    for s in PLAIN_STACKS[1:]:
         cells = []
         for w, _, _ in WORKLOADS:
             a, p = best.get((s, w)), best.get((PEER, w))
             cells.append("%.2fx rate, %.2fx CPU" % (a["rate"] / p["rate"], a["cpu_us"] / p["cpu_us"])
                          if a and p else "n/a")
         out.append("| %s | %s |" % (s.replace("+", " + "), " | ".join(cells)))
+    out += tls_section(meta, best)
     print("\n".join(out) + "\n")
+
+
+def tls_section(meta, best):
+    """The TLS stacks as ratios to the same client and server in plaintext:
+    under TCG the absolute numbers say little, the ratios more."""
+    if not any((s, w) in best for s, _ in TLS_STACKS for w, _, _ in WORKLOADS):
+        return []
+    out = ["", "### Over TLS (nbds://, TLS 1.3), as ratios to nbd-clientd + nbd-serverd in plaintext",
+           "",
+           "Each cell: rate, the server's CPU per request, the whole VM's busy CPU per request"
+           " (kernel threads and fio included: where kernel TLS does its crypto), each as"
+           " a ratio to plaintext; then nbd-clientd's own CPU per request (the relay's work;"
+           " the daemon is idle for plaintext and kernel TLS devices).", "",
+           "| client TLS (server) | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
+           "|---|" + "---|" * len(WORKLOADS)]
+    for s, label in TLS_STACKS:
+        cells = []
+        for w, _, _ in WORKLOADS:
+            a, p = best.get((s, w)), best.get((PLAIN, w))
+            if not a or not p:
+                cells.append("n/a")
+                continue
+            cell = "%.2fx rate, %.2fx server CPU" % (a["rate"] / p["rate"], a["cpu_us"] / p["cpu_us"])
+            if "vm_us" in a and "vm_us" in p:
+                cell += ", %.2fx VM CPU" % (a["vm_us"] / p["vm_us"])
+            if "daemon_us" in a:
+                cell += ", daemon %s" % us(a["daemon_us"])
+            cells.append(cell)
+        out.append("| %s | %s |" % (label, " | ".join(cells)))
+    # The server's A/B: the same kernel TLS client, the worker's TLS in
+    # the kernel or in GnuTLS.
+    a_key, b_key = TLS_STACKS[2][0], TLS_STACKS[0][0]
+    cells = []
+    for w, _, _ in WORKLOADS:
+        a, b = best.get((a_key, w)), best.get((b_key, w))
+        cells.append("%.2fx rate, %.2fx server CPU" % (a["rate"] / b["rate"], a["cpu_us"] / b["cpu_us"])
+                     if a and b else "n/a")
+    out += ["", "nbd-serverd's workers with kernel TLS (tls-kernel = auto) against GnuTLS"
+            " (tls-kernel = off), the same kernel TLS client:", "",
+            "| server A/B | " + " | ".join(l for _, l, _ in WORKLOADS) + " |",
+            "|---|" + "---|" * len(WORKLOADS),
+            "| kernel TLS / GnuTLS | %s |" % " | ".join(cells)]
+    if meta.get("crypto"):
+        out += ["", "The guest kernel's AEAD implementations after the runs (/proc/crypto,"
+                " name=driver): %s" % meta["crypto"]]
+    if meta.get("tls_stat"):
+        out += ["", "The guest kernel's TLS sockets while measuring (/proc/net/tls_stat): %s"
+                % meta["tls_stat"]]
+    return out
 
 
 if __name__ == "__main__":

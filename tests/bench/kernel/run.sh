@@ -8,6 +8,10 @@
 # Environment:
 #   BENCH_KERNEL_RUNTIME  seconds per fio run in the guest (default 5)
 #   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 3)
+#   BENCH_KERNEL_STACKS   comma-separated substrings of stack names to keep
+#                         (default all; see guest.sh)
+#   BENCH_KERNEL_CPU      qemu -cpu model (default qemu64, which has no AES-NI;
+#                         max emulates it, as a real machine's TLS would use)
 set -euo pipefail
 
 build=${1:?usage: run.sh BUILD_DIR OUT_DIR}
@@ -16,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 runtime=${BENCH_KERNEL_RUNTIME:-5}
 trials=${BENCH_KERNEL_TRIALS:-3}
+stacks=${BENCH_KERNEL_STACKS:-}
 mkdir -p "$out"
 console=$out/kernel-console.txt
 
@@ -24,7 +29,8 @@ console=$out/kernel-console.txt
 # and its output printed even when it passes (that is where the numbers are).
 set +e
 CNBD_KERNEL_CASES=bench_kernel CNBD_KERNEL_VERBOSE=1 CNBD_BUILD_DIR=$build \
-CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials" \
+CNBD_KERNEL_CPU=${BENCH_KERNEL_CPU:-} \
+CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials${stacks:+ cnbd.bench_stacks=$stacks}" \
     "$repo/tests/kernel/run-vm.sh" > "$console" 2>&1
 rc=$?
 set -e
