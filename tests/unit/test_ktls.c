@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel TLS keys from a real GnuTLS session (client/ktls.c), and the
- * daemon's relay (client/tls_relay.c). Both ends of each session run in
+ * Kernel TLS keys from a real GnuTLS session (lib/ktls.c), the daemon's
+ * relay (client/tls_relay.c) and the server engine's connection I/O
+ * under kernel TLS (lib/conn_io.c). Both ends of each session run in
  * this process, the server's handshake on a thread, with a throwaway
  * self-signed ECDSA certificate made here (a TLS 1.3 PSK would be bound
  * to SHA-256 and rule out AES-256-GCM) and a priority string that forces
@@ -23,6 +24,10 @@
  * - The relay carries bytes both ways (4 MiB each way at once from four
  *   threads, every byte checked), follows a KeyUpdate, and a
  *   server's close reaches the kernel's end as EOF.
+ * - A worker's connection handed to kernel TLS reads, writes and
+ *   sendfile()s plaintext that its GnuTLS peer sees decrypted, for
+ *   three of the ciphers; close_notify ends its stream, a KeyUpdate or
+ *   an alert ends it with an error, and its close says close_notify.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,13 +40,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <gnutls/x509.h>
 
+#include "conn_io.h"
 #include "ktls.h"
 #include "tls_relay.h"
 
@@ -332,6 +340,21 @@ static bool kernel_has_tls(void)
 	return rc == 0;
 }
 
+/* Where the kernel has no tls module a kernel part is said and not run,
+ * unless CNBD_KTLS_REQUIRED=1 (the VM case ktls_unit) makes it a failure. */
+static bool kernel_tls_here(const char *what)
+{
+	const char *req = getenv("CNBD_KTLS_REQUIRED");
+
+	if (kernel_has_tls())
+		return true;
+	if (req && !strcmp(req, "1"))
+		fail_msg("CNBD_KTLS_REQUIRED=1, but TCP_ULP \"tls\" is refused: %s", strerror(errno));
+	printf("# this kernel has no tls module: %s is not run here "
+	       "(tests/kernel/cases/ktls_unit.sh runs it)\n", what);
+	return false;
+}
+
 static void read_full(int fd, void *buf, size_t len)
 {
 	for (size_t off = 0; off < len;) {
@@ -360,17 +383,10 @@ static void tls_read_full(gnutls_session_t s, void *buf, size_t len)
 static void test_kernel_exchange(void **state)
 {
 	static unsigned char out[100000], in[100000];
-	bool required = getenv("CNBD_KTLS_REQUIRED") && !strcmp(getenv("CNBD_KTLS_REQUIRED"), "1");
 
 	(void)state;
-	if (!kernel_has_tls()) {
-		if (required)
-			fail_msg("CNBD_KTLS_REQUIRED=1, but TCP_ULP \"tls\" is refused: %s",
-				 strerror(errno));
-		printf("# this kernel has no tls module: the kernel TLS exchange is not run here "
-		       "(tests/kernel/cases/ktls_unit.sh runs it)\n");
+	if (!kernel_tls_here("the kernel TLS exchange"))
 		return;
-	}
 	for (size_t i = 0; i < sizeof(out); i++)
 		out[i] = (unsigned char)(i * 7 + i / 251);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
@@ -413,16 +429,11 @@ static void test_kernel_exchange(void **state)
  */
 static void test_kernel_control_records(void **state)
 {
-	bool required = getenv("CNBD_KTLS_REQUIRED") && !strcmp(getenv("CNBD_KTLS_REQUIRED"), "1");
 	static const char *what[] = { "a KeyUpdate", "an alert" };
 
 	(void)state;
-	if (!kernel_has_tls()) {
-		if (required)
-			fail_msg("CNBD_KTLS_REQUIRED=1, but TCP_ULP \"tls\" is refused");
-		printf("# this kernel has no tls module: not run here\n");
+	if (!kernel_tls_here("the control records test"))
 		return;
-	}
 	for (int i = 0; i < 2; i++) {
 		struct pair p;
 		char err[256], buf[64];
@@ -566,6 +577,83 @@ static void test_relay(void **state)
 	pair_close(&p);
 }
 
+/* The worker's half (lib/conn_io.c): the engine's connection handed to
+ * kernel TLS after its handshake, then plain reads, a corked writev and
+ * a sendfile from a memfd (the zero-copy read path) both ways against a
+ * GnuTLS peer; the peer's close_notify reads as the end of the stream,
+ * a KeyUpdate or an alert as an error that names it; conn_close sends
+ * the peer a close_notify. */
+static void conn_ending(struct conn_io *io, struct pair *p, int how)
+{
+	static const char *what[] = { "close_notify", "a KeyUpdate", "an alert" };
+	char buf[64];
+	ssize_t n;
+
+	if (how == 0)
+		assert_int_equal(gnutls_bye(p->server, GNUTLS_SHUT_WR), 0);
+	else if (how == 1)
+		assert_int_equal(gnutls_session_key_update(p->server, 0), 0);
+	else
+		assert_int_equal(gnutls_alert_send(p->server, GNUTLS_AL_FATAL,
+						   GNUTLS_A_INTERNAL_ERROR), 0);
+	if (how)
+		gnutls_record_send(p->server, "after", 5);
+	n = conn_read_some(io, buf, sizeof(buf));
+	printf("# conn_io under kernel TLS, after %s: %zd (%s)\n", what[how], n,
+	       n < 0 ? strerror(errno) : n ? "data" : "end of stream");
+	assert_int_equal(n, how == 0 ? 0 : -1);
+	if (how)
+		assert_int_equal(errno, how == 1 ? EPROTO : ECONNRESET);
+}
+
+static void test_conn_kernel_tls(void **state)
+{
+	static unsigned char out[200000], in[200000];
+	unsigned char hdr[16] = "reply-header-16b";
+
+	(void)state;
+	if (!kernel_tls_here("the engine's connection under kernel TLS"))
+		return;
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (unsigned char)(i * 11 + i / 307);
+	for (int how = 0; how < 3; how++) {
+		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { out, 1000 } };
+		int memfd = memfd_create("test_ktls", MFD_CLOEXEC);
+		struct pair p;
+		struct conn_io io;
+		char why[256];
+
+		assert_true(memfd >= 0);
+		assert_int_equal(write(memfd, out, sizeof(out)), (ssize_t)sizeof(out));
+		pair_open(&p, suites[how].prio, true);
+		io = (struct conn_io){ .fd = p.cfd, .tls = p.client };
+		if (conn_kernel_tls(&io, why, sizeof(why)) != 0)
+			fail_msg("%s: %s", suites[how].prio, why);
+		p.client = NULL;		/* given to the kernel */
+		assert_true(conn_tls(&io) && !io.tls);
+		for (size_t off = 0; off < sizeof(out); off += 16384) {
+			size_t n = sizeof(out) - off < 16384 ? sizeof(out) - off : 16384;
+
+			assert_int_equal(gnutls_record_send(p.server, out + off, n), (ssize_t)n);
+		}
+		assert_int_equal(conn_read_full(&io, in, sizeof(in)), 0);
+		assert_memory_equal(in, out, sizeof(out));
+		assert_int_equal(conn_writev(&io, iov, 2, true), 0);
+		assert_int_equal(conn_sendfile(&io, memfd, 4096, 150000), 0);
+		tls_read_full(p.server, in, sizeof(hdr) + 1000 + 150000);
+		assert_memory_equal(in, hdr, sizeof(hdr));
+		assert_memory_equal(in + sizeof(hdr), out, 1000);
+		assert_memory_equal(in + sizeof(hdr) + 1000, out + 4096, 150000);
+		conn_ending(&io, &p, how);
+		conn_close(&io);
+		p.cfd = -1;
+		if (how < 2)
+			assert_int_equal(gnutls_record_recv(p.server, in, sizeof(in)), 0);
+		close(memfd);
+		pair_close(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_exchange),
 		cmocka_unit_test(test_kernel_control_records),
 		cmocka_unit_test(test_relay),
+		cmocka_unit_test(test_conn_kernel_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
