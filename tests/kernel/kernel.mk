@@ -17,8 +17,14 @@ KERNEL_RUN = $(if $(KERNEL_CASES),CNBD_KERNEL_CASES='$(KERNEL_CASES)') \
              CNBD_BUILD_DIR='$(abspath $(B))' tests/kernel/run-vm.sh
 
 # ktls_unit runs a unit test binary in the guest (kernel TLS needs the
-# guest's tls module).
-check-kernel: all $(B)/tests/unit/test_ktls
+# guest's tls module); client_tls_keyupdate needs the test-only proxy
+# that injects what kernel TLS cannot follow (tests/kernel/tls_inject.c).
+TLS_INJECT := $(B)/tests/tls-inject
+$(TLS_INJECT): $(B)/tests/kernel/tls_inject.o $(LIBCNBD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBCNBD) $(LIB_LIBS)
+
+check-kernel: all $(B)/tests/unit/test_ktls $(TLS_INJECT)
 	$(KERNEL_RUN)
 
 kernel-shell: all
