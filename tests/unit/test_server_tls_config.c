@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for nbd-serverd's TLS settings (server/config_tls.c, the
- * export key tls, server/tls_load.c): what parses, what is refused with
+/* Unit tests for nbd-serverd's TLS settings (server/config_tls.c with
+ * tls-kernel, the export key tls, server/tls_load.c): what parses, what is refused with
  * which file:line, and which key a credential that does not load is
  * blamed on. No certificate is needed: the loads tested here fail. */
 #include <setjmp.h>
@@ -46,6 +46,7 @@ static void test_default_off(void **state)
 	assert_null(cfg->tls.certificates);
 	assert_null(cfg->tls.psk_file);
 	assert_false(cfg->tls.verify_peer);
+	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_AUTO);
 	assert_false(cfg->exports[0].exp.tls_required);
 	/* Off loads nothing. */
 	assert_int_equal(tls_load(cfg, &tls, err, sizeof(err)), 0);
@@ -89,6 +90,16 @@ static void test_full(void **state)
 	assert_string_equal(line, "TLS on: PSK from /k");
 	config_free(cfg);
 
+	cfg = parse_ok("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = off\n[a]\nbackend = null\n");
+	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_OFF);
+	assert_int_equal(cfg->tls.kernel_line, 4);
+	tls_describe(&cfg->tls, line, sizeof(line));
+	assert_string_equal(line, "TLS on: PSK from /k; tls-kernel = off");
+	config_free(cfg);
+	cfg = parse_ok("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = auto\n[a]\nbackend = null\n");
+	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_AUTO);
+	config_free(cfg);
+
 	/* Credentials named with tls = off: kept for a later "on", unused. */
 	cfg = parse_ok("[server]\ntls = off\ntls-certificates = /p\n[a]\nbackend = null\n");
 	assert_int_equal(cfg->tls.mode, CNBD_TLS_OFF);
@@ -115,6 +126,10 @@ static void test_refused(void **state)
 	parse_bad("[server]\ntls = on\ntls-psk-file = /k\ntls-verify-peer = true\n[a]\nbackend = null\n",
 		  "t.conf:4: tls-verify-peer needs tls-certificates (a directory whose ca-cert.pem "
 		  "signs the clients' certificates)");
+	parse_bad("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = on\n[a]\nbackend = null\n",
+		  "t.conf:4: tls-kernel: 'on' is not auto or off");
+	parse_bad("[server]\ntls-kernel = off\ntls-kernel = off\n[a]\nbackend = null\n",
+		  "t.conf:3: 'tls-kernel' given twice (first on line 2)");
 	parse_bad("[a]\nbackend = null\n\ntls = require\n",
 		  "t.conf:4: export 'a': tls = require, but the server has tls = off (set tls = on "
 		  "or require in [server] of t.conf)");

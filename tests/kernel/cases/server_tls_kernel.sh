@@ -30,6 +30,7 @@ tls_stat() {
 # serve_tls KERNEL: nbd-serverd (tls = require) with a memory and a file
 # export, tls-kernel = KERNEL.
 serve_tls() {
+    : > /run/cnbd-serverd.log	# /run outlives a case: only this server's lines
     truncate -s 64M "$CNBD_SCRATCH/file.img"
     cat > "$CNBD_SCRATCH/tls.conf" <<CONF
 [server]
@@ -97,7 +98,6 @@ no_io_errors "$dev"
 stop_cnbd_server > /dev/null
 
 log "--- tls-kernel = off"
-: > "$CNBD_SERVER_LOG"
 serve_tls off
 tx0=$(tls_stat TlsTxSw)
 copy_through mem
