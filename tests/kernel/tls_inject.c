@@ -25,7 +25,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "cnbd/protocol.h"
+#include "conn_io.h"
 #include "wire.h"
 
 #define MAX_PLAN	32
@@ -84,36 +84,13 @@ static int parse_plan(char *s)
 	return 0;
 }
 
-static int full(int fd, void *buf, size_t len, bool writing)
+/* Through GnuTLS, as the server engine sends (lib/conn_io.h). */
+static int tls_send(gnutls_session_t s, int fd, uint8_t *p, size_t len)
 {
-	uint8_t *p = buf;
+	struct conn_io io = { .fd = fd, .tls = s };
+	struct iovec iov = { .iov_base = p, .iov_len = len };
 
-	while (len > 0) {
-		ssize_t n = writing ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int tls_send(gnutls_session_t s, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = gnutls_record_send(s, p, len);
-
-		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return conn_writev(&io, &iov, 1, false);
 }
 
 static void inject(struct conn *c, gnutls_session_t s, unsigned long long sent)
@@ -141,27 +118,25 @@ static int downstream(struct conn *c, gnutls_session_t s, unsigned long long *se
 	if (c->step.what != PASS && *sent < c->step.at && *sent + n >= c->step.at) {
 		size_t first = c->step.at - *sent;
 
-		if (tls_send(s, buf, first) < 0)
+		if (tls_send(s, c->client, buf, first) < 0)
 			return -1;
 		inject(c, s, c->step.at);
 		*sent += n;
-		return tls_send(s, buf + first, n - first);
+		return tls_send(s, c->client, buf + first, n - first);
 	}
 	*sent += n;
-	return tls_send(s, buf, n);
+	return tls_send(s, c->client, buf, n);
 }
 
 static int upstream_bound(struct conn *c, gnutls_session_t s)
 {
+	struct conn_io io = { .fd = c->client, .tls = s };
 	uint8_t buf[65536];
-	ssize_t n;
+	ssize_t n = conn_read_some(&io, buf, sizeof(buf));
 
-	do {
-		n = gnutls_record_recv(s, buf, sizeof(buf));
-	} while (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN);
 	if (n <= 0)
 		return -1;
-	return full(c->upstream, buf, n, true);
+	return write_full(c->upstream, buf, n);
 }
 
 static void relay_tls(struct conn *c, gnutls_session_t s)
@@ -202,7 +177,7 @@ static void relay_plain(struct conn *c)
 			if (!pfd[i].revents)
 				continue;
 			n = read(pfd[i].fd, buf, sizeof(buf));
-			if (n <= 0 || full(pfd[1 - i].fd, buf, n, true) < 0)
+			if (n <= 0 || write_full(pfd[1 - i].fd, buf, n) < 0)
 				return;
 		}
 	}
@@ -218,7 +193,7 @@ static int start_tls(struct conn *c, gnutls_session_t *out)
 	put_be32(ack + 8, NBD_OPT_STARTTLS);
 	put_be32(ack + 12, NBD_REP_ACK);
 	put_be32(ack + 16, 0);
-	if (full(c->client, ack, sizeof(ack), true) < 0)
+	if (write_full(c->client, ack, sizeof(ack)) < 0)
 		return -1;
 	gnutls_init(&s, GNUTLS_SERVER);
 	gnutls_priority_set_direct(s, "NORMAL", NULL);
@@ -256,16 +231,16 @@ static void serve(struct conn *c)
 	uint8_t greeting[18], flags[4], opt[16];
 	gnutls_session_t s;
 
-	if (full(c->upstream, greeting, sizeof(greeting), false) < 0 ||
-	    full(c->client, greeting, sizeof(greeting), true) < 0 ||
-	    full(c->client, flags, sizeof(flags), false) < 0 ||
-	    full(c->upstream, flags, sizeof(flags), true) < 0 ||
-	    full(c->client, opt, sizeof(opt), false) < 0)
+	if (read_full(c->upstream, greeting, sizeof(greeting)) < 0 ||
+	    write_full(c->client, greeting, sizeof(greeting)) < 0 ||
+	    read_full(c->client, flags, sizeof(flags)) < 0 ||
+	    write_full(c->upstream, flags, sizeof(flags)) < 0 ||
+	    read_full(c->client, opt, sizeof(opt)) < 0)
 		return;
 	if (get_be32(opt + 8) != NBD_OPT_STARTTLS) {
 		printf("connection %d: no STARTTLS, relayed as it is\n", c->n);
 		fflush(stdout);
-		if (full(c->upstream, opt, sizeof(opt), true) == 0)
+		if (write_full(c->upstream, opt, sizeof(opt)) == 0)
 			relay_plain(c);
 		return;
 	}
