@@ -8,7 +8,7 @@ bench.py --render build/bench/results.json reprints the report of an
 earlier run without measuring anything.
 
 Knobs (environment), for quick runs while developing:
-  BENCH_ONLY       comma-separated parts to run: fio,iperf,sparse,connrate
+  BENCH_ONLY       comma-separated parts to run: fio,tls,iperf,sparse,connrate
                    (default all; --only does the same)
   BENCH_RUNTIME    seconds per fio run (default 6)
   BENCH_TRIALS     runs per cell, best kept (default 3)
@@ -47,13 +47,15 @@ import iperf  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
 import sparse  # noqa: E402
+import tls  # noqa: E402
 
 GIB = 1 << 30
-PARTS = ["fio", "iperf", "sparse", "connrate"]
+PARTS = ["fio", "tls", "iperf", "sparse", "connrate"]
 # What each part runs; the peers are needed whatever BENCH_SERVERS keeps,
 # so that a machine without one never prints a table that lacks it.
 PEERS = ["nbdkit", "nbd-server", "qemu-nbd", "nbdinfo"]
 TOOLS = {"fio": ["fio", "nbdcopy"] + PEERS, "iperf": ["iperf3"],
+         "tls": ["fio", "nbdcopy", "nbdinfo", "nbdkit", "certtool", "psktool", "setpriv"],
          "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS}
 
 
@@ -104,7 +106,7 @@ def start_all(build, groups, work, size, datafile, keep):
 def measure(s, args, runtime, outdir, tag):
     nprocs = len(s.group.pids())
     before = s.cpu_ns()
-    r = fio.run(s.uri(), args, runtime, outdir, tag)
+    r = fio.run(s.fio_uri(), args, runtime, outdir, tag, home=s.fio_home())
     # A forking server's worker exits after fio disconnects; wait for it so
     # its exit work is charged here and not to the next run.
     deadline = time.monotonic() + 3
@@ -114,15 +116,56 @@ def measure(s, args, runtime, outdir, tag):
     return r
 
 
+def measure_all(running, workloads, trials, runtime, fio_out, res):
+    """Every cell, trials interleaved (workload, then trial, then server);
+    into res["trials"] and res["errors"]."""
+    for key, label, unit, args in workloads:
+        for t in range(trials):
+            for s in running:
+                name = "%s-%s-%d" % (s.name.replace(" ", "_"), key, t)
+                try:
+                    r = measure(s, args, runtime, fio_out, name)
+                except Exception as e:  # keep going: one broken server is one row
+                    res["errors"].append({"server": s.name, "workload": key,
+                                          "error": str(e).splitlines()[0][:80]})
+                    log("%s %s trial %d FAILED: %s" % (s.name, label, t + 1, e))
+                    continue
+                res["trials"].append(dict(r, server=s.name, workload=key, trial=t + 1))
+                v = r["iops"] if unit == "IOPS" else r["mbps"]
+                log("%-16s %-20s trial %d: %s, %.1f us/req" % (
+                    s.name, label, t + 1, report.rate(v, unit), r["cpu_us"]))
+
+
+def run_tls(build, groups, work, chosen, keep, trials, runtime, fio_out):
+    """The TLS part (tls.py): its own servers, plaintext references
+    included, so that it stands alone (BENCH_ONLY=tls). Memory exports of
+    tls.SIZE: five at once must fit in RAM."""
+    res = {"rows": [], "trials": [], "errors": [], "carried": {}, "size": tls.SIZE}
+    datafile = os.path.join(work, "tls.img")
+    data.write_data(datafile, tls.SIZE)
+    keys = tls.Keys(work)
+    running, res["no_kernel_tls"] = tls.start_all(build, groups, work, tls.SIZE, datafile,
+                                                  keys, keep, log)
+    try:
+        res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage,
+                        "tls": bool(s.tls)} for s in running]
+        workloads = [w for w in chosen if w[0] in tls.WORKLOADS]
+        measure_all(running, workloads, trials, runtime, fio_out, res)
+        res["carried"] = tls.carried(running)
+    finally:
+        for s in running:
+            s.stop()
+    return res
+
+
 def run(build, out, parts):
     """Measure; return everything the report needs, as JSON-able data."""
     runtime = int(os.environ.get("BENCH_RUNTIME", "6"))
     trials = int(os.environ.get("BENCH_TRIALS", "3"))
     keep = [k for k in os.environ.get("BENCH_SERVERS", "").split(",") if k]
     wanted = [k for k in os.environ.get("BENCH_WORKLOADS", "").split(",") if k]
-    workloads = [w for w in fio.WORKLOADS if not wanted or w[0] in wanted]
-    if "fio" not in parts:
-        workloads = []
+    chosen = [w for w in fio.WORKLOADS if not wanted or w[0] in wanted]
+    workloads = chosen if "fio" in parts else []
     conn_secs = float(os.environ.get("BENCH_CONNRATE_SECONDS", "5"))
     conn_bin = os.path.join(build, "tests", "bench", "connrate")
 
@@ -144,7 +187,7 @@ def run(build, out, parts):
     log("server CPU accounting: " + groups.describe())
     res = {"meta": machine(runtime, trials, groups.describe(), parts),
            "workloads": [w[0] for w in workloads], "rows": [], "trials": [],
-           "errors": [], "iperf": {}, "sparse": [], "connrate": None}
+           "errors": [], "iperf": {}, "sparse": [], "connrate": None, "tls": None}
     running = []
     t_start = time.monotonic()
     try:
@@ -162,24 +205,14 @@ def run(build, out, parts):
                             "1 MiB writes (-l 1M)": iperf.best_mbps(trials, length="1M")}
             log("iperf3: %s" % res["iperf"])
 
-        for key, label, unit, args in workloads:
-            for t in range(trials):
-                for s in running:
-                    name = "%s-%s-%d" % (s.name.replace(" ", "_"), key, t)
-                    try:
-                        r = measure(s, args, runtime, fio_out, name)
-                    except Exception as e:  # keep going: one broken server is one row
-                        res["errors"].append({"server": s.name, "workload": key,
-                                              "error": str(e).splitlines()[0][:80]})
-                        log("%s %s trial %d FAILED: %s" % (s.name, label, t + 1, e))
-                        continue
-                    res["trials"].append(dict(r, server=s.name, workload=key, trial=t + 1))
-                    v = r["iops"] if unit == "IOPS" else r["mbps"]
-                    log("%-16s %-20s trial %d: %s, %.1f us/req" % (
-                        s.name, label, t + 1, report.rate(v, unit), r["cpu_us"]))
+        measure_all(running, workloads, trials, runtime, fio_out, res)
         for s in running:
             s.stop()
         running = []
+
+        if "tls" in parts:
+            log("TLS: fio over nbds://")
+            res["tls"] = run_tls(build, groups, work, chosen, keep, trials, runtime, fio_out)
 
         if "sparse" in parts and os.environ.get("BENCH_SPARSE", "1") != "0":
             log("sparse copy")
@@ -228,7 +261,8 @@ def main():
     print(text)
     log("saved %s" % os.path.join(a.out, "results.md"))
     # The report shows each failed cell; the exit status says there was one.
-    failed = res["errors"] + (res["connrate"] or {}).get("errors", [])
+    failed = (res["errors"] + (res["connrate"] or {}).get("errors", [])
+              + (res["tls"] or {}).get("errors", []))
     if failed:
         sys.exit("bench: %d cell(s) failed, see the report" % len(failed))
 

@@ -33,19 +33,36 @@ WORKLOADS = [
 ]
 
 
-def run(uri, args, runtime, outdir, tag):
+def as_user(home):
+    """How fio runs over nbds:// (see tls.py): libnbd's default certificate
+    directory is $HOME/.pki/libnbd for a user other than root, so fio runs
+    as nobody with HOME at `home` when we are root."""
+    prefix = ["env", "HOME=" + home]
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + prefix
+    return prefix
+
+
+def run(uri, args, runtime, outdir, tag, home=None):
+    """One fio run; `home` (for nbds://) runs it through as_user(home)."""
     out = os.path.join(outdir, tag + ".json")
     cmd = ["fio", "--name=bench", "--ioengine=nbd", "--uri=" + uri,
            "--time_based", "--runtime=%d" % runtime,
-           "--norandommap", "--randrepeat=0",
-           "--output-format=json", "--output=" + out] + args
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=runtime + 60)
-    if p.returncode != 0:
+           "--norandommap", "--randrepeat=0", "--output-format=json"] + args
+    if home:
+        cmd = as_user(home) + cmd
+    # The JSON comes on stdout (an unprivileged fio could not write to
+    # outdir), after the engine's "fio: connected to NBD server" line.
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=runtime + 60, cwd="/")
+    text = p.stdout.decode()
+    if p.returncode != 0 or "\n{" not in "\n" + text:
         raise RuntimeError("fio failed (%s): %s" % (" ".join(cmd),
-                                                    p.stdout.decode()[-2000:]))
-    with open(out) as f:
-        data = json.load(f)
+                                                    (text + p.stderr.decode())[-2000:]))
+    text = text[("\n" + text).index("\n{"):]
+    with open(out, "w") as f:
+        f.write(text)
+    data = json.loads(text)
     requests = nbytes = 0
     secs = 0.0
     for job in data["jobs"]:

@@ -235,6 +235,57 @@ def connrate_table(cr):
     return out
 
 
+def tls_table(t, trials):
+    """The TLS part (tls.py): each row's cells, then TLS against the same
+    server in plaintext, and cnbd against nbdkit, both with TLS."""
+    cells = cells_of(t)
+    wkeys = [k for k, _, _, _ in WORKLOADS if any(w == k for _, w in cells)]
+    names = [r["name"] for r in t["rows"]]
+    out = ["## TLS: fio --ioengine=nbd over nbds:// (X.509, TLS 1.3), memory backends, %d MiB"
+           % (t["size"] >> 20), "",
+           "Each cell: best rate of %d / the server's CPU per request (lowest). fio finds"
+           " the test CA in libnbd's default directory ($HOME/.pki/libnbd, fio run as nobody):"
+           " fio's engine cannot pass tls-certificates= (tests/bench/tls.py)." % trials, ""]
+    if t.get("no_kernel_tls"):
+        out += ["Kernel TLS in nbd-serverd's workers is not measured here: %s (tls-kernel ="
+                " auto falls back to GnuTLS; make bench-kernel has the A/B)."
+                % t["no_kernel_tls"], ""]
+    out += ["| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+            "|---|" + "---|" * len(wkeys)]
+    for name in names:
+        line = []
+        for k in wkeys:
+            c = cells.get((name, k))
+            if c is None or c.get("rate") is None:
+                line.append("error: %s" % (c or {}).get("error", "not run"))
+            else:
+                line.append("%s / %s" % (rate(c["rate"], UNIT[k]), us(c["cpu_us"])))
+        out.append("| %s | %s |" % (name, " | ".join(line)))
+    out.append("")
+    for name, how in sorted(t.get("carried", {}).items()):
+        out.append("- %s: %s" % (name, how))
+    pairs = [(n, n.split(" TLS")[0], "TLS / plaintext") for n in names if " TLS" in n]
+    pairs += [(n, "nbdkit memory TLS", "cnbd / nbdkit, both TLS")
+              for n in names if n.startswith("cnbd") and " TLS" in n]
+    pairs.append(("cnbd memory TLS (kernel)", "cnbd memory TLS (GnuTLS)",
+                  "workers' kernel TLS / GnuTLS"))
+    out += ["", "| ratio | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+            "|---|" + "---|" * len(wkeys)]
+    for a, b, what in pairs:
+        if a not in names or b not in names:
+            continue
+        line = []
+        for k in wkeys:
+            ca, cb = cells.get((a, k)), cells.get((b, k))
+            if not ca or not cb or ca.get("rate") is None or cb.get("rate") is None:
+                line.append("n/a")
+                continue
+            line.append("%.2fx rate, %.2fx CPU" % (ca["rate"] / cb["rate"],
+                                                    ca["cpu_us"] / cb["cpu_us"]))
+        out.append("| %s: %s vs %s | %s |" % (what, a, b, " | ".join(line)))
+    return out + [""] + noise(cells)
+
+
 def build(res):
     meta, rows, wkeys = res["meta"], res["rows"], res["workloads"]
     cells = cells_of(res)
@@ -250,6 +301,8 @@ def build(res):
         lines += sparse_table(res["sparse"], meta["trials"])
     if rows or res["sparse"]:
         lines += ratios(rows, cells, wkeys, ceiling, res["sparse"])
+    if res.get("tls"):
+        lines += tls_table(res["tls"], meta["trials"])
     if res.get("connrate"):
         lines += connrate_table(res["connrate"])
     if "seconds" in meta:

@@ -38,9 +38,21 @@ class Server:
         self.log = os.path.join(workdir, name + ".log")
         self.proc = None
         self.pidfile = None
+        self.tls = None             # the tls.Keys it serves over nbds://
 
     def uri(self, export="bench"):
+        if self.tls:
+            return "nbds://127.0.0.1:%d/%s?tls-certificates=%s" % (
+                self.port, export, self.tls.client)
         return "nbd://127.0.0.1:%d/%s" % (self.port, export)
+
+    def fio_uri(self):
+        """What fio gets: no tls-certificates (fio's libnbd refuses it in a
+        URI; tls.py says how fio finds the CA instead)."""
+        return self.uri().split("?")[0]
+
+    def fio_home(self):
+        return self.tls.home if self.tls else None
 
     def start(self, argv, size, exports=("bench",)):
         with open(self.log, "w") as log:
@@ -111,15 +123,23 @@ class Server:
         return alive
 
 
-def cnbd(build, storage, groups, workdir, size, path=None, extra=()):
+def cnbd(build, storage, groups, workdir, size, path=None, extra=(), tls=None,
+         tls_kernel=None, name=None):
     """nbd-serverd with one backend; `extra` adds (name, path) file exports
-    to the same server (the sparse-copy test uses it)."""
-    s = Server("cnbd " + storage, "ref" if storage == "null" else "cnbd",
-               storage, groups, workdir)
-    conf = os.path.join(workdir, "cnbd-%s.conf" % storage)
+    to the same server (the sparse-copy test uses it). With `tls` (a
+    tls.Keys), tls = require and its certificates; tls_kernel sets
+    tls-kernel."""
+    name = name or "cnbd " + storage
+    s = Server(name, "ref" if storage == "null" else "cnbd", storage, groups, workdir)
+    s.tls = tls
+    conf = os.path.join(workdir, "%s.conf" % name.replace(" ", "-"))
     lines = ["[server]", "listen = 127.0.0.1:%d" % s.port,
-             "backend-dir = %s" % os.path.join(build, "backends"),
-             "user = nobody", "", "[bench]", "backend = %s" % storage]
+             "backend-dir = %s" % os.path.join(build, "backends"), "user = nobody"]
+    if tls:
+        lines += ["tls = require", "tls-certificates = %s" % tls.pki]
+    if tls_kernel:
+        lines.append("tls-kernel = %s" % tls_kernel)
+    lines += ["", "[bench]", "backend = %s" % storage]
     lines.append("path = %s" % path if storage == "file" else "size = %d" % size)
     for name, p in extra:
         lines += ["", "[%s]" % name, "backend = file", "path = %s" % p]
@@ -129,10 +149,13 @@ def cnbd(build, storage, groups, workdir, size, path=None, extra=()):
     return s.start(argv, size, ["bench"] + [n for n, _ in extra])
 
 
-def nbdkit(storage, groups, workdir, size, path=None, name=None):
+def nbdkit(storage, groups, workdir, size, path=None, name=None, tls=None):
     s = Server(name or "nbdkit " + storage, "ref" if storage == "null" else "peer",
                storage, groups, workdir)
+    s.tls = tls
     argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(s.port)]
+    if tls:
+        argv += ["--tls=require", "--tls-certificates=" + tls.pki]
     argv += ["file", path] if storage == "file" else [storage, str(size)]
     return s.start(argv, size)
 

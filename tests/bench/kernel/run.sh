@@ -10,8 +10,9 @@
 #   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 3)
 #   BENCH_KERNEL_STACKS   comma-separated substrings of stack names to keep
 #                         (default all; see guest.sh)
-#   BENCH_KERNEL_CPU      qemu -cpu model (default qemu64, which has no AES-NI;
-#                         max emulates it, as a real machine's TLS would use)
+#   BENCH_KERNEL_CPU      qemu -cpu model (default max: AES-NI and CLMUL are
+#                         emulated, as the machines TLS runs on have them; "" for
+#                         qemu's own qemu64, without them)
 set -euo pipefail
 
 build=${1:?usage: run.sh BUILD_DIR OUT_DIR}
@@ -29,7 +30,7 @@ console=$out/kernel-console.txt
 # and its output printed even when it passes (that is where the numbers are).
 set +e
 CNBD_KERNEL_CASES=bench_kernel CNBD_KERNEL_VERBOSE=1 CNBD_BUILD_DIR=$build \
-CNBD_KERNEL_CPU=${BENCH_KERNEL_CPU:-} \
+CNBD_KERNEL_CPU=${BENCH_KERNEL_CPU-max} \
 CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials${stacks:+ cnbd.bench_stacks=$stacks}" \
     "$repo/tests/kernel/run-vm.sh" > "$console" 2>&1
 rc=$?
