@@ -35,16 +35,18 @@
 #
 # Kernel command line knobs (run.sh sets them): cnbd.bench_runtime=SECONDS
 # per fio run, cnbd.bench_trials=N, cnbd.bench_stacks=A,B (substrings of
-# stack names to keep; default all).
+# stack names to keep; default all), cnbd.bench_workloads=rr4k,sr1m (default
+# all).
 # shellcheck source=tests/kernel/lib.sh
 . "$CNBD_KERNEL_LIB"
 
-runtime=5 trials=3 keep=
+runtime=5 trials=3 keep= only=
 for arg in $(< /proc/cmdline); do
     case $arg in
         cnbd.bench_runtime=*) runtime=${arg#*=} ;;
         cnbd.bench_trials=*) trials=${arg#*=} ;;
         cnbd.bench_stacks=*) keep=${arg#*=} ;;
+        cnbd.bench_workloads=*) only=${arg#*=} ;;
     esac
 done
 here=$CNBD_REPO/tests/bench/kernel
@@ -248,6 +250,7 @@ daemon_ns() {
 }
 for w in "${workloads[@]}"; do
     read -r wkey wargs <<< "$w"
+    [[ -z $only || ,$only, == *,$wkey,* ]] || continue
     for ((t = 1; t <= trials; t++)); do
         for s in "${stacks[@]}"; do
             read -r sname dev group <<< "$s"

@@ -10,6 +10,7 @@
 #   BENCH_KERNEL_TRIALS   runs per cell, best kept (default 3)
 #   BENCH_KERNEL_STACKS   comma-separated substrings of stack names to keep
 #                         (default all; see guest.sh)
+#   BENCH_KERNEL_WORKLOADS  comma-separated workload keys: rr4k,rw4k,sr1m (default all)
 #   BENCH_KERNEL_CPU      qemu -cpu model (default max: AES-NI and CLMUL are
 #                         emulated, as the machines TLS runs on have them; "" for
 #                         qemu's own qemu64, without them)
@@ -22,6 +23,7 @@ repo=$(cd "$here/../../.." && pwd)
 runtime=${BENCH_KERNEL_RUNTIME:-5}
 trials=${BENCH_KERNEL_TRIALS:-3}
 stacks=${BENCH_KERNEL_STACKS:-}
+only=${BENCH_KERNEL_WORKLOADS:-}
 mkdir -p "$out"
 console=$out/kernel-console.txt
 
@@ -31,7 +33,7 @@ console=$out/kernel-console.txt
 set +e
 CNBD_KERNEL_CASES=bench_kernel CNBD_KERNEL_VERBOSE=1 CNBD_BUILD_DIR=$build \
 CNBD_KERNEL_CPU=${BENCH_KERNEL_CPU-max} \
-CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials${stacks:+ cnbd.bench_stacks=$stacks}" \
+CNBD_KERNEL_APPEND="cnbd.casedir=tests/bench/kernel/cases cnbd.bench_runtime=$runtime cnbd.bench_trials=$trials${stacks:+ cnbd.bench_stacks=$stacks}${only:+ cnbd.bench_workloads=$only}" \
     "$repo/tests/kernel/run-vm.sh" > "$console" 2>&1
 rc=$?
 set -e
