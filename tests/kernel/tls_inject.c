@@ -299,9 +299,16 @@ int main(int argc, char **argv)
 {
 	int lfd, n = 0;
 
+	static const char usage[] = "usage: tls-inject LISTEN_PORT UPSTREAM_PORT CERT_DIR "
+				    "pass|keyupdate@BYTES|alert@BYTES[,...]\n"
+				    "(a test-only TLS proxy: tests/kernel/tls_inject.c says what it does)\n";
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
 	if (argc != 5 || parse_plan(argv[4]) < 0) {
-		fprintf(stderr, "usage: tls-inject LISTEN_PORT UPSTREAM_PORT CERT_DIR "
-			"pass|keyupdate@BYTES|alert@BYTES[,...]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	upstream_port = atoi(argv[2]);
