@@ -41,10 +41,11 @@ struct export_config {
  * for messages that come after parsing: credentials are loaded by the
  * master (tls_load.c), at start and at each reload. */
 /* tls-kernel: whether a worker moves its session into kernel TLS after
- * the handshake (tls_kernel.c). */
+ * the handshake (tls_kernel.c). Off by default: measured, it pays for
+ * large reads and costs for small ones (docs/performance.md, "TLS"). */
 enum tls_kernel_mode {
-	TLS_KERNEL_AUTO,		/* where the kernel can take it */
 	TLS_KERNEL_OFF,			/* GnuTLS throughout */
+	TLS_KERNEL_AUTO,		/* where the kernel can take it */
 };
 
 struct tls_config {

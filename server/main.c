@@ -200,7 +200,7 @@ static int prepare(const struct options *o, struct master *m,
 	if (cfg->tls.mode != CNBD_TLS_OFF) {
 		tls_describe(&cfg->tls, err, sizeof(err));
 		log_info("%s", err);
-		tls_kernel_wanted(&cfg->tls);	/* asked (and said) now, as root */
+		tls_kernel_wanted(&cfg->tls);	/* with auto: asked (and said) now, as root */
 	}
 	if (export_open_all(cfg, m->root, err, sizeof(err)) < 0) {
 		log_error("%s", err);

@@ -65,5 +65,5 @@ void tls_describe(const struct tls_config *t, char *buf, size_t len)
 		 t->verify_peer ? " (client certificates required)" : "",
 		 t->certificates && t->psk_file ? "," : "",
 		 t->psk_file ? " PSK from " : "", t->psk_file ? t->psk_file : "",
-		 t->kernel == TLS_KERNEL_OFF ? "; tls-kernel = off" : "");
+		 t->kernel == TLS_KERNEL_AUTO ? "; tls-kernel = auto" : "");
 }

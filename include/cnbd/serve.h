@@ -110,7 +110,8 @@ struct cnbd_serve_options {
 	 * (setsockopt TCP_ULP "tls"; Linux's tls module) where it can take
 	 * it: the kernel then encrypts, and large reads go out with
 	 * sendfile. Where it cannot (no module, a cipher it lacks), GnuTLS
-	 * serves the connection as without this. */
+	 * serves the connection as without this. Measured, it pays for
+	 * large reads and costs for small ones (docs/performance.md). */
 	bool tls_kernel;
 };
 

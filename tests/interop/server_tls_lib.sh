@@ -5,7 +5,9 @@
 #   tls_config F PORT KEY=VALUE...
 #                           a [server] section (write_server_config) with
 #                           the keys given (control = off, as always
-#                           there), and no export: add them with add_export
+#                           there), and no export: add them with add_export;
+#                           tls-kernel = $CNBD_TEST_TLS_KERNEL when that is
+#                           set (server_tls_kernel_interop sets auto)
 #   x509_uri PORT NAME      nbds:// with the client's certificate directory
 #   psk_uri PORT NAME [USER [FILE]]   nbds://USER@ (default alice, keys.psk)
 #   qemu_x509_object        qemu-img --object for the client certificates
@@ -26,6 +28,7 @@ tls_config() {
 		for kv in "$@"; do
 			echo "${kv%%=*} = ${kv#*=}"
 		done
+		[ -z "${CNBD_TEST_TLS_KERNEL:-}" ] || echo "tls-kernel = $CNBD_TEST_TLS_KERNEL"
 	} >>"$f"
 }
 

@@ -46,7 +46,7 @@ static void test_default_off(void **state)
 	assert_null(cfg->tls.certificates);
 	assert_null(cfg->tls.psk_file);
 	assert_false(cfg->tls.verify_peer);
-	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_AUTO);
+	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_OFF);
 	assert_false(cfg->exports[0].exp.tls_required);
 	/* Off loads nothing. */
 	assert_int_equal(tls_load(cfg, &tls, err, sizeof(err)), 0);
@@ -90,14 +90,14 @@ static void test_full(void **state)
 	assert_string_equal(line, "TLS on: PSK from /k");
 	config_free(cfg);
 
-	cfg = parse_ok("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = off\n[a]\nbackend = null\n");
-	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_OFF);
-	assert_int_equal(cfg->tls.kernel_line, 4);
-	tls_describe(&cfg->tls, line, sizeof(line));
-	assert_string_equal(line, "TLS on: PSK from /k; tls-kernel = off");
-	config_free(cfg);
 	cfg = parse_ok("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = auto\n[a]\nbackend = null\n");
 	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_AUTO);
+	assert_int_equal(cfg->tls.kernel_line, 4);
+	tls_describe(&cfg->tls, line, sizeof(line));
+	assert_string_equal(line, "TLS on: PSK from /k; tls-kernel = auto");
+	config_free(cfg);
+	cfg = parse_ok("[server]\ntls = on\ntls-psk-file = /k\ntls-kernel = off\n[a]\nbackend = null\n");
+	assert_int_equal(cfg->tls.kernel, TLS_KERNEL_OFF);
 	config_free(cfg);
 
 	/* Credentials named with tls = off: kept for a later "on", unused. */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # kernel-timeout: 600
-# nbd-serverd's workers under kernel TLS (tls-kernel = auto, the default)
+# nbd-serverd's workers under kernel TLS (tls-kernel = auto; off is the default)
 # where the kernel has the tls module, which the CI host lacks:
 #   - nbdcopy over nbds:// into and out of a memory export (reads of 64 KiB
 #     and more go out with sendfile from the memfd, through kernel TLS)

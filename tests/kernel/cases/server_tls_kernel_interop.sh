@@ -3,7 +3,7 @@
 # The host's TLS interop tests of nbd-serverd, run here unchanged, where
 # the kernel has the tls module (the CI host's has not) and so every TLS
 # connection they make is served by kernel TLS in the worker (tls-kernel
-# = auto, the default): nbdinfo, nbdcopy (64 MiB both ways, sha256) and
+# = auto, through CNBD_TEST_TLS_KERNEL; the default is off): nbdinfo, nbdcopy (64 MiB both ways, sha256) and
 # qemu-img over X.509 and PSK, client certificates, the TLS modes and a
 # tls = require export. Each test that makes a TLS connection must raise
 # the kernel's count of TLS sockets (/proc/net/tls_stat TlsTxSw; the
@@ -19,6 +19,7 @@ tls_stat() {
 }
 export CNBD_SRC=$CNBD_REPO PYTHONPATH=$CNBD_REPO/tests/lib PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export CNBD_TLS_KEY_ARGS=--key-type=ecdsa	# RSA keys are slow under TCG
+export CNBD_TEST_TLS_KERNEL=auto		# server_tls_lib.sh's tls_config
 failed=()
 for name in server_tls_x509.sh server_tls_psk.sh server_tls_verify.sh server_tls_export.sh \
         server_tls_modes.sh protocol_starttls_refused.py; do
