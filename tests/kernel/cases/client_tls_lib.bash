@@ -12,6 +12,8 @@
 #   write_pattern FILE        4 MiB of a known pattern through the file system,
 #                             synced, dropped from the cache, read back
 #   tls_is DEVICE MODE        nbdctl list shows TLS MODE for DEVICE
+#   checksummed_files DIR, check_files DIR, files_intact
+#                             files and their SHA-256 across a reattach
 
 TLS_MODE=${TLS_MODE:-kernel}
 TLS=$CNBD_SCRATCH/tls
@@ -97,4 +99,16 @@ checksummed_files() {
 }
 check_files() {
     (cd "$1" && sha256sum -c --quiet "$CNBD_SCRATCH/sums") || guest_fail "files differ after reattach"
+}
+# files_intact [DEVICE]: on a reattached DEVICE (nbd0), the files
+# checksummed_files wrote under $MNT/files are there, fsck is clean; then
+# detach, and no I/O error was logged.
+files_intact() {
+    local dev=${1:-nbd0}
+    mount "/dev/$dev" "$MNT" || guest_fail "mount after reattach failed"
+    check_files "$MNT/files"
+    umount "$MNT"
+    fsck.ext4 -fn "/dev/$dev" > /dev/null || guest_fail "fsck found errors"
+    nbdctl detach "$dev" || guest_fail "detach failed"
+    no_io_errors "$dev"
 }

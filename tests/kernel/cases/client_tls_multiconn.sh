@@ -58,10 +58,5 @@ umount "$MNT"
 nbdctl detach nbd0 || guest_fail "detach failed"
 wait_until 10 "the connections to close" eval '[[ $(conns) == 0 ]]'
 attach
-mount /dev/nbd0 "$MNT" || guest_fail "mount after reattach failed"
-check_files "$MNT/files"
-umount "$MNT"
-fsck.ext4 -fn /dev/nbd0 || guest_fail "fsck found errors"
-nbdctl detach nbd0 || guest_fail "detach failed"
-no_io_errors nbd0
+files_intact
 log "ok"

@@ -31,12 +31,7 @@ nbdctl detach nbd0 || guest_fail "detach failed"
 nbd_connected 0 && guest_fail "nbd0 still connected after detach"
 
 dev=$(nbdctl attach "$URI" --tls-mode "$TLS_MODE") || guest_fail "reattach over TLS failed"
-mount /dev/nbd0 "$MNT" || guest_fail "mount after reattach failed"
-check_files "$MNT/files"
-umount "$MNT"
-fsck.ext4 -fn /dev/nbd0 || guest_fail "fsck found errors"
-nbdctl detach nbd0 || guest_fail "detach failed"
-no_io_errors nbd0
+files_intact
 wire_check
 
 log "--- refusals"
