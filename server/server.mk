@@ -4,7 +4,8 @@ SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER_BIN  := $(B)/nbd-serverd
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
-SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS)
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd)
+SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS) $(SYSTEMD_LIBS)
 
 PROGRAMS += $(SERVER_BIN)
 
