@@ -3,7 +3,8 @@
 # and the files udev, modprobe and systemd need.
 
 NBDCTL_OBJS := $(addprefix $(B)/client/, nbdctl.o nbdctl_attach.o nbdctl_list.o \
-	nbdctl_exports.o nbdctl_udev.o control_client.o sysfs_nbd.o)
+	nbdctl_exports.o nbdctl_udev.o nbdctl_json.o nbdctl_table.o nbdctl_progress.o \
+	nbdctl_wait.o nbdctl_reload.o control_client.o sysfs_nbd.o)
 # The server's side appends its "nbdctl server" object here (it defines
 # nbdctl_server_command; see client/nbdctl.h), and any libraries it needs
 # to NBDCTL_EXTRA_LIBS. nbdctl links without them.
