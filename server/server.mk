@@ -35,6 +35,7 @@ install-server: $(SERVER_BIN)
 	install -m 0644 server/nbd-serverd.8 $(DESTDIR)$(MANDIR)/man8/nbd-serverd.8
 	sed 's|@SBINDIR@|$(SBINDIR)|g' server/nbd-serverd.service \
 		> $(DESTDIR)$(UNITDIR)/nbd-serverd.service
+	install -m 0644 server/nbd-serverd.socket $(DESTDIR)$(UNITDIR)/nbd-serverd.socket
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-serverd.service
 	install -m 0644 server/nbd-serverd.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
