@@ -2,8 +2,10 @@
 /*
  * nbdctl wait nbdN [--timeout SECONDS]: until the daemon's device is
  * connected (after an attach from the devices file, or a reconnect),
- * with a status line on a terminal. Also the look-ups attach's status
- * line makes.
+ * with a status line on a terminal. A daemon that does not answer yet
+ * and a device it does not have yet are waited for too: an initramfs
+ * starts the daemon and waits for its root device at once. Also the
+ * look-ups attach's status line makes.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -105,7 +107,7 @@ static long now_ms(void)
 static int wait_for(const struct nbdctl_options *opts, const char *dev, unsigned timeout)
 {
 	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	char label[64], err[1024], state[32] = "";
+	char label[64], err[1024], state[32] = "", *said;
 	long deadline = now_ms() + timeout * 1000L;
 	struct progress *p;
 	char *line = NULL;
@@ -115,35 +117,30 @@ static int wait_for(const struct nbdctl_options *opts, const char *dev, unsigned
 	for (;;) {
 		free(line);
 		line = nbdctl_find_device(opts, same_device, (void *)dev, err, sizeof(err));
-		if (!line || (control_field(line, "state", state, sizeof(state)) == 0 &&
-			      !strcmp(state, "connected")))
+		if (line && control_field(line, "state", state, sizeof(state)) == 0 &&
+		    !strcmp(state, "connected"))
 			break;
 		pthread_mutex_lock(&seen.lock);
-		nbdctl_describe_device(line, seen.text, sizeof(seen.text));
+		if (line)
+			nbdctl_describe_device(line, seen.text, sizeof(seen.text));
+		else if (!strcmp(err, "no such device"))
+			snprintf(seen.text, sizeof(seen.text), "not attached by nbd-clientd (yet)");
+		else
+			snprintf(seen.text, sizeof(seen.text), "%s", err);
 		pthread_mutex_unlock(&seen.lock);
 		if (timeout && now_ms() >= deadline)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = WAIT_POLL_MS * 1000000L }, NULL);
 	}
 	progress_stop(p);
-	if (!line) {
-		fprintf(stderr, "nbdctl wait: %s: %s\n", dev,
-			strcmp(err, "no such device") ? err : "not attached by nbd-clientd");
-		return 1;
-	}
-	if (strcmp(state, "connected")) {
-		char *said;
-
-		nbdctl_describe_device(line, seen.text, sizeof(seen.text));
-		said = nbdctl_escape(seen.text);
-		fprintf(stderr, "nbdctl wait: %s not connected after %u s: %s\n", dev, timeout,
-			said ? said : "?");
-		free(said);
-		free(line);
-		return 1;
-	}
 	free(line);
-	return 0;
+	if (!strcmp(state, "connected"))
+		return 0;
+	said = nbdctl_escape(seen.text);
+	fprintf(stderr, "nbdctl wait: %s not connected after %u s: %s\n", dev, timeout,
+		said ? said : "?");
+	free(said);
+	return 1;
 }
 
 static int wait_run(int argc, char **argv, const struct nbdctl_options *opts)
@@ -178,6 +175,6 @@ static int wait_run(int argc, char **argv, const struct nbdctl_options *opts)
 const struct nbdctl_command nbdctl_wait_command = {
 	.name = "wait",
 	.usage = "nbdN [--timeout SECONDS]",
-	.summary = "wait until a device the daemon manages is connected (default at most 120 s; 0: no limit)",
+	.summary = "wait until the daemon's device is connected, also while the daemon starts (default at most 120 s; 0: no limit)",
 	.run = wait_run,
 };

@@ -17,6 +17,11 @@
   backslashes and a byte that is not UTF-8, and a hostile server's
   refusal text in "error"; the plain form keeps its fixed columns and
   the table (on a pty) aligns them, neither with a raw control byte;
+- nbdctl wait and attach, when they last, show a status line on a
+  terminal's stderr (a pty), redrawn in place and cleared before the
+  final message; on a pipe none; wait exits 1 at its timeout, also for a
+  device the daemon lacks or a daemon that does not answer (each said),
+  2 for a name that is not nbdN;
 - SIGTERM: STOPPING=1.
 """
 
@@ -73,11 +78,13 @@ def list_json(d):
     return {dev["spec"]: dev for dev in doc["devices"]}
 
 
-def table_on_pty(d):
-    """nbdctl list with a terminal for stdout: its bytes."""
+def on_pty(d, *args, stream="stdout"):
+    """nbdctl ARGS with a terminal for stdout (or stderr): (rc, its
+    bytes, the other stream's)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([NBDCTL, "--socket", d.sock, "list"], stdout=slave,
-                         stderr=subprocess.PIPE)
+    io = {"stdout": slave, "stderr": subprocess.PIPE} if stream == "stdout" else \
+         {"stdout": subprocess.PIPE, "stderr": slave}
+    p = subprocess.Popen([NBDCTL, "--socket", d.sock] + list(args), **io)
     os.close(slave)
     out = b""
     while True:
@@ -89,8 +96,9 @@ def table_on_pty(d):
             break
         out += chunk
     os.close(master)
+    other = (p.stderr if stream == "stdout" else p.stdout).read()
     p.wait(10)
-    return out.replace(b"\r\n", b"\n")
+    return p.returncode, out.replace(b"\r\n", b"\n"), other
 
 
 def write_devices(d, text):
@@ -170,7 +178,7 @@ def list_checks(d, srv):
     if len(row) != 1 or row[0].split()[7] != uri0 or not re.match(r"^ {9}last error: ", lines[lines.index(row[0]) + 1]):
         fail("plain rows: %r" % lines)
 
-    table = table_on_pty(d)
+    _, table, _ = on_pty(d, "list")
     if raw_controls(table):
         fail("the table holds raw control bytes: %r" % table)
     tlines = table.decode(errors="replace").splitlines()
@@ -184,6 +192,51 @@ def list_checks(d, srv):
                 fail("the table's columns are not aligned: %r" % tlines)
     if not any(uri0 in l for l in tlines):
         fail("the table lacks the URI: %r" % tlines)
+
+
+STATUS_LINE = re.compile(rb"\r[|/\\-] ([^\r\x1b]*)\x1b\[K")
+
+
+def progress_checks(d, srv):
+    """A wait or an attach that lasts shows a status line on a terminal,
+    rewritten in place and gone at the end; on a pipe, nothing of it."""
+    t0 = time.monotonic()
+    rc, err, _ = on_pty(d, "wait", "nbd0", "--timeout", "2", stream="stderr")
+    took = time.monotonic() - t0
+    frames = STATUS_LINE.findall(err)
+    if rc != 1 or not 1.5 < took < 6 or not frames:
+        fail("wait on a terminal: rc %d after %.1f s: %r" % (rc, took, err), d.log)
+    if not re.match(rb"waiting for nbd0: nbd0 (waiting|connecting): last error: ", frames[-1]):
+        fail("wait's status line: %r" % frames[-1], d.log)
+    tail = err[err.rindex(b"\x1b[K") + 3:]
+    if not err.endswith(b"\n") or not re.fullmatch(rb"\r?nbdctl wait: nbd0 not connected after 2 s: nbd0 (waiting|connecting): last error: [^\r\x1b]*\n", tail):
+        fail("wait: the line is not cleared before the error: %r" % err[-300:], d.log)
+    r = d.ctl("wait", "nbd0", "--timeout", "1")
+    if r.returncode != 1 or b"\r" in r.stderr or b"\x1b" in r.stderr:
+        fail("wait on a pipe: rc %d: %r" % (r.returncode, r.stderr), d.log)
+    r = d.ctl("wait", "nbd7", "--timeout", "1")
+    if r.returncode != 1 or r.stderr != b"nbdctl wait: nbd7 not connected after 1 s: not attached by nbd-clientd (yet)\n":
+        fail("wait for a device the daemon lacks: rc %d: %r" % (r.returncode, r.stderr))
+    r = subprocess.run([NBDCTL, "--socket", d.sock + ".none", "wait", "nbd0", "--timeout", "1"],
+                       capture_output=True, timeout=10)
+    if r.returncode != 1 or not r.stderr.startswith(b"nbdctl wait: nbd0 not connected after 1 s: cannot reach nbd-clientd"):
+        fail("wait without a daemon: rc %d: %r" % (r.returncode, r.stderr))
+    if d.ctl("wait", "sda").returncode != 2:
+        fail("wait sda: not a usage error")
+
+    # An attach held up by a server that drips its negotiation.
+    if d.ctl("detach", "nbd0").returncode != 0:
+        fail("detach nbd0", d.log)
+    srv.mode, srv.drip = "drip", 0.5
+    uri = "nbd://127.0.0.1:%d/slow" % srv.port
+    rc, err, out = on_pty(d, "attach", uri, "--device", "nbd0", "--binding", "ioctl",
+                          "--negotiate-timeout", "3", stream="stderr")
+    frames = STATUS_LINE.findall(err)
+    if rc != 1 or not frames or not frames[-1].startswith(b"attaching " + uri.encode() + b": nbd0 connecting"):
+        fail("attach on a terminal: rc %d: %r" % (rc, err), d.log)
+    if not re.search(rb"\x1b\[K\r\x1b\[Knbdctl attach: the server did not finish negotiating within 3 s", err):
+        fail("attach: the line is not cleared before the error: %r" % err[-300:], d.log)
+    srv.mode = "refuse"
 
 
 def main():
@@ -224,6 +277,7 @@ def main():
 
         list_checks(d, srv)
         reload_checks(d, n, srv)
+        progress_checks(d, srv)
 
         mark = n.count()
         d.stop()
