@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,13 @@ bool service_notify_enabled(void)
  * manager that cannot be told would fill the log otherwise. */
 static void notify(const char *state)
 {
-	static bool complained;
+	static atomic_bool complained;
 	int rc;
 
 	if (!service_notify_enabled())
 		return;
 	rc = sd_notify(0, state);
-	if (rc < 0 && !complained) {
-		complained = true;
+	if (rc < 0 && !atomic_exchange(&complained, true)) {
 		log_warn("cannot notify the service manager (NOTIFY_SOCKET): %s", strerror(-rc));
 	}
 }

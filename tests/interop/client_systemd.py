@@ -27,7 +27,6 @@
 
 import json
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -37,6 +36,7 @@ import time
 import fake_clientd
 import hostile_nbd
 import nbdtest
+import pty_run
 import sdnotify
 from fake_clientd import NBDCTL, fail
 
@@ -79,26 +79,7 @@ def list_json(d):
 
 
 def on_pty(d, *args, stream="stdout"):
-    """nbdctl ARGS with a terminal for stdout (or stderr): (rc, its
-    bytes, the other stream's)."""
-    master, slave = pty.openpty()
-    io = {"stdout": slave, "stderr": subprocess.PIPE} if stream == "stdout" else \
-         {"stdout": subprocess.PIPE, "stderr": slave}
-    p = subprocess.Popen([NBDCTL, "--socket", d.sock] + list(args), **io)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    other = (p.stderr if stream == "stdout" else p.stdout).read()
-    p.wait(10)
-    return p.returncode, out.replace(b"\r\n", b"\n"), other
+    return pty_run.run([NBDCTL, "--socket", d.sock] + list(args), stream=stream)
 
 
 def write_devices(d, text):

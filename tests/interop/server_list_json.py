@@ -12,12 +12,12 @@ exit 1, and nothing on stdout (never half a JSON document).
 
 import json
 import os
-import pty
 import re
 import subprocess
 import tempfile
 
 import nbdtest
+import pty_run
 from nbdtest import check
 
 NBDCTL = os.path.join(nbdtest.BUILD, "nbdctl")
@@ -34,25 +34,6 @@ LONG = "a much longer export name than twenty"
 def ctl(srv, *args):
     return subprocess.run([NBDCTL, "server", "--socket", srv.control] + list(args),
                           capture_output=True, timeout=30)
-
-
-def on_pty(srv, *args):
-    master, slave = pty.openpty()
-    p = subprocess.Popen([NBDCTL, "server", "--socket", srv.control] + list(args),
-                         stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    p.wait(10)
-    return out.replace(b"\r\n", b"\n")
 
 
 def checks(srv):
@@ -88,7 +69,7 @@ def checks(srv):
           "plain header: %r" % lines[0])
     check("disk                 memory       0     2  " in lines, "plain disk row: %r" % lines)
 
-    table = on_pty(srv, "list")
+    _, table, _ = pty_run.run([NBDCTL, "server", "--socket", srv.control, "list"])
     check(not re.search(rb"[\x00-\x09\x0b-\x1f\x7f]", table), "table: raw controls %r" % table)
     tlines = table.decode(errors="replace").splitlines()
     at = tlines[0].index("BACKEND")

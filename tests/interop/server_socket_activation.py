@@ -122,13 +122,8 @@ def main():
             srv.terminate()
             srv.wait(10)
     except (AssertionError, nbdtest.TestFailure) as e:
-        print(open(log, errors="replace").read()[-3000:])
-        nbdtest.fail(str(e))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        n.close()
-        subprocess.run(["rm", "-rf", tmp])
+        sdnotify.finish(e, log, proc, n, tmp)
+    sdnotify.finish(None, log, proc, n, tmp)
     print("ok")
 
 

@@ -131,13 +131,8 @@ def main():
         check(not n.errors, "checks at a message failed: %s" % n.errors)
         print("messages:", n.since())
     except (AssertionError, nbdtest.TestFailure) as e:
-        print(open(log, errors="replace").read()[-3000:])
-        nbdtest.fail(str(e))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        n.close()
-        subprocess.run(["rm", "-rf", tmp])
+        sdnotify.finish(e, log, proc, n, tmp)
+    sdnotify.finish(None, log, proc, n, tmp)
     print("ok")
 
 

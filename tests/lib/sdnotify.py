@@ -12,8 +12,11 @@ at the moment one arrives (on_message), the way systemd would see it.
 """
 
 import socket
+import subprocess
 import threading
 import time
+
+import nbdtest
 
 
 class Listener:
@@ -80,3 +83,17 @@ class Listener:
         self.running = False
         self.thread.join()
         self.sock.close()
+
+
+def finish(error, log, proc, listener, tmp):
+    """The end of a test around a daemon: on an error, the log's tail and
+    the failure; always, the daemon killed if it still runs, the
+    listener closed and tmp removed."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    listener.close()
+    if error is not None:
+        print(open(log, errors="replace").read()[-3000:])
+    subprocess.run(["rm", "-rf", tmp])
+    if error is not None:
+        nbdtest.fail(str(error))
