@@ -87,6 +87,7 @@ def start_all(build, groups, work, size, datafile, keep):
         ("nbdkit null", lambda: servers.nbdkit("null", groups, work, size)),
         ("nbd-server file", lambda: servers.nbd_server(groups, work, size, datafile)),
         ("qemu-nbd file", lambda: servers.qemu_nbd(groups, work, size, datafile)),
+        ("floor", lambda: servers.floor(build, groups, work, size)),
     ]
     running = []
     for name, make in makers:
@@ -132,6 +133,9 @@ def run(build, out, parts):
         sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
+    floor_bin = os.path.join(build, "tests", "bench", "floor_server")
+    if "fio" in parts and not os.access(floor_bin, os.X_OK):
+        sys.exit("bench: %s is not built (make bench builds it)" % floor_bin)
     if "connrate" in parts and not os.access(conn_bin, os.X_OK):
         sys.exit("bench: %s is not built (make bench builds it)" % conn_bin)
 

@@ -71,7 +71,7 @@ def userspace(rows, cells, wkeys):
            "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
            "|---|" + "---|" * len(wkeys)]
     for srv in rows:
-        name = srv["name"] + (" (ref)" if srv["family"] == "ref" else "")
+        name = srv["name"] + {"ref": " (ref)", "floor": " (floor)"}.get(srv["family"], "")
         line = []
         for k in wkeys:
             c = cells.get((srv["name"], k))
@@ -80,6 +80,29 @@ def userspace(rows, cells, wkeys):
             else:
                 line.append("%s / %s" % (rate(c["rate"], UNIT[k]), us(c["cpu_us"])))
         out.append("| %s | %s |" % (name, " | ".join(line)))
+    return out + [""]
+
+
+def floor_table(rows, cells, wkeys):
+    """Every server's CPU per request as a multiple of the floor server's
+    (tests/bench/floor_server.c: the system calls alone) in the same run."""
+    if not any(s["family"] == "floor" for s in rows):
+        return []
+    out = ["## CPU per request as a multiple of the floor", "",
+           "floor = tests/bench/floor_server.c: no checks, no storage, every"
+           " request header of a recv() answered in one writev(). 1.0x is what"
+           " the system calls cost; the rest is each server's own work.", "",
+           "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+           "|---|" + "---|" * len(wkeys)]
+    for srv in rows:
+        line = []
+        for k in wkeys:
+            c, f = cells.get((srv["name"], k)), cells.get(("floor", k))
+            if not c or not f or c.get("rate") is None or f.get("rate") is None:
+                line.append("n/a")
+            else:
+                line.append("%.2fx" % (c["cpu_us"] / f["cpu_us"]))
+        out.append("| %s | %s |" % (srv["name"], " | ".join(line)))
     return out + [""]
 
 
@@ -122,6 +145,11 @@ def _cpu_rows(rows, cells, k):
         r = a["cpu_us"] / b["cpu_us"]
         out.append("| %s CPU/request, %s | %s | %s (%s) | %.2fx | <= 0.5x | %s |" % (
             LABEL[k], kind, us(a["cpu_us"]), us(b["cpu_us"]), theirs, r, verdict(r <= 0.5)))
+        f = cells.get(("floor", k))
+        if f and f.get("rate") is not None:
+            r = a["cpu_us"] / f["cpu_us"]
+            out.append("| %s CPU/request, %s vs floor | %s | %s (floor) | %.2fx | <= 2x | %s |" % (
+                LABEL[k], kind, us(a["cpu_us"]), us(f["cpu_us"]), r, verdict(r <= 2.0)))
     return out
 
 
@@ -241,7 +269,7 @@ def build(res):
     ceiling = max(res["iperf"].values()) if res["iperf"] else None
     lines = header(meta)
     if rows:
-        lines += userspace(rows, cells, wkeys) + noise(cells)
+        lines += userspace(rows, cells, wkeys) + floor_table(rows, cells, wkeys) + noise(cells)
     if res["iperf"]:
         runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
         lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
