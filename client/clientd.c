@@ -28,9 +28,9 @@
 #include "devices_apply.h"
 #include "devices_conf.h"
 #include "kmod_load.h"
-#include "log.h"
+#include "common/log.h"
 #include "netlink_call.h"
-#include "service_notify.h"
+#include "common/service_notify.h"
 #include "supervisor.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */

@@ -10,7 +10,7 @@
 
 #include "device.h"
 #include "device_status.h"
-#include "service_notify.h"
+#include "common/service_notify.h"
 
 /* The table lists newest first; the oldest first reads better. */
 static size_t describe_locked(char *out, size_t len)

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "service_notify.h"
+#include "common/service_notify.h"
 
 /* Sends the STATUS= line (devices and their states) if it changed;
  * returns the ms until a change held back is due, or -1. */

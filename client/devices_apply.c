@@ -9,8 +9,8 @@
 #include "device.h"
 #include "device_state.h"
 #include "devices_apply.h"
-#include "log.h"
-#include "service_notify.h"
+#include "common/log.h"
+#include "common/service_notify.h"
 
 static const char *devices_path = DEVICES_CONF_DEFAULT;
 static bool devices_path_given;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_json.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl_json.h"
 
 int32_t utf8_decode(const unsigned char *s, size_t *len)

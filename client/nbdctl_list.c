@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_json.h"
 #include "nbdctl_table.h"

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_progress.h"
 #include "sysfs_nbd.h"

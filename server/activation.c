@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "activation.h"
-#include "peer.h"
+#include "common/peer.h"
 
 int activation_count(void)
 {

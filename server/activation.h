@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "listen.h"
+#include "common/listen.h"
 
 /* How many sockets systemd passed (0: not activated), or -1 when
  * LISTEN_FDS is malformed. Call before anything opens a descriptor or

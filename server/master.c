@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
-#include "service_notify.h"
+#include "common/peer.h"
+#include "common/service_notify.h"
 #include "worker.h"
 
 /* After a poll() failure, wait this long before the next try. */

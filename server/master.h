@@ -15,11 +15,11 @@
 #include "control_socket.h"
 #include "export_list.h"
 #include "lifeline.h"
-#include "listen.h"
+#include "common/listen.h"
 #include "log_rate.h"
 #include "monitor.h"
 #include "privdrop.h"
-#include "service_notify.h"
+#include "common/service_notify.h"
 #include "worker_list.h"
 
 struct lease_wait;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
 
 /* Room left for names once the counts are in. */

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "service_notify.h"
+#include "common/service_notify.h"
 #include "tls_load.h"
 
 enum change { ADDED, CHANGED, UNCHANGED };
