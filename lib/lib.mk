@@ -2,11 +2,12 @@
 # in the tree and in every #include line ("common/log.h"):
 #
 #   common/    <- everything
-#   proto/     <- engine/, clientlib/
+#   proto/     <- engine/, clientlib/, clientapi/
 #   backend/   <- embed/, server/
 #   engine/    <- embed/, server/
 #   embed/     (the embedded server: nothing in lib/ uses it)
-#   clientlib/ <- client/ (nbd-clientd, nbdctl)
+#   clientlib/ <- clientapi/, client/ (nbd-clientd, nbdctl)
+#   clientapi/ (the public client, <cnbd/client.h>: nothing in lib/ uses it)
 #
 # A part may include headers only from the parts it points to; see
 # docs/internals.md.
@@ -26,7 +27,8 @@
 #                       may have its own read_full or parse_size.
 LIB_SRCS :=
 include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
-	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk
+	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk \
+	lib/clientapi/clientapi.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd-internal.a
 LIB_LIBS := -linih -ldl -lgnutls
