@@ -84,8 +84,10 @@ int api_chunk_begin(struct cnbd_client *h)
 	if (type == NBD_REPLY_TYPE_BLOCK_STATUS) {
 		if (cmd->type != NBD_CMD_BLOCK_STATUS)
 			return bad_chunk(h, "block status answers BLOCK_STATUS only");
-		if (rx->length < 12 || (rx->length - 4) % 8 || rx->length > STATUS_MAX)
+		if (rx->length < 12 || (rx->length - 4) % 8)
 			return bad_chunk(h, "not a whole number of extents");
+		if (rx->length > STATUS_MAX)
+			return bad_chunk(h, "more than a million extents");
 		return want_payload(h, RX_PAYLOAD, rx->length);
 	}
 	return bad_chunk(h, "a type this client does not know");

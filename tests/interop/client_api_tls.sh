@@ -82,7 +82,8 @@ port=$(free_port)
 start_nbdkit "$port" --tls-certificates="$tmp/tls/pki" --tls-verify-peer
 roundtrip "nbdkit X.509, client certificate" "nbds://localhost:$port/?$certs"
 mkdir -p "$tmp/nocert" && cp "$tmp/tls/client/ca-cert.pem" "$tmp/nocert/"
-refused "nbdkit, no client certificate" EPROTO "TLS" \
+# nbdkit ends the handshake: an alert, or the connection reset, by timing.
+refused "nbdkit, no client certificate" '\(EPROTO\|ECONNRESET\)' "" \
 	"nbds://localhost:$port/?tls-certificates=$tmp/nocert"
 port=$(free_port)
 start_nbdkit "$port" --tls-psk="$tmp/tls/keys.psk"
