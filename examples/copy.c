@@ -11,6 +11,7 @@
  */
 #include <cnbd/client.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,11 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc != 3 || n < 1) {
-		fprintf(stderr, "usage: copy [-n REQUESTS] URI FILE\n"
+		bool help = argc == 2 && !strcmp(argv[1], "--help");
+
+		fprintf(help ? stdout : stderr, "usage: copy [-n REQUESTS] URI FILE\n"
 			"Copies the NBD export URI to FILE, REQUESTS reads at a time (8).\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+		return help ? 0 : 2;
 	}
 	uri = argv[1];
 	path = argv[2];
