@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Writing a request's reply: simple, or structured chunks when negotiated. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -59,8 +60,9 @@ static int reply_simple(struct session *s, uint64_t cookie, uint32_t error)
 	return send_locked(s, &iov, 1, NULL);
 }
 
-int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
-		 const char *message)
+/* Success without data (and DONE), or an error with a message. */
+static int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
+			const char *message)
 {
 	uint8_t h[sizeof(struct nbd_structured_reply) + 6];
 	struct iovec iov[2] = { { .iov_base = h } , { 0 } };
@@ -98,8 +100,8 @@ static size_t put_read_header(const struct session *s, uint8_t *h, uint64_t cook
 	return sizeof(struct nbd_structured_reply) + 8;
 }
 
-int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
-	       const void *data, uint32_t len)
+static int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
+		      const void *data, uint32_t len)
 {
 	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
 	struct iovec iov[2] = {
@@ -111,8 +113,8 @@ int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
 }
 
 /* The header goes out with MSG_MORE and the data follows from fd. */
-int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
-		  int fd, uint64_t fd_offset, uint32_t len)
+static int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
+			 int fd, uint64_t fd_offset, uint32_t len)
 {
 	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
 	struct iovec iov = { .iov_base = h,
@@ -122,8 +124,8 @@ int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
 	return send_locked(s, &iov, 1, &tail);
 }
 
-int reply_block_status(struct session *s, uint64_t cookie,
-		       const struct cnbd_extents *extents)
+static int reply_block_status(struct session *s, uint64_t cookie,
+			      const struct cnbd_extents *extents)
 {
 	size_t n = extents_count(extents);
 	size_t len = 4 + 8 * n;
@@ -145,4 +147,21 @@ int reply_block_status(struct session *s, uint64_t cookie,
 	rc = send_locked(s, &iov, 1, NULL);
 	free(buf);
 	return rc;
+}
+
+int reply_send(struct session *s, const struct request *r, const struct reply *rp)
+{
+	switch (rp->kind) {
+	case REPLY_DATA:
+		return reply_read(s, r->cookie, r->offset, rp->data, r->count);
+	case REPLY_DATA_FD:
+		return reply_read_fd(s, r->cookie, r->offset, rp->fd, rp->fd_offset, r->count);
+	case REPLY_EXTENTS:
+		return reply_block_status(s, r->cookie, rp->extents);
+	case REPLY_ERROR:
+		return reply_status(s, r->cookie, rp->error, rp->message);
+	case REPLY_DONE:
+		break;
+	}
+	return reply_status(s, r->cookie, 0, NULL);
 }

@@ -144,8 +144,13 @@ static void unreserve(struct request_queue *q, const struct request *r)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Reads one request. 1: queue it; 0: DISC; -1: end the connection. */
-static int read_request(struct recv_buffer *in, struct request *r)
+enum read_result {
+	READ_GOT_REQUEST,	/* check it and run it */
+	READ_GOT_DISC,		/* NBD_CMD_DISC: the client is done */
+	READ_CLOSE,		/* the stream ended, broke or is out of step */
+};
+
+static enum read_result read_request(struct recv_buffer *in, struct request *r)
 {
 	uint8_t h[sizeof(struct nbd_request)];
 
@@ -154,18 +159,18 @@ static int read_request(struct recv_buffer *in, struct request *r)
 			log_info("client went away without NBD_CMD_DISC");
 		else
 			log_info("reading a request: %s", strerror(errno));
-		return -1;
+		return READ_CLOSE;
 	}
 	if (get_be32(h) != NBD_REQUEST_MAGIC) {
 		log_info("request with bad magic 0x%08x: closing", get_be32(h));
-		return -1;
+		return READ_CLOSE;
 	}
 	r->flags = get_be16(h + 4);
 	r->type = get_be16(h + 6);
 	r->cookie = get_be64(h + 8);
 	r->offset = get_be64(h + 16);
 	r->count = get_be32(h + 24);
-	return r->type == NBD_CMD_DISC ? 0 : 1;
+	return r->type == NBD_CMD_DISC ? READ_GOT_DISC : READ_GOT_REQUEST;
 }
 
 /* A WRITE's payload always follows its header, even when the request
@@ -179,7 +184,7 @@ static int read_payload(struct session *s, struct recv_buffer *in,
 	if (r->count > s->max_payload) {
 		log_info("WRITE of %u bytes exceeds the maximum payload %u: closing",
 			 r->count, s->max_payload);
-		reply_status(s, r->cookie, NBD_EINVAL, "request exceeds the maximum payload");
+		reply_error(s, r, NBD_EINVAL, "request exceeds the maximum payload");
 		return -1;
 	}
 	if (error)
@@ -215,7 +220,7 @@ static void dispatch(struct session *s, struct request_queue *q,
 		log_debug("%s at %llu of %u bytes refused with error %u",
 			  nbd_cmd_name(r->type), (unsigned long long)r->offset,
 			  r->count, error);
-		reply_status(s, r->cookie, error, "invalid request");
+		reply_error(s, r, error, "invalid request");
 	} else if (q->inline_mode) {
 		request_execute(s, r);
 	} else if (!(q->nowait && request_try_nowait(s, r))) {
@@ -226,26 +231,27 @@ static void dispatch(struct session *s, struct request_queue *q,
 	request_free(r);
 }
 
-static int read_loop(struct session *s, struct request_queue *q)
+static enum transmission_end read_loop(struct session *s, struct request_queue *q)
 {
 	for (;;) {
 		struct request *r = calloc(1, sizeof(*r));
+		enum read_result got;
 		uint32_t error;
-		int rc;
 
 		if (!r)
-			return -1;
-		rc = read_request(&q->in, r);
-		if (rc <= 0) {
+			return TRANSMISSION_FAILED;
+		got = read_request(&q->in, r);
+		if (got != READ_GOT_REQUEST) {
 			free(r);
-			return rc;
+			return got == READ_GOT_DISC ? TRANSMISSION_DISCONNECTED :
+						      TRANSMISSION_FAILED;
 		}
 		error = request_check(s, r);
 		reserve(q, r);
 		if (read_payload(s, &q->in, r, error) < 0) {
 			unreserve(q, r);
 			request_free(r);
-			return -1;
+			return TRANSMISSION_FAILED;
 		}
 		dispatch(s, q, r, error);
 	}
@@ -260,11 +266,12 @@ static int executor_count(const struct session *s, int wanted)
 	return wanted > MAX_THREADS ? MAX_THREADS : wanted;
 }
 
-int serve_transmission(struct session *s, int threads)
+enum transmission_end serve_transmission(struct session *s, int threads)
 {
 	struct request_queue q = { .s = s };
 	pthread_t tids[MAX_THREADS];
-	int n = executor_count(s, threads), started = 0, rc;
+	int n = executor_count(s, threads), started = 0;
+	enum transmission_end rc;
 
 	q.inline_mode = s->be->flags & CNBD_BACKEND_NONBLOCKING;
 	/* Only a parallel backend may run one call here while executors
@@ -272,7 +279,7 @@ int serve_transmission(struct session *s, int threads)
 	q.nowait = (s->be->flags & CNBD_BACKEND_NOWAIT) &&
 		   (s->be->flags & CNBD_BACKEND_PARALLEL);
 	if (recv_buffer_init(&q.in, &s->io, RECV_BUFFER_SIZE) < 0)
-		return -1;
+		return TRANSMISSION_FAILED;
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.work, NULL);
 	pthread_cond_init(&q.room, NULL);
@@ -281,7 +288,7 @@ int serve_transmission(struct session *s, int threads)
 			break;
 	if (!q.inline_mode && !started) {
 		log_error("cannot start a request thread");
-		rc = -1;
+		rc = TRANSMISSION_FAILED;
 		goto out;
 	}
 	if (s->hooks->serving)
