@@ -12,7 +12,7 @@
 
 #include "clientlib/client_priv.h"
 #include "common/conn_io.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 
 void client_init(struct nbd_client *c, int fd)
 {
@@ -220,11 +220,10 @@ void client_close(struct nbd_client *c)
 	if (c->fd < 0)
 		return;
 	if (c->transmission) {
-		uint8_t req[28] = { 0 };
+		struct proto_request disc = { .type = NBD_CMD_DISC, .cookie = c->next_cookie++ };
+		uint8_t req[NBD_REQUEST_SIZE];
 
-		put_be32(req, NBD_REQUEST_MAGIC);
-		put_be16(req + 6, NBD_CMD_DISC);
-		put_be64(req + 8, c->next_cookie++);
+		proto_request_encode(req, &disc);
 		/* Best effort: the server may already be gone. */
 		client_send(c, req, sizeof(req), NULL, 0);
 	}

@@ -18,6 +18,7 @@
 #include "engine/serve_session.h"
 #include "engine/tls_server.h"
 #include "common/wire.h"
+#include "proto/messages.h"
 
 /* An option's data, with a cursor for taking fields off its front. */
 struct opt_data {
@@ -51,16 +52,13 @@ static int send_bytes(struct session *s, const void *buf, size_t len)
 static int send_reply(struct session *s, uint32_t option, uint32_t type,
 		      const void *data, uint32_t len)
 {
-	uint8_t hdr[sizeof(struct nbd_option_reply)];
+	uint8_t hdr[NBD_OPTION_REPLY_SIZE];
 	struct iovec iov[2] = {
 		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
 		{ .iov_base = (void *)data, .iov_len = len },
 	};
 
-	put_be64(hdr, NBD_REP_MAGIC);
-	put_be32(hdr + 8, option);
-	put_be32(hdr + 12, type);
-	put_be32(hdr + 16, len);
+	proto_option_reply_encode(hdr, option, type, len);
 	return conn_writev(&s->io, iov, len ? 2 : 1, false);
 }
 
@@ -636,7 +634,7 @@ static int greet(struct session *s)
 
 enum handshake_result serve_handshake(struct session *s)
 {
-	uint8_t hdr[sizeof(struct nbd_option_header)];
+	uint8_t hdr[NBD_OPTION_HEADER_SIZE];
 	enum handshake_result rc;
 
 	if (s->tls_resumed) {
@@ -646,17 +644,18 @@ enum handshake_result serve_handshake(struct session *s)
 		goto fail;
 	}
 	for (;;) {
+		struct proto_option opt;
 		uint32_t option, len;
 		uint8_t *data = NULL;
 
 		if (hs_read(s, hdr, sizeof(hdr)) < 0)
 			goto fail;
-		if (get_be64(hdr) != NBD_IHAVEOPT) {
+		if (!proto_option_decode(hdr, &opt)) {
 			log_info("option without IHAVEOPT magic: closing");
 			return HANDSHAKE_FAILED;
 		}
-		option = get_be32(hdr + 8);
-		len = get_be32(hdr + 12);
+		option = opt.option;
+		len = opt.length;
 		if (len > NBD_MAX_OPTION_LEN) {
 			/* Too much to skip on a promise: say why, then close. */
 			send_error(s, option, NBD_REP_ERR_TOO_BIG,

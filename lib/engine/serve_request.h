@@ -7,13 +7,10 @@
 #include <stdint.h>
 
 #include "engine/serve_session.h"
+#include "proto/messages.h"
 
 struct request {
-	uint16_t flags;
-	uint16_t type;
-	uint64_t cookie;
-	uint64_t offset;
-	uint32_t count;
+	struct proto_request hdr;	/* as the client sent it */
 	void *payload;		/* WRITE data, read before queueing */
 	struct request *next;
 };
