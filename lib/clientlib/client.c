@@ -69,36 +69,6 @@ void client_set_error(struct nbd_client *c, int err, const char *fmt, ...)
 	va_end(ap);
 }
 
-enum client_result client_fail(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_FAILED;
-}
-
-enum client_result client_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_INVALID;
-}
-
-enum client_io_result client_io_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_IO_INVALID;
-}
-
 enum client_result client_io_fail(struct nbd_client *c, const char *what)
 {
 	int err = errno;
