@@ -12,7 +12,7 @@
 
 #include "clientlib/client_priv.h"
 #include "common/conn_io.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 
 void client_init(struct nbd_client *c, int fd)
 {
@@ -67,36 +67,6 @@ void client_set_error(struct nbd_client *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_error(c, err, fmt, ap);
 	va_end(ap);
-}
-
-enum client_result client_fail(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_FAILED;
-}
-
-enum client_result client_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_INVALID;
-}
-
-enum client_io_result client_io_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	set_error(c, err, fmt, ap);
-	va_end(ap);
-	return CLIENT_IO_INVALID;
 }
 
 enum client_result client_io_fail(struct nbd_client *c, const char *what)
@@ -220,11 +190,10 @@ void client_close(struct nbd_client *c)
 	if (c->fd < 0)
 		return;
 	if (c->transmission) {
-		uint8_t req[28] = { 0 };
+		struct proto_request disc = { .type = NBD_CMD_DISC, .cookie = c->next_cookie++ };
+		uint8_t req[NBD_REQUEST_SIZE];
 
-		put_be32(req, NBD_REQUEST_MAGIC);
-		put_be16(req + 6, NBD_CMD_DISC);
-		put_be64(req + 8, c->next_cookie++);
+		proto_request_encode(req, &disc);
 		/* Best effort: the server may already be gone. */
 		client_send(c, req, sizeof(req), NULL, 0);
 	}

@@ -12,6 +12,7 @@
 
 #include "clientlib/client_priv.h"
 #include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/names.h"
 #include "proto/nbd_errno.h"
 
@@ -54,12 +55,10 @@ enum client_result client_greeting(struct nbd_client *c)
 enum client_result client_send_option(struct nbd_client *c, uint32_t opt,
 				      const void *data, uint32_t len)
 {
-	uint8_t hdr[16];
+	uint8_t hdr[NBD_OPTION_HEADER_SIZE];
 	char what[64];
 
-	put_be64(hdr, NBD_IHAVEOPT);
-	put_be32(hdr + 8, opt);
-	put_be32(hdr + 12, len);
+	proto_option_encode(hdr, opt, len);
 	if (client_send(c, hdr, sizeof(hdr), data, len) == 0)
 		return CLIENT_OK;
 	snprintf(what, sizeof(what), "while sending option %s", nbd_opt_name(opt));
@@ -69,27 +68,24 @@ enum client_result client_send_option(struct nbd_client *c, uint32_t opt,
 enum client_result client_read_reply(struct nbd_client *c, uint32_t opt,
 				     struct client_reply *r)
 {
-	uint8_t hdr[20];
+	uint8_t hdr[NBD_OPTION_REPLY_SIZE];
+	struct proto_option_reply rep;
 	char what[80];
-	uint64_t magic;
-	uint32_t echo;
 
 	snprintf(what, sizeof(what), "while reading the reply to %s",
 		 nbd_opt_name(opt));
 	if (client_recv(c, hdr, sizeof(hdr)) < 0)
 		return client_io_fail(c, what);
-	magic = get_be64(hdr);
-	echo = get_be32(hdr + 8);
-	r->type = get_be32(hdr + 12);
-	r->len = get_be32(hdr + 16);
-	if (magic != NBD_REP_MAGIC)
+	if (!proto_option_reply_decode(hdr, &rep))
 		return client_fail(c, EPROTO,
 				   "bad option reply magic 0x%016llx in the reply to %s",
-				   (unsigned long long)magic, nbd_opt_name(opt));
-	if (echo != opt)
+				   (unsigned long long)rep.magic, nbd_opt_name(opt));
+	r->type = rep.type;
+	r->len = rep.length;
+	if (rep.option != opt)
 		return client_fail(c, EPROTO,
 				   "the server answered option %s with a reply for option %u",
-				   nbd_opt_name(opt), echo);
+				   nbd_opt_name(opt), rep.option);
 	if (r->len > CLIENT_REPLY_MAX)
 		return client_fail(c, EPROTO,
 				   "the server's %s reply to %s claims %u bytes (this client accepts at most %d)",

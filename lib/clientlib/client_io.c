@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "clientlib/client_priv.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/nbd_errno.h"
 
 /* Requests the kernel could send are at most 32 MiB; stay there even when
@@ -36,59 +36,54 @@ static enum client_io_result lost(struct nbd_client *c)
 	return CLIENT_IO_LOST;
 }
 
-/* Checks a reply header; false (c->error set) when it does not answer
- * this request. */
-static bool reply_matches(struct nbd_client *c, const uint8_t *rep, uint64_t cookie)
+/* Checks a reply; false (c->error set) when it does not answer this
+ * request. */
+static bool reply_matches(struct nbd_client *c, const uint8_t *buf, uint64_t cookie,
+			  struct proto_simple_reply *rep)
 {
-	uint32_t magic = get_be32(rep);
-	uint64_t got = get_be64(rep + 8);
-
-	if (magic == NBD_STRUCTURED_REPLY_MAGIC)
+	if (proto_simple_reply_decode(buf, rep) && rep->cookie == cookie)
+		return true;
+	if (rep->magic == NBD_STRUCTURED_REPLY_MAGIC)
 		client_set_error(c, EPROTO,
 				 "the server sent a structured reply, which was not negotiated");
-	else if (magic != NBD_SIMPLE_REPLY_MAGIC)
+	else if (rep->magic != NBD_SIMPLE_REPLY_MAGIC)
 		client_set_error(c, EPROTO, "bad reply magic 0x%08x (expected 0x%08x)",
-				 magic, NBD_SIMPLE_REPLY_MAGIC);
-	else if (got != cookie)
+				 rep->magic, NBD_SIMPLE_REPLY_MAGIC);
+	else
 		client_set_error(c, EPROTO,
 				 "reply cookie %llu does not match the request's %llu",
-				 (unsigned long long)got, (unsigned long long)cookie);
-	else
-		return true;
+				 (unsigned long long)rep->cookie, (unsigned long long)cookie);
 	return false;
 }
 
 static enum client_io_result request(struct nbd_client *c, uint16_t type, uint16_t flags,
 				     uint64_t off, uint32_t len, const void *wbuf, void *rbuf)
 {
-	uint8_t req[28], rep[16];
-	uint64_t cookie = c->next_cookie++;
-	uint32_t error;
+	struct proto_request req = {
+		.flags = flags, .type = type, .cookie = c->next_cookie++,
+		.offset = off, .count = len,
+	};
+	uint8_t hdr[NBD_REQUEST_SIZE], buf[NBD_SIMPLE_REPLY_SIZE];
+	struct proto_simple_reply rep;
 
 	if (!c->transmission)
 		return client_io_invalid(c, ENOTCONN, "not connected to an export");
-	put_be32(req, NBD_REQUEST_MAGIC);
-	put_be16(req + 4, flags);
-	put_be16(req + 6, type);
-	put_be64(req + 8, cookie);
-	put_be64(req + 16, off);
-	put_be32(req + 24, len);
-	if (client_send(c, req, sizeof(req), wbuf, wbuf ? len : 0) < 0) {
+	proto_request_encode(hdr, &req);
+	if (client_send(c, hdr, sizeof(hdr), wbuf, wbuf ? len : 0) < 0) {
 		client_io_fail(c, "while sending a request");
 		return lost(c);
 	}
-	if (client_recv(c, rep, sizeof(rep)) < 0) {
+	if (client_recv(c, buf, sizeof(buf)) < 0) {
 		client_io_fail(c, "while waiting for a reply");
 		return lost(c);
 	}
-	if (!reply_matches(c, rep, cookie))
+	if (!reply_matches(c, buf, req.cookie, &rep))
 		return lost(c);
-	error = get_be32(rep + 4);
-	if (error) {
-		client_set_error(c, nbd_error_to_errno(error),
+	if (rep.error) {
+		client_set_error(c, nbd_error_to_errno(rep.error),
 				 "the server failed %s of %u bytes at offset %llu: %s",
 				 cmd_name(type), len, (unsigned long long)off,
-				 nbd_error_name(error));
+				 nbd_error_name(rep.error));
 		return CLIENT_IO_SERVER_ERROR;
 	}
 	if (rbuf && client_recv(c, rbuf, len) < 0) {

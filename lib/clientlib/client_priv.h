@@ -9,17 +9,16 @@
 /* Sets c->error from fmt and errno to err. */
 void client_set_error(struct nbd_client *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* client_set_error for a connection that cannot go on (err EPROTO for a
- * protocol violation): returns CLIENT_FAILED. */
-enum client_result client_fail(struct nbd_client *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* client_set_error for a call refused before anything was sent: returns
- * CLIENT_INVALID. */
-enum client_result client_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* The same for a request in transmission: returns CLIENT_IO_INVALID. */
-enum client_io_result client_io_invalid(struct nbd_client *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* client_set_error, then the outcome, for "return client_fail(...)":
+ * client_fail for a connection that cannot go on (err EPROTO for a
+ * protocol violation), client_invalid for a call refused before anything
+ * was sent, client_io_invalid the same for a request in transmission. */
+#define client_fail(c, err, ...) \
+	(client_set_error((c), (err), __VA_ARGS__), CLIENT_FAILED)
+#define client_invalid(c, err, ...) \
+	(client_set_error((c), (err), __VA_ARGS__), CLIENT_INVALID)
+#define client_io_invalid(c, err, ...) \
+	(client_set_error((c), (err), __VA_ARGS__), CLIENT_IO_INVALID)
 /* For a failed read_full/write_full: names the cause (timeout, the server
  * closing, the socket's error) while doing what. Returns CLIENT_FAILED. */
 enum client_result client_io_fail(struct nbd_client *c, const char *what);
