@@ -15,6 +15,7 @@
 
 #include "cnbd/client.h"
 #include "clientlib/client.h"
+#include "proto/messages.h"
 
 #define API_MSG_MAX	512
 
@@ -28,7 +29,7 @@ struct cmd {
 	uint32_t count;
 	void *rbuf;			/* READ: where the data goes */
 	const void *wbuf;		/* WRITE: the payload, the caller's */
-	uint8_t hdr[28];		/* the request as sent */
+	uint8_t hdr[NBD_REQUEST_SIZE];	/* the request as sent */
 	size_t sent;			/* bytes of hdr, then of wbuf, gone */
 	cnbd_client_extent_fn extent_fn;
 	void *extent_opaque;
@@ -60,15 +61,13 @@ enum rx_stage {
 /* The reply being read. */
 struct rx {
 	enum rx_stage stage;
-	uint8_t hdr[20];
+	uint8_t hdr[NBD_CHUNK_HEADER_SIZE];
 	size_t have;			/* of the current stage */
 	size_t need;
 	uint8_t *dst;			/* RX_DATA: where the bytes go */
 	struct cmd *cmd;		/* the command it answers */
 	bool structured;		/* a chunk, not a simple reply */
-	uint16_t flags;			/* the chunk's */
-	uint16_t type;
-	uint32_t length;
+	struct proto_chunk chunk;	/* its header */
 	uint8_t *buf;			/* RX_PAYLOAD and RX_OFFSET */
 	size_t cap;
 };

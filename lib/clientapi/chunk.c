@@ -13,21 +13,25 @@
 #include "clientapi/api.h"
 #include "clientlib/client_priv.h"
 #include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/names.h"
 #include "proto/nbd_errno.h"
 
+/* The spec: every error chunk type, known or not, has bit 15 set. */
+#define CHUNK_ERROR_BIT	(1U << 15)
 /* A BLOCK_STATUS chunk of more than a million extents is refused. */
 #define EXTENTS_MAX	(1U << 20)
-#define STATUS_MAX	(4 + 8 * EXTENTS_MAX)
+#define STATUS_MAX	(4 + NBD_EXTENT_SIZE * EXTENTS_MAX)
 /* An error chunk: error(4) msglen(2) message [offset(8)]. */
-#define ERROR_MAX	(6 + NBD_MAX_STRING + 8)
+#define ERROR_FIXED	(NBD_ERROR_CHUNK_SIZE - NBD_CHUNK_HEADER_SIZE)
+#define ERROR_MAX	(ERROR_FIXED + NBD_MAX_STRING + 8)
 
 static int bad_chunk(struct cnbd_client *h, const char *why)
 {
 	const struct rx *rx = &h->rx;
 
 	return api_lost(h, EPROTO, "the server sent a chunk of type %u and %u bytes for %s: %s",
-			rx->type, rx->length, nbd_cmd_name(rx->cmd->type), why);
+			rx->chunk.type, rx->chunk.length, nbd_cmd_name(rx->cmd->type), why);
 }
 
 static int want_payload(struct cnbd_client *h, enum rx_stage stage, size_t len)
@@ -51,32 +55,32 @@ static int want_payload(struct cnbd_client *h, enum rx_stage stage, size_t len)
 int api_chunk_begin(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
-	uint16_t type = get_be16(rx->hdr + 6);
+	const struct proto_chunk *c = &rx->chunk;
 	struct cmd *cmd;
+	uint16_t type;
 
-	rx->flags = get_be16(rx->hdr + 4);
-	rx->type = type;
-	rx->length = get_be32(rx->hdr + 16);
-	cmd = api_answered(h, get_be64(rx->hdr + 8));
+	proto_chunk_decode(rx->hdr, &rx->chunk);
+	type = c->type;
+	cmd = api_answered(h, c->cookie);
 	if (!cmd)
 		return -1;
 	rx->cmd = cmd;
 	if (type == NBD_REPLY_TYPE_NONE) {
-		if (rx->length || !(rx->flags & NBD_REPLY_FLAG_DONE))
+		if (rx->chunk.length || !(rx->chunk.flags & NBD_REPLY_FLAG_DONE))
 			return bad_chunk(h, "NONE must be empty and the last");
 		return want_payload(h, RX_PAYLOAD, 0);
 	}
-	if (type & 0x8000) {
-		if (rx->length < 6 || rx->length > ERROR_MAX)
+	if (type & CHUNK_ERROR_BIT) {
+		if (rx->chunk.length < ERROR_FIXED || rx->chunk.length > ERROR_MAX)
 			return bad_chunk(h, "not the length of an error chunk");
-		return want_payload(h, RX_PAYLOAD, rx->length);
+		return want_payload(h, RX_PAYLOAD, rx->chunk.length);
 	}
 	if (type == NBD_REPLY_TYPE_OFFSET_DATA || type == NBD_REPLY_TYPE_OFFSET_HOLE) {
 		if (cmd->type != NBD_CMD_READ)
 			return bad_chunk(h, "data chunks answer READ only");
-		if (type == NBD_REPLY_TYPE_OFFSET_DATA && rx->length <= 8)
+		if (type == NBD_REPLY_TYPE_OFFSET_DATA && rx->chunk.length <= 8)
 			return bad_chunk(h, "no data");
-		if (type == NBD_REPLY_TYPE_OFFSET_HOLE && rx->length != 12)
+		if (type == NBD_REPLY_TYPE_OFFSET_HOLE && rx->chunk.length != 12)
 			return bad_chunk(h, "a hole is 12 bytes");
 		return want_payload(h, type == NBD_REPLY_TYPE_OFFSET_DATA ? RX_OFFSET : RX_PAYLOAD,
 				    type == NBD_REPLY_TYPE_OFFSET_DATA ? 8 : 12);
@@ -84,11 +88,11 @@ int api_chunk_begin(struct cnbd_client *h)
 	if (type == NBD_REPLY_TYPE_BLOCK_STATUS) {
 		if (cmd->type != NBD_CMD_BLOCK_STATUS)
 			return bad_chunk(h, "block status answers BLOCK_STATUS only");
-		if (rx->length < 12 || (rx->length - 4) % 8)
+		if (rx->chunk.length < 12 || (rx->chunk.length - 4) % 8)
 			return bad_chunk(h, "not a whole number of extents");
-		if (rx->length > STATUS_MAX)
+		if (rx->chunk.length > STATUS_MAX)
 			return bad_chunk(h, "more than a million extents");
-		return want_payload(h, RX_PAYLOAD, rx->length);
+		return want_payload(h, RX_PAYLOAD, rx->chunk.length);
 	}
 	return bad_chunk(h, "a type this client does not know");
 }
@@ -109,8 +113,8 @@ static int in_range(struct cnbd_client *h, uint64_t off, uint64_t len)
 static int offset_done(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
-	uint64_t off = get_be64(rx->buf);
-	uint32_t len = rx->length - 8;
+	uint64_t off = proto_data_chunk_offset(rx->buf);
+	uint32_t len = rx->chunk.length - 8;
 
 	if (in_range(h, off, len) < 0)
 		return -1;
@@ -140,21 +144,23 @@ static int block_status(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
 	struct cmd *cmd = rx->cmd;
-	size_t n = (rx->length - 4) / 8;
+	size_t n = (rx->chunk.length - 4) / 8;
 	struct cnbd_client_extent *e;
 	uint64_t off = cmd->offset;
 	int rc;
 
-	if (get_be32(rx->buf) != h->c.meta_id)
+	if (proto_status_chunk_context(rx->buf) != h->c.meta_id)
 		return bad_chunk(h, "a meta context id that was not granted");
 	e = malloc(n * sizeof(*e));
 	if (!e)
 		return api_lost(h, ENOMEM, "out of memory for %zu extents", n);
 	for (size_t i = 0; i < n; i++) {
+		uint32_t len;
+
+		proto_extent_decode(rx->buf + 4 + NBD_EXTENT_SIZE * i, &len, &e[i].flags);
 		e[i].offset = off;
-		e[i].length = get_be32(rx->buf + 4 + 8 * i);
-		e[i].flags = get_be32(rx->buf + 8 + 8 * i);
-		off += e[i].length;
+		e[i].length = len;
+		off += len;
 		if (!e[i].length) {
 			free(e);
 			return bad_chunk(h, "an extent of no bytes");
@@ -174,17 +180,19 @@ static int block_status(struct cnbd_client *h)
 static int error_chunk(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
-	uint32_t error = get_be32(rx->buf);
-	uint16_t msglen = get_be16(rx->buf + 4);
 	char text[256], what[128];
+	uint32_t error;
+	uint16_t msglen;
 
-	if (msglen > rx->length - 6)
+	proto_error_chunk_decode(rx->buf, &error, &msglen);
+	if (msglen > rx->chunk.length - ERROR_FIXED)
 		return bad_chunk(h, "its message is longer than the chunk");
-	if (rx->type == NBD_REPLY_TYPE_ERROR_OFFSET && rx->length != 6U + msglen + 8)
+	if (rx->chunk.type == NBD_REPLY_TYPE_ERROR_OFFSET &&
+	    rx->chunk.length != ERROR_FIXED + msglen + 8)
 		return bad_chunk(h, "ERROR_OFFSET without its offset");
 	if (!error)
 		return bad_chunk(h, "an error chunk with error 0");
-	client_printable(text, sizeof(text), rx->buf + 6, msglen);
+	client_printable(text, sizeof(text), rx->buf + ERROR_FIXED, msglen);
 	api_cmd_describe(rx->cmd, what, sizeof(what));
 	api_cmd_fail(rx->cmd, nbd_error_to_errno(error), "the server failed %s: %s%s%s",
 		     what, nbd_error_name(error), text[0] ? ": " : "", text);
@@ -213,16 +221,16 @@ int api_chunk_end(struct cnbd_client *h)
 	if (rx->stage == RX_OFFSET)
 		return offset_done(h);
 	if (rx->stage == RX_DATA)
-		rx->cmd->covered += rx->length - 8;
-	else if (rx->type == NBD_REPLY_TYPE_OFFSET_HOLE)
+		rx->cmd->covered += rx->chunk.length - 8;
+	else if (rx->chunk.type == NBD_REPLY_TYPE_OFFSET_HOLE)
 		rc = hole(h);
-	else if (rx->type == NBD_REPLY_TYPE_BLOCK_STATUS)
+	else if (rx->chunk.type == NBD_REPLY_TYPE_BLOCK_STATUS)
 		rc = block_status(h);
-	else if (rx->type & 0x8000)
+	else if (rx->chunk.type & CHUNK_ERROR_BIT)
 		rc = error_chunk(h);
 	if (rc < 0)
 		return -1;
-	if (rx->flags & NBD_REPLY_FLAG_DONE)
+	if (rx->chunk.flags & NBD_REPLY_FLAG_DONE)
 		finish(h, rx->cmd);
 	api_rx_reset(h);
 	return 0;

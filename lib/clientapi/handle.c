@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "clientapi/api.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 
 /* How long closing waits for queued requests and DISC to go out when
  * the handle has no timeout of its own. */
@@ -141,9 +141,8 @@ static void send_disc(struct cnbd_client *h)
 
 	if (!disc)
 		return;
-	put_be32(disc->hdr, NBD_REQUEST_MAGIC);
-	put_be16(disc->hdr + 6, NBD_CMD_DISC);
-	put_be64(disc->hdr + 8, h->next_cookie++);
+	proto_request_encode(disc->hdr, &(struct proto_request){
+		.type = NBD_CMD_DISC, .cookie = h->next_cookie++ });
 	if (h->sendq_tail)
 		h->sendq_tail->send_next = disc;
 	else

@@ -11,17 +11,13 @@
 #include <string.h>
 
 #include "clientapi/api.h"
-#include "common/wire.h"
 #include "proto/nbd_errno.h"
-
-#define SIMPLE_HDR	16
-#define CHUNK_HDR	20
 
 static void rx_reset(struct rx *rx)
 {
 	rx->stage = RX_HEADER;
 	rx->have = 0;
-	rx->need = SIMPLE_HDR;
+	rx->need = NBD_SIMPLE_REPLY_SIZE;
 	rx->cmd = NULL;
 	rx->structured = false;
 }
@@ -48,12 +44,16 @@ struct cmd *api_answered(struct cnbd_client *h, uint64_t cookie)
 static int simple_reply(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
-	struct cmd *cmd = api_answered(h, get_be64(rx->hdr + 8));
-	uint32_t error = get_be32(rx->hdr + 4);
+	struct proto_simple_reply r;
+	struct cmd *cmd;
+	uint32_t error;
 	char what[128];
 
+	proto_simple_reply_decode(rx->hdr, &r);
+	cmd = api_answered(h, r.cookie);
 	if (!cmd)
 		return -1;
+	error = r.error;
 	api_cmd_describe(cmd, what, sizeof(what));
 	if (error)
 		api_cmd_fail(cmd, nbd_error_to_errno(error), "the server failed %s: %s",
@@ -77,17 +77,18 @@ static int simple_reply(struct cnbd_client *h)
 static int header_done(struct cnbd_client *h)
 {
 	struct rx *rx = &h->rx;
-	uint32_t magic = get_be32(rx->hdr);
+	struct proto_simple_reply r;
 
-	if (magic == NBD_SIMPLE_REPLY_MAGIC)
+	/* Both kinds start with their magic: the first 16 bytes say which. */
+	if (proto_simple_reply_decode(rx->hdr, &r))
 		return simple_reply(h);
-	if (magic != NBD_STRUCTURED_REPLY_MAGIC)
-		return api_lost(h, EPROTO, "bad reply magic 0x%08x", magic);
+	if (r.magic != NBD_STRUCTURED_REPLY_MAGIC)
+		return api_lost(h, EPROTO, "bad reply magic 0x%08x", r.magic);
 	if (!h->c.structured)
 		return api_lost(h, EPROTO,
 				"the server sent a structured reply, which was not negotiated");
-	if (rx->need == SIMPLE_HDR) {
-		rx->need = CHUNK_HDR;
+	if (rx->need == NBD_SIMPLE_REPLY_SIZE) {
+		rx->need = NBD_CHUNK_HEADER_SIZE;
 		return 0;
 	}
 	rx->structured = true;

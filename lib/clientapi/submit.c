@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "clientapi/api.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/names.h"
 
 /* What each command may carry, and the transmission flag it needs. */
@@ -182,12 +182,9 @@ static int64_t submit(struct cnbd_client *h, struct cmd *cmd)
 	if (!cmd)
 		return -1;
 	cmd->cookie = h->next_cookie++;
-	put_be32(cmd->hdr, NBD_REQUEST_MAGIC);
-	put_be16(cmd->hdr + 4, cmd->flags);
-	put_be16(cmd->hdr + 6, cmd->type);
-	put_be64(cmd->hdr + 8, cmd->cookie);
-	put_be64(cmd->hdr + 16, cmd->offset);
-	put_be32(cmd->hdr + 24, cmd->count);
+	proto_request_encode(cmd->hdr, &(struct proto_request){
+		.flags = cmd->flags, .type = cmd->type, .cookie = cmd->cookie,
+		.offset = cmd->offset, .count = cmd->count });
 	cmd->next = h->in_flight;
 	h->in_flight = cmd;
 	h->n_in_flight++;
