@@ -74,7 +74,8 @@ all: $(LIBCNBD) $(LIBCNBD_SO) $(LIBCNBD_A)
 
 # For programs that use libcnbd: the libraries, every public header
 # (backend.h and protocol.h are also installed with the backends), the
-# section 3 man pages and cnbd.pc.
+# section 3 man pages (lib/man/, one per family, and a ".so" page for each
+# function a page covers: lib/man/aliases.sh) and cnbd.pc.
 LIB_HEADERS := $(wildcard include/cnbd/*.h)
 LIB_MANS    := $(wildcard lib/man/*.3)
 
@@ -91,6 +92,11 @@ install-lib: $(LIBCNBD_SO) $(LIBCNBD_A) $(B)/cnbd.pc
 	install -m 0644 $(LIBCNBD_A) $(DESTDIR)$(LIBDIR)/libcnbd.a
 	install -m 0644 $(LIB_HEADERS) $(DESTDIR)$(INCLUDEDIR)/cnbd/
 	$(if $(LIB_MANS),install -m 0644 $(LIB_MANS) $(DESTDIR)$(MANDIR)/man3/)
+	for page in $(LIB_MANS); do \
+		for name in $$(lib/man/aliases.sh $$page); do \
+			echo ".so man3/$${page##*/}" > $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
+		done; \
+	done
 	install -m 0644 $(B)/cnbd.pc $(DESTDIR)$(PKGCONFIGDIR)/cnbd.pc
 
 install: install-lib
