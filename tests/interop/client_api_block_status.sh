@@ -68,16 +68,9 @@ start_server "$tmp/serverd.conf"
 same_map nbd-serverd "nbd://127.0.0.1:$port/disk" $((16 << 20)) 6
 server_alive
 
-port=$(free_port)
 truncate -s 1M "$tmp/nbd-server.img"
-printf '[generic]\n    listenaddr = 127.0.0.1\n    port = %s\n[disk]\n    exportname = %s\n' \
-	"$port" "$tmp/nbd-server.img" >"$tmp/nbd-server.conf"
-nbd-server -C "$tmp/nbd-server.conf" -p "$tmp/nbd-server.pid" 2>"$tmp/nbd-server.log" ||
-	fail "nbd-server did not start: $(cat "$tmp/nbd-server.log")"
-for _ in $(seq 50); do [ -s "$tmp/nbd-server.pid" ] && break; sleep 0.1; done
-kill_on_exit "$(cat "$tmp/nbd-server.pid")"
-wait_tcp "$port"
-if tool "nbd://127.0.0.1:$port/disk" map 0 4096 >"$tmp/out"; then
+start_nbd_server "disk=$tmp/nbd-server.img"
+if tool "nbd://127.0.0.1:$NBD_SERVER_PORT/disk" map 0 4096 >"$tmp/out"; then
 	fail "block status succeeded on a server that granted no meta context"
 fi
 grep -q "^errno=EOPNOTSUPP: BLOCK_STATUS: the server did not grant base:allocation" "$tmp/out" ||

@@ -38,24 +38,9 @@ grep -qx "alpha	the first one" "$tmp/ours" || fail "nbd-serverd: alpha's descrip
 same_list nbd-serverd "nbd://127.0.0.1:$port/alpha" 3
 server_alive
 
-port=$(free_port)
 truncate -s 1M "$tmp/a.img" "$tmp/b.img"
-cat >"$tmp/nbd-server.conf" <<CONF
-[generic]
-    listenaddr = 127.0.0.1
-    port = $port
-    allowlist = true
-[one]
-    exportname = $tmp/a.img
-[two]
-    exportname = $tmp/b.img
-CONF
-nbd-server -C "$tmp/nbd-server.conf" -p "$tmp/nbd-server.pid" 2>"$tmp/nbd-server.log" ||
-	fail "nbd-server did not start: $(cat "$tmp/nbd-server.log")"
-for _ in $(seq 50); do [ -s "$tmp/nbd-server.pid" ] && break; sleep 0.1; done
-kill_on_exit "$(cat "$tmp/nbd-server.pid")"
-wait_tcp "$port"
-same_list nbd-server "nbd://127.0.0.1:$port/" 2
+start_nbd_server "one=$tmp/a.img" "two=$tmp/b.img"
+same_list nbd-server "nbd://127.0.0.1:$NBD_SERVER_PORT/" 2
 
 qemu-nbd -f raw -x vm -D "a qemu disk" -k "$tmp/qemu.sock" --persistent "$tmp/a.img" \
 	>"$tmp/qemu.log" 2>&1 &

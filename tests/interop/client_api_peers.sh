@@ -147,22 +147,10 @@ kill_on_exit $!
 wait_tcp "$port"
 check nbdkit "nbd://127.0.0.1:$port/"
 
-# nbd-server on a file (it forks into the background; -p records its pid).
-port=$(free_port)
+# nbd-server on a file.
 truncate -s "$size" "$tmp/nbd-server.img"
-cat >"$tmp/nbd-server.conf" <<CONF
-[generic]
-    listenaddr = 127.0.0.1
-    port = $port
-[disk]
-    exportname = $tmp/nbd-server.img
-CONF
-nbd-server -C "$tmp/nbd-server.conf" -p "$tmp/nbd-server.pid" 2>"$tmp/nbd-server.log" ||
-	fail "nbd-server did not start: $(cat "$tmp/nbd-server.log")"
-for _ in $(seq 50); do [ -s "$tmp/nbd-server.pid" ] && break; sleep 0.1; done
-kill_on_exit "$(cat "$tmp/nbd-server.pid")"
-wait_tcp "$port"
-check nbd-server "nbd://127.0.0.1:$port/disk" "$tmp/nbd-server.img"
+start_nbd_server "disk=$tmp/nbd-server.img"
+check nbd-server "nbd://127.0.0.1:$NBD_SERVER_PORT/disk" "$tmp/nbd-server.img"
 
 # qemu-nbd on a raw file, over a Unix socket.
 truncate -s "$size" "$tmp/qemu.img"

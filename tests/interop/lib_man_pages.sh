@@ -8,14 +8,12 @@
 # installed headers (and links with `pkg-config --libs cnbd` when it is a
 # whole program).
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/client_api.sh"
 
 need make man groff nm cc pkg-config python3
 cnbd_tmpdir
-san=
-case "$CNBD_BUILD" in */asan) san=SANITIZE=1 ;; esac
-root=$tmp/root
-make -s -C "$CNBD_SRC" $san install-lib DESTDIR="$root" PREFIX=/usr \
-	>"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "make install-lib failed"; }
+lib_install
+root=$API_ROOT
 man3=$root/usr/share/man/man3
 pages=0
 for src in "$CNBD_SRC"/lib/man/*.3; do

@@ -10,19 +10,13 @@
 # export only cnbd_* symbols (each declared in an installed header, each
 # under a CNBD_ version node); the archive must keep global only those.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/client_api.sh"
 
 need make cc pkg-config nm readelf nbdinfo nbdsh sha256sum
 cnbd_tmpdir
 
-san= sanflags=
-case "$CNBD_BUILD" in */asan)
-	san=SANITIZE=1
-	sanflags="-fsanitize=address,undefined -fno-sanitize-recover=all"
-	;;
-esac
-root=$tmp/root
-make -s -C "$CNBD_SRC" $san install-lib DESTDIR="$root" PREFIX=/usr \
-	>"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "make install-lib failed"; }
+lib_install
+root=$API_ROOT
 lib=$root/usr/lib
 version=$(sed -n 's/^VERSION *:= *//p' "$CNBD_SRC/Makefile")
 for f in "libcnbd.so.$version" libcnbd.a pkgconfig/cnbd.pc; do
@@ -180,13 +174,13 @@ int main(int argc, char **argv)
 EOF
 
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror $sanflags $cflags -o "$tmp/oot-shared" \
+cc -std=c11 -Wall -Wextra -Werror $SANFLAGS $cflags -o "$tmp/oot-shared" \
 	"$tmp/oot.c" "$tmp/clash.c" $libs >"$tmp/cc.log" 2>&1 ||
 	{ cat "$tmp/cc.log" >&2; fail "the program did not link with the shared library"; }
 # The archive, and the libraries its Requires.private and Libs.private
 # name, shared (a wholly static link would need every library's .a).
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror $sanflags $cflags -o "$tmp/oot-static" \
+cc -std=c11 -Wall -Wextra -Werror $SANFLAGS $cflags -o "$tmp/oot-static" \
 	"$tmp/oot.c" "$tmp/clash.c" "$lib/libcnbd.a" \
 	$(pkg-config --libs gnutls inih) -ldl -pthread >"$tmp/cc.log" 2>&1 ||
 	{ cat "$tmp/cc.log" >&2; fail "the program did not link with the static archive"; }
