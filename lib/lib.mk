@@ -79,6 +79,8 @@ all: $(LIBCNBD) $(LIBCNBD_SO) $(LIBCNBD_A)
 LIB_HEADERS := $(wildcard include/cnbd/*.h)
 LIB_MANS    := $(wildcard lib/man/*.3)
 
+# Made at every install: PREFIX may differ from the last one.
+.PHONY: $(B)/cnbd.pc
 $(B)/cnbd.pc: lib/cnbd.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@

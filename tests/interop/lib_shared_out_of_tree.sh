@@ -62,6 +62,12 @@ for l in -lgnutls -linih; do
 	case " $static_libs " in *" $l "*) ;; *) fail "pkg-config --static --libs cnbd lacks $l: $static_libs" ;; esac
 done
 
+# Another prefix, another cnbd.pc (not the one the last install made).
+make -s -C "$CNBD_SRC" ${SANFLAGS:+SANITIZE=1} install-lib DESTDIR="$tmp/opt" PREFIX=/opt/cnbd \
+	>"$tmp/install2.log" 2>&1 || { cat "$tmp/install2.log" >&2; fail "make install-lib PREFIX=/opt/cnbd failed"; }
+grep -qx "libdir=/opt/cnbd/lib" "$tmp/opt/opt/cnbd/lib/pkgconfig/cnbd.pc" ||
+	fail "cnbd.pc installed with PREFIX=/opt/cnbd says $(grep libdir= "$tmp/opt/opt/cnbd/lib/pkgconfig/cnbd.pc")"
+
 # ---- every internal name of libcnbd, defined again by the program ----
 nm -g --defined-only "$CNBD_BUILD/libcnbd-internal.a" | awk 'NF == 3 && $3 !~ /^cnbd_/ { print $3 }' |
 	grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | sort -u |
