@@ -24,7 +24,7 @@
 /* A reload opens storage; give it time. */
 #define SERVER_TIMEOUT_S	30
 
-struct request {
+struct control_line {
 	char line[CONTROL_LINE_MAX];
 	size_t len;
 	bool too_long;
@@ -52,7 +52,7 @@ struct listing {
 };
 
 /* Appends " WORD", percent-escaped when escape is set. */
-static void add_word(struct request *rq, const char *word, bool escape)
+static void add_word(struct control_line *rq, const char *word, bool escape)
 {
 	char esc[CONTROL_LINE_MAX];
 	int n;
@@ -71,7 +71,7 @@ static void add_word(struct request *rq, const char *word, bool escape)
 
 /* KEY=VALUE with each side escaped, so that '=' or a blank in a value
  * (a description) survives. */
-static int add_pair(struct request *rq, const char *pair)
+static int add_pair(struct control_line *rq, const char *pair)
 {
 	const char *eq = strchr(pair, '=');
 	char key[256];
@@ -135,7 +135,7 @@ static int print_export(void *opaque, const char *line)
 	return 0;
 }
 
-static int call(const char *socket, const char *verb, const struct request *rq)
+static int call(const char *socket, const char *verb, const struct control_line *rq)
 {
 	struct listing l = { .form = rq->json ? JSON : isatty(STDOUT_FILENO) ? TABLE : PLAIN,
 			     .table = { .cols = columns, .ncols = NCOLS },
@@ -171,7 +171,7 @@ static int usage(void)
 	return 2;
 }
 
-static int build(int argc, char **argv, struct request *rq)
+static int build(int argc, char **argv, struct control_line *rq)
 {
 	const char *verb = argv[0];
 
@@ -207,7 +207,7 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	/* nbdctl's own --socket names the client daemon's, unless given. */
 	const char *socket = strcmp(opts->socket, CONTROL_DEFAULT_SOCKET) ?
 			     opts->socket : SERVER_CONTROL_DEFAULT;
-	struct request rq = { .len = 0 };
+	struct control_line rq = { .len = 0 };
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {
