@@ -31,7 +31,8 @@ include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
 	lib/clientapi/clientapi.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd-internal.a
-LIB_LIBS := -linih -ldl -lgnutls
+# libsystemd: common/service_notify.c (sd_notify for the daemons).
+LIB_LIBS := -linih -ldl -lgnutls -lsystemd
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.
