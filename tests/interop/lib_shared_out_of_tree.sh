@@ -188,7 +188,7 @@ cc -std=c11 -Wall -Wextra -Werror $SANFLAGS $cflags -o "$tmp/oot-shared" \
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror $SANFLAGS $cflags -o "$tmp/oot-static" \
 	"$tmp/oot.c" "$tmp/clash.c" "$lib/libcnbd.a" \
-	$(pkg-config --libs gnutls inih) -ldl -pthread >"$tmp/cc.log" 2>&1 ||
+	$(pkg-config --libs $(pkg-config --print-requires-private cnbd)) -ldl -pthread >"$tmp/cc.log" 2>&1 ||
 	{ cat "$tmp/cc.log" >&2; fail "the program did not link with the static archive"; }
 LD_LIBRARY_PATH=$lib ldd "$tmp/oot-shared" | grep -q "libcnbd.so.0 => $lib/libcnbd.so.0" ||
 	fail "oot-shared does not load libcnbd.so.0 from the install"
