@@ -130,7 +130,7 @@ int cow_overlay_open(struct cow_export *x)
 	}
 	/* One live map per file: a second one would undo the first's. */
 	if (flock(x->fd, LOCK_EX | LOCK_NB) < 0) {
-		cnbd_error("cow: the overlay %s is in use: by another export or server, or by connections to an earlier definition of this export (until they end)",
+		cnbd_error("cow: the overlay %s is in use: by another export or server, or by this export as it runs now (a change to its stack needs nbdctl server remove NAME first, and its connections to end)",
 			   x->overlay_path);
 		errno = EBUSY;
 		return -1;
