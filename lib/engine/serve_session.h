@@ -12,6 +12,8 @@
 #include "common/conn_io.h"
 #include "cnbd/serve.h"
 
+struct reply_batch;
+
 #define META_CONTEXT_BASE_ALLOCATION	1	/* our id for base:allocation */
 
 struct session {
@@ -45,6 +47,8 @@ struct session {
 	/* Inline mode only: more requests are already read, so replies may
 	 * wait in the kernel for the next one (MSG_MORE). */
 	bool more_follows;
+	/* Inline mode only: the burst's replies, sent in one writev. */
+	struct reply_batch *batch;
 };
 
 /* What negotiating did: one option (serve_handshake.c's handlers), or
