@@ -24,10 +24,10 @@
 #include "device.h"
 #include "device_state.h"
 #include "devices_conf.h"
-#include "kmod_load.h"
+#include "attach/kmod_load.h"
 #include "common/log.h"
-#include "netlink_call.h"
-#include "supervisor.h"
+#include "attach/netlink_call.h"
+#include "attach/supervisor.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */
 #define SHUTDOWN_TIMEOUT_S	60

@@ -29,7 +29,7 @@
 #include "device.h"
 #include "common/log.h"
 #include "common/parse.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 
 #define MAX_WORDS	16
 

@@ -11,9 +11,9 @@
 
 #include "device_state.h"
 #include "common/log.h"
-#include "netlink_cmds.h"
+#include "attach/netlink_cmds.h"
 #include "common/parse.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 
 static char state_dir[256] = "/run/cnbd/devices";
 

@@ -9,8 +9,8 @@
 
 #include "device.h"
 #include "common/log.h"
-#include "supervisor.h"
-#include "sysfs_nbd.h"
+#include "attach/supervisor.h"
+#include "attach/sysfs_nbd.h"
 
 pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t table_changed;

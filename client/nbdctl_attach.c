@@ -16,7 +16,7 @@
 #include "control_client.h"
 #include "common/control_text.h"
 #include "nbdctl.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 #include "clientlib/uri.h"
 
 /* Connecting, negotiating and binding each have their own bounds in the

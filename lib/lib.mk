@@ -6,7 +6,8 @@
 #   backend/   <- embed/, server/
 #   engine/    <- embed/, server/
 #   embed/     (the embedded server: nothing in lib/ uses it)
-#   clientlib/ <- client/ (nbd-clientd, nbdctl)
+#   clientlib/ <- attach/, client/ (nbd-clientd, nbdctl)
+#   attach/    <- client/
 #
 # A part may include headers only from the parts it points to; see
 # docs/internals.md. A static archive of PIC objects; programs that load
@@ -14,10 +15,11 @@
 # $(HOST_EXPORTS).
 LIB_SRCS :=
 include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
-	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk
+	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk \
+	lib/attach/attach.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd.a
-LIB_LIBS := -linih -ldl -lgnutls
+LIB_LIBS := -linih -ldl -lgnutls $(ATTACH_LIBS)
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.

@@ -19,10 +19,11 @@ ALLOWED = {
     "lib/engine": {"common", "proto", "engine"},
     "lib/embed": {"common", "proto", "backend", "engine", "embed"},
     "lib/clientlib": {"common", "proto", "clientlib"},
+    "lib/attach": {"common", "proto", "clientlib", "attach"},
     "server": {"common", "proto", "backend", "engine"},
-    "client": {"common", "proto", "clientlib"},
+    "client": {"common", "proto", "clientlib", "attach"},
 }
-PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib"}
+PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib", "attach"}
 INCLUDE = re.compile(r'^#include "([a-z_]+)/', re.M)
 
 

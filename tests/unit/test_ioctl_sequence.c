@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "binding.h"
-#include "ioctl_bind.h"
+#include "attach/binding.h"
+#include "attach/ioctl_bind.h"
 
 int __wrap_ioctl(int fd, unsigned long req, ...);
 

@@ -29,9 +29,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "binding.h"
-#include "netlink_bind.h"
-#include "netlink_call.h"
+#include "attach/binding.h"
+#include "attach/netlink_bind.h"
+#include "attach/netlink_call.h"
 
 #define FAMILY	0x1c
 #define MAXC	4

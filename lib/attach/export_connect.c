@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "common/conn_io.h"
-#include "supervisor_priv.h"
-#include "tls_connect.h"
+#include "attach/supervisor_priv.h"
+#include "attach/tls_connect.h"
 
 /* Keepalives notice a dead server while the device is idle. */
 static void tune_socket(int fd)

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kmod_load.h"
-#include "ktls.h"
+#include "attach/kmod_load.h"
+#include "attach/ktls.h"
 #include "common/log.h"
-#include "tls_connect.h"
-#include "tls_relay.h"
+#include "attach/tls_connect.h"
+#include "attach/tls_relay.h"
 
 static pthread_once_t module_once = PTHREAD_ONCE_INIT;
 static char module_error[256];

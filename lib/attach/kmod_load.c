@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "kmod_load.h"
+#include "attach/kmod_load.h"
 
 static int probe(struct kmod_ctx *ctx, const char *module, char *err, size_t errlen)
 {

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ktls.h"
+#include "attach/ktls.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS	282

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 
 #define SYS_BLOCK	"/sys/block"
 #define NBD_INDEX_MAX	(1U << 20)	/* the kernel's limit on minors */

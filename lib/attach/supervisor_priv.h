@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "binding.h"
+#include "attach/binding.h"
 #include "clientlib/client.h"
 #include "device.h"
 

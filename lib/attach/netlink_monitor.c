@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "netlink_bind.h"
-#include "socket_death.h"
+#include "attach/netlink_bind.h"
+#include "attach/socket_death.h"
 
 #define MAX_POLL	65	/* the wake-up descriptor and 64 connections */
 

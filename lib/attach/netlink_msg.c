@@ -10,7 +10,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
-#include "netlink_msg.h"
+#include "attach/netlink_msg.h"
 
 static struct nl_msg *start(int family, uint8_t cmd)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "socket_death.h"
+#include "attach/socket_death.h"
 
 static int tcp_state(int fd)
 {

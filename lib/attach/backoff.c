@@ -9,7 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "supervisor_priv.h"
+#include "attach/supervisor_priv.h"
 
 static void add_ms(struct timespec *t, unsigned ms)
 {

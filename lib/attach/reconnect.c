@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "supervisor_priv.h"
+#include "attach/supervisor_priv.h"
 
 struct episode {
 	struct timespec lost_at;	/* the first loss not yet repaired */

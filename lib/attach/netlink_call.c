@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "netlink_call.h"
+#include "attach/netlink_call.h"
 
 struct call_state {
 	const struct nbd_nl_request *rq;

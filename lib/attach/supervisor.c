@@ -23,11 +23,11 @@
 #include "device.h"
 #include "device_state.h"
 #include "common/log.h"
-#include "netlink_bind.h"
-#include "netlink_call.h"
-#include "supervisor.h"
-#include "supervisor_priv.h"
-#include "sysfs_nbd.h"
+#include "attach/netlink_bind.h"
+#include "attach/netlink_call.h"
+#include "attach/supervisor.h"
+#include "attach/supervisor_priv.h"
+#include "attach/sysfs_nbd.h"
 
 static bool taken(const char *name)
 {

@@ -34,11 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binding.h"
+#include "attach/binding.h"
 #include "common/log.h"
-#include "netlink_bind.h"
-#include "netlink_cmds.h"
-#include "netlink_events.h"
+#include "attach/netlink_bind.h"
+#include "attach/netlink_cmds.h"
+#include "attach/netlink_events.h"
 
 const char *netlink_bind_dev_dir = "/dev";
 unsigned netlink_bind_busy_ms = 5000;

@@ -19,7 +19,7 @@
 
 #include "clientlib/client.h"
 #include "common/log.h"
-#include "tls_relay.h"
+#include "attach/tls_relay.h"
 
 #define RELAY_BUF	(64 * 1024)
 

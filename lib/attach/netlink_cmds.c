@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "netlink_call.h"
-#include "netlink_cmds.h"
+#include "attach/netlink_call.h"
+#include "attach/netlink_cmds.h"
 
 static void sleep_ms(unsigned ms)
 {

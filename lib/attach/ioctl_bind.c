@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binding.h"
-#include "ioctl_bind.h"
+#include "attach/binding.h"
+#include "attach/ioctl_bind.h"
 
 /* Tunables, changed only by the unit tests. */
 const char *ioctl_bind_dev_dir = "/dev";

@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "netlink_events.h"
-#include "netlink_msg.h"
+#include "attach/netlink_events.h"
+#include "attach/netlink_msg.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nl_sock *events_sk;

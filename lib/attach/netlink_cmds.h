@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "netlink_msg.h"
+#include "attach/netlink_msg.h"
 
 /* CONNECT, retried for up to busy_ms while the kernel says EBUSY (udevd
  * holds each new device open for a moment to probe it). *index gets the
