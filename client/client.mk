@@ -21,14 +21,10 @@ $(B)/tests/cnbd-io: $(CNBD_IO_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CNBD_IO_OBJS) $(LIBCNBD) $(LIB_LIBS)
 
-# The supervisor's files, on their way to lib/attach/: still built from
-# here while they know the daemon's struct device.
-SUPERVISOR_OBJS := $(addprefix $(B)/lib/attach/, supervisor.o reconnect.o backoff.o \
-	backend_id.o export_connect.o tls_connect.o)
-$(SUPERVISOR_OBJS): CPPFLAGS += -Iclient
-
+# The daemon: the devices file, the control socket, the table of its
+# devices and their records; attaching them is lib/attach/'s.
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
-	device_table.o device_state.o devices_conf.o) $(SUPERVISOR_OBJS)
+	device_table.o device_state.o devices_conf.o)
 PROGRAMS += $(B)/nbd-clientd
 
 $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)

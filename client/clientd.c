@@ -19,15 +19,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cnbd/attach.h>
+
 #include "control.h"
 #include "control_client.h"
 #include "device.h"
 #include "device_state.h"
 #include "devices_conf.h"
-#include "attach/kmod_load.h"
 #include "common/log.h"
-#include "attach/netlink_call.h"
-#include "attach/supervisor.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */
 #define SHUTDOWN_TIMEOUT_S	60
@@ -116,8 +115,8 @@ static void adopt_devices(void)
 
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&device_lock);
-		if (device_start_locked(v[i], err, sizeof(err)) < 0)
-			log_error("%s: %s", v[i]->name, err);
+		if (device_start_locked(v[i], err, sizeof(err)) < 0 && err[0])
+			log_error("%s: %s", device_label(v[i]), err);
 		device_put_locked(v[i]);
 		pthread_mutex_unlock(&device_lock);
 	}
@@ -237,7 +236,7 @@ int main(int argc, char **argv)
 	/* After listening: loading the module makes udev run
 	 * `nbdctl udev-add` for each new device, and those calls should
 	 * find us. */
-	if (o.load_module && kmod_load("nbd", err, sizeof(err)) < 0) {
+	if (o.load_module && cnbd_attach_load_module(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		unlink(o.socket);
 		return 1;
@@ -250,7 +249,8 @@ int main(int argc, char **argv)
 	}
 	log_info("started: %zu device(s) from %s, control socket %s, default binding %s",
 		 conf.n, o.devices_file, o.socket,
-		 nbd_nl_available() ? "netlink" : "ioctl (the kernel has no nbd netlink family)");
+		 cnbd_attach_have_netlink() ? "netlink" :
+		 "ioctl (the kernel has no nbd netlink family)");
 	adopt_devices();
 	start_devices(&conf);
 	devices_conf_free(&conf);

@@ -3,9 +3,7 @@
 # libnl-genl-3), loading nbd and tls with libkmod, what sysfs says of a
 # device, kernel TLS and the TLS relay, and the reconnect supervisor.
 # Uses common/, proto/, clientlib/; nbd-clientd (client/) is built on it.
-ATTACH_SRCS := $(addprefix lib/attach/, ioctl_bind.c kmod_load.c ktls.c tls_relay.c \
-	sysfs_nbd.c socket_death.c netlink_msg.c netlink_call.c netlink_cmds.c \
-	netlink_events.c netlink_bind.c netlink_monitor.c)
+ATTACH_SRCS := $(wildcard lib/attach/*.c)
 LIB_SRCS += $(ATTACH_SRCS)
 
 NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)

@@ -9,11 +9,12 @@
  * instead: still one identity per URI, which is what a take-over compares.
  */
 #include <gnutls/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
+#include "attach/backend_id.h"
 
 char *backend_id(const char *uri)
 {

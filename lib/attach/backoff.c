@@ -3,7 +3,9 @@
  * The wait between two attempts: capped exponential backoff with jitter
  * (half to all of the delay, so that many clients of one server do not
  * come back in step). A kick (udev saw a device appear, or nbdctl asked)
- * cuts it short, and so do a stop and the end of the binding.
+ * cuts it short, and so do a stop and the end of the binding. And the
+ * give-up clock: how long the attachment has gone without a live
+ * connection.
  */
 #include <stdint.h>
 #include <sys/random.h>
@@ -30,25 +32,51 @@ static bool passed(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-bool backoff(struct device *d, unsigned attempt, unsigned cap_ms)
+unsigned backoff_ms(const struct cnbd_attach *a, unsigned attempt, bool held, unsigned r)
 {
-	unsigned ms = BACKOFF_FIRST_MS << (attempt < 6 ? attempt : 6);
+	unsigned cap = held ? a->backoff_held_ms : a->backoff_max_ms;
+	uint64_t ms = (uint64_t)a->backoff_min_ms << (attempt < 16 ? attempt : 16);
+
+	if (ms > cap)
+		ms = cap;
+	return (unsigned)(ms / 2 + r % (ms / 2 + 1));
+}
+
+bool backoff(struct cnbd_attach *a, unsigned attempt, bool held)
+{
 	unsigned r = 0;
 	struct timespec deadline;
 	bool stop;
 
-	if (ms > cap_ms)
-		ms = cap_ms;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) < 0)
-		r = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)d;
-	ms = ms / 2 + r % (ms / 2 + 1);
+		r = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)a;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	add_ms(&deadline, ms);
-	pthread_mutex_lock(&device_lock);
-	while (!d->stop && !d->kicked && !(d->bound && d->ended) && !passed(&deadline))
-		device_wait_locked(d, &deadline);
-	d->kicked = false;
-	stop = d->stop;
-	pthread_mutex_unlock(&device_lock);
+	add_ms(&deadline, backoff_ms(a, attempt, held, r));
+	pthread_mutex_lock(&a->lock);
+	while (!a->stop && !a->kicked && !(a->bound && a->ended) && !passed(&deadline))
+		attach_wait_locked(a, &deadline);
+	a->kicked = false;
+	stop = a->stop;
+	pthread_mutex_unlock(&a->lock);
 	return stop;
+}
+
+void connected(struct cnbd_attach *a)
+{
+	a->unconnected = false;
+}
+
+bool giving_up(struct cnbd_attach *a)
+{
+	struct timespec now;
+
+	if (!a->give_up_s)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!a->unconnected) {
+		a->unconnected = true;
+		a->unconnected_since = now;
+		return false;
+	}
+	return now.tv_sec - a->unconnected_since.tv_sec >= (time_t)a->give_up_s;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct binding_ops;
+
 struct bind_params {
 	const char *device;	/* "nbd0"; "" lets the kernel choose (netlink) */
 	char *chosen;		/* gets the device bound ("nbd0") */
@@ -47,10 +49,32 @@ enum bind_end {
 	BIND_END_LOST,		/* the connection died or timed out */
 };
 
-struct binding;
+/* What probe() found. */
+enum bind_probe {
+	BIND_PROBE_FAILED = -1,	/* the kernel could not be asked; err says why */
+	BIND_PROBE_ALL_LIVE = 0,	/* nothing was dead: the kernel dropped fd */
+	BIND_PROBE_REPLACED = 1,	/* fd replaced a connection that had died unseen */
+};
+
+/* What every binding starts with; each binding's own struct embeds it
+ * first (struct ioctl_binding, struct netlink_binding). */
+struct binding {
+	const struct binding_ops *ops;
+};
 
 struct binding_ops {
 	const char *name;
+	/* The kernel makes devices for this binding: device "" lets it
+	 * choose (and make one when none is free), and a named device that
+	 * does not exist yet is made. */
+	bool makes_devices;
+	/* The kernel holds I/O for dead_timeout while no connection is
+	 * live, instead of failing it at once. */
+	bool holds_io;
+	/* Whether the running kernel offers this binding; missing says
+	 * what it lacks when not ("the kernel has no nbd netlink family"). */
+	bool (*available)(void);
+	const char *missing;
 	/* Hands the sockets to the kernel and starts serving; returns once
 	 * the kernel runs the device or has refused (NULL, reason in err).
 	 * On failure the sockets are closed. */
@@ -69,9 +93,22 @@ struct binding_ops {
 	/* Puts fd (a negotiated socket; the binding owns it) in place of a
 	 * dead connection, and checks that the kernel took it. */
 	int (*replace)(struct binding *b, int fd, char *err, size_t errlen);
+	/* Whether the kernel still has device configured (by an earlier
+	 * process): 1; 0 with why; -1 when it could not be asked (why). */
+	int (*configured)(const char *device, char *why, size_t whylen);
+	/* Takes over a device that an earlier process bound and left to
+	 * the kernel (p: device, nfds connections, timeout, identifier and
+	 * callbacks; no fds). NULL with err when the kernel no longer has
+	 * it configured. */
+	struct binding *(*adopt)(const struct bind_params *p, char *err, size_t errlen);
+	/* After adopt(), with a request timeout: offers fd (negotiated; the
+	 * binding owns it) to the kernel, which takes it only in place of a
+	 * connection that died while nobody watched. Without a request
+	 * timeout the kernel's answer cannot be seen. */
+	enum bind_probe (*probe)(struct binding *b, int fd, char *err, size_t errlen);
 };
 
-extern const struct binding_ops ioctl_binding;
-extern const struct binding_ops netlink_binding;
+extern const struct binding_ops ioctl_binding_ops;
+extern const struct binding_ops netlink_binding_ops;
 
 #endif

@@ -36,6 +36,7 @@
 
 #include "attach/binding.h"
 #include "attach/ioctl_bind.h"
+#include "attach/quiet_thread.h"
 
 /* Tunables, changed only by the unit tests. */
 const char *ioctl_bind_dev_dir = "/dev";
@@ -46,7 +47,8 @@ unsigned ioctl_bind_busy_ms = 5000;
  * by force (a server that ignores NBD_CMD_DISC). */
 #define DISCONNECT_GRACE_S	10
 
-struct binding {
+struct ioctl_binding {
+	struct binding b;	/* first: the supervisor's handle on it */
 	char device[32];
 	int dev_fd;
 	int *fds;
@@ -83,7 +85,7 @@ static int ioctl_busy_retry(int fd, unsigned long req, unsigned long arg)
 	}
 }
 
-static int step(struct binding *b, unsigned long req, unsigned long arg,
+static int step(struct ioctl_binding *b, unsigned long req, unsigned long arg,
 		const char *name, char *err, size_t errlen)
 {
 	if (ioctl_busy_retry(b->dev_fd, req, arg) == 0)
@@ -93,7 +95,7 @@ static int step(struct binding *b, unsigned long req, unsigned long arg,
 	return -1;
 }
 
-static void close_fds(struct binding *b)
+static void close_fds(struct ioctl_binding *b)
 {
 	for (unsigned i = 0; i < b->nfds; i++)
 		if (b->fds[i] >= 0)
@@ -103,7 +105,7 @@ static void close_fds(struct binding *b)
 
 /* Undoes what bind set up; the device's configuration goes with the last
  * close of the device. */
-static void release(struct binding *b)
+static void release(struct ioctl_binding *b)
 {
 	int zero = 0;
 
@@ -121,7 +123,7 @@ static void release(struct binding *b)
 
 static void *do_it_thread(void *arg)
 {
-	struct binding *b = arg;
+	struct ioctl_binding *b = arg;
 
 	if (ioctl_busy_retry(b->dev_fd, NBD_DO_IT, 0) < 0)
 		b->do_it_errno = errno;
@@ -134,7 +136,7 @@ static void *do_it_thread(void *arg)
 	return NULL;
 }
 
-static int set_up(struct binding *b, const struct bind_params *p,
+static int set_up(struct ioctl_binding *b, const struct bind_params *p,
 		  char *err, size_t errlen)
 {
 	int one = 1;
@@ -158,7 +160,7 @@ static int set_up(struct binding *b, const struct bind_params *p,
 }
 
 /* The kernel creates /sys/block/nbdX/pid when DO_IT has started serving. */
-static bool serving(const struct binding *b)
+static bool serving(const struct ioctl_binding *b)
 {
 	char path[256];
 
@@ -167,7 +169,7 @@ static bool serving(const struct binding *b)
 }
 
 /* Waits until DO_IT serves (0) or has failed (-1, reason in err). */
-static int wait_serving(struct binding *b, char *err, size_t errlen)
+static int wait_serving(struct ioctl_binding *b, char *err, size_t errlen)
 {
 	unsigned limit = ioctl_bind_busy_ms + 5000;
 
@@ -190,9 +192,19 @@ static int wait_serving(struct binding *b, char *err, size_t errlen)
 	return -1;
 }
 
+static struct ioctl_binding *of(struct binding *b)
+{
+	return (struct ioctl_binding *)b;	/* b is its first member */
+}
+
+static bool ioctl_available(void)
+{
+	return true;
+}
+
 static struct binding *ioctl_bind(const struct bind_params *p, char *err, size_t errlen)
 {
-	struct binding *b = calloc(1, sizeof(*b));
+	struct ioctl_binding *b = calloc(1, sizeof(*b));
 	char path[256];
 
 	if (!b || !(b->fds = calloc(p->nfds, sizeof(int)))) {
@@ -202,6 +214,7 @@ static struct binding *ioctl_bind(const struct bind_params *p, char *err, size_t
 		free(b);
 		return NULL;
 	}
+	b->b.ops = &ioctl_binding_ops;
 	snprintf(b->device, sizeof(b->device), "%s", p->device);
 	if (p->chosen)
 		snprintf(p->chosen, p->chosen_len, "%s", p->device);
@@ -217,21 +230,23 @@ static struct binding *ioctl_bind(const struct bind_params *p, char *err, size_t
 	}
 	if (set_up(b, p, err, errlen) < 0)
 		goto fail;
-	errno = pthread_create(&b->thread, NULL, do_it_thread, b);
+	errno = quiet_thread_create(&b->thread, NULL, do_it_thread, b);
 	if (errno) {
 		snprintf(err, errlen, "cannot start the NBD_DO_IT thread: %s", strerror(errno));
 		goto fail;
 	}
 	if (wait_serving(b, err, errlen) < 0)
 		goto fail;
-	return b;
+	return &b->b;
 fail:
 	release(b);
 	return NULL;
 }
 
-static int ioctl_disconnect(struct binding *b, char *err, size_t errlen)
+static int ioctl_disconnect(struct binding *base, char *err, size_t errlen)
 {
+	struct ioctl_binding *b = of(base);
+
 	atomic_store(&b->disconnect_requested, true);
 	/* Write back what was written through /dev/nbdX and have the
 	 * server flush, before the connection goes. */
@@ -245,8 +260,9 @@ static int ioctl_disconnect(struct binding *b, char *err, size_t errlen)
 	return 0;
 }
 
-static enum bind_end ioctl_wait(struct binding *b, int *error)
+static enum bind_end ioctl_wait(struct binding *base, int *error)
 {
+	struct ioctl_binding *b = of(base);
 	bool requested = atomic_load(&b->disconnect_requested);
 	struct timespec deadline;
 	enum bind_end end;
@@ -270,8 +286,10 @@ static enum bind_end ioctl_wait(struct binding *b, int *error)
 	return end;
 }
 
-const struct binding_ops ioctl_binding = {
+/* No dead, replace, adopt or probe: see the top of this file. */
+const struct binding_ops ioctl_binding_ops = {
 	.name = "ioctl",
+	.available = ioctl_available,
 	.bind = ioctl_bind,
 	.disconnect = ioctl_disconnect,
 	.wait = ioctl_wait,

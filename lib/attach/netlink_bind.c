@@ -37,8 +37,10 @@
 #include "attach/binding.h"
 #include "common/log.h"
 #include "attach/netlink_bind.h"
+#include "attach/netlink_call.h"
 #include "attach/netlink_cmds.h"
 #include "attach/netlink_events.h"
+#include "attach/quiet_thread.h"
 
 const char *netlink_bind_dev_dir = "/dev";
 unsigned netlink_bind_busy_ms = 5000;
@@ -49,9 +51,9 @@ bool netlink_bind_events = true;
 #define DISCONNECT_GRACE_S	10
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct binding *registry;
+static struct netlink_binding *registry;
 
-void netlink_wake(struct binding *b)
+void netlink_wake(struct netlink_binding *b)
 {
 	uint64_t one = 1;
 
@@ -63,7 +65,7 @@ void netlink_wake(struct binding *b)
 void netlink_link_dead(unsigned index)
 {
 	pthread_mutex_lock(&registry_lock);
-	for (struct binding *b = registry; b; b = b->next) {
+	for (struct netlink_binding *b = registry; b; b = b->next) {
 		if (index != NETLINK_EVENTS_ALL && b->index != index)
 			continue;
 		pthread_mutex_lock(&b->lock);
@@ -74,7 +76,7 @@ void netlink_link_dead(unsigned index)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void registry_add(struct binding *b)
+static void registry_add(struct netlink_binding *b)
 {
 	pthread_mutex_lock(&registry_lock);
 	b->next = registry;
@@ -82,10 +84,10 @@ static void registry_add(struct binding *b)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void registry_remove(struct binding *b)
+static void registry_remove(struct netlink_binding *b)
 {
 	pthread_mutex_lock(&registry_lock);
-	for (struct binding **p = &registry; *p; p = &(*p)->next) {
+	for (struct netlink_binding **p = &registry; *p; p = &(*p)->next) {
 		if (*p == b) {
 			*p = b->next;
 			break;
@@ -94,7 +96,7 @@ static void registry_remove(struct binding *b)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-int netlink_configured(struct binding *b)
+int netlink_configured(struct netlink_binding *b)
 {
 	bool connected;
 	char err[256];
@@ -106,7 +108,7 @@ int netlink_configured(struct binding *b)
 	return connected;
 }
 
-static void binding_free(struct binding *b)
+static void binding_free(struct netlink_binding *b)
 {
 	for (unsigned i = 0; i < b->nconns; i++)
 		if (b->conns[i].fd >= 0)
@@ -119,12 +121,13 @@ static void binding_free(struct binding *b)
 	free(b);
 }
 
-static struct binding *binding_new(const struct bind_params *p)
+static struct netlink_binding *binding_new(const struct bind_params *p)
 {
-	struct binding *b = calloc(1, sizeof(*b));
+	struct netlink_binding *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
+	b->b.ops = &netlink_binding_ops;
 	pthread_mutex_init(&b->lock, NULL);
 	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b->conns = calloc(p->nfds, sizeof(*b->conns));
@@ -156,7 +159,7 @@ static void listen_for_link_dead(void)
 }
 
 /* The monitor could not start: take the device back from the kernel. */
-static void undo_connect(struct binding *b)
+static void undo_connect(struct netlink_binding *b)
 {
 	char err[256];
 
@@ -173,15 +176,20 @@ static int device_index(const char *device)
 
 /* In the LINK_DEAD registry, with its monitor thread running: 0, or -1
  * with err set (and out of the registry again). */
-static int start_monitor(struct binding *b, char *err, size_t errlen)
+static int start_monitor(struct netlink_binding *b, char *err, size_t errlen)
 {
 	registry_add(b);
-	errno = pthread_create(&b->monitor, NULL, netlink_monitor, b);
+	errno = quiet_thread_create(&b->monitor, NULL, netlink_monitor, b);
 	if (errno == 0)
 		return 0;
 	snprintf(err, errlen, "cannot start the monitor thread: %s", strerror(errno));
 	registry_remove(b);
 	return -1;
+}
+
+static struct netlink_binding *of(struct binding *b)
+{
+	return (struct netlink_binding *)b;	/* b is its first member */
 }
 
 static struct binding *nl_bind(const struct bind_params *p, char *err, size_t errlen)
@@ -193,7 +201,7 @@ static struct binding *nl_bind(const struct bind_params *p, char *err, size_t er
 		.client_flags = 0, .fds = p->fds, .nfds = p->nfds,
 		.identifier = p->identifier,
 	};
-	struct binding *b = binding_new(p);
+	struct netlink_binding *b = binding_new(p);
 
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
@@ -208,7 +216,7 @@ static struct binding *nl_bind(const struct bind_params *p, char *err, size_t er
 	if (p->chosen)
 		snprintf(p->chosen, p->chosen_len, "%s", b->device);
 	if (start_monitor(b, err, errlen) == 0)
-		return b;
+		return &b->b;
 	undo_connect(b);
 fail:
 	binding_free(b);
@@ -216,17 +224,28 @@ fail:
 }
 
 /*
- * Taking over a device a previous run of the daemon bound (its record in
- * device_state.c): the kernel still has the device and its sockets, but
+ * Taking over a device an earlier process bound (nbd-clientd keeps a
+ * record of each for that, client/device_state.c): the kernel still has the device and its sockets, but
  * the descriptors the monitor would poll died with that process. The
  * connections start "blind" (fd -1): the monitor cannot see them hang
  * up, so a LINK_DEAD for the device marks the first blind one dead
  * (netlink_monitor.c), and each replacement brings a descriptor back.
  */
-struct binding *netlink_adopt(const struct bind_params *p, char *err, size_t errlen)
+static int nl_configured(const char *device, char *why, size_t whylen)
+{
+	bool connected = false;
+
+	if (nbd_nl_status((unsigned)device_index(device), &connected, why, whylen) < 0)
+		return -1;
+	if (!connected)
+		snprintf(why, whylen, "the kernel no longer has it connected");
+	return connected;
+}
+
+static struct binding *nl_adopt(const struct bind_params *p, char *err, size_t errlen)
 {
 	struct bind_params blind = *p;
-	struct binding *b;
+	struct netlink_binding *b;
 
 	blind.fds = NULL;
 	b = binding_new(&blind);
@@ -243,12 +262,12 @@ struct binding *netlink_adopt(const struct bind_params *p, char *err, size_t err
 		return NULL;
 	}
 	if (start_monitor(b, err, errlen) == 0)
-		return b;
+		return &b->b;
 	binding_free(b);
 	return NULL;
 }
 
-static unsigned count_dead(struct binding *b, int *first)
+static unsigned count_dead(struct netlink_binding *b, int *first)
 {
 	unsigned n = 0;
 
@@ -265,7 +284,7 @@ static unsigned count_dead(struct binding *b, int *first)
 
 /* Writes back what went through /dev/nbdX's page cache, and has the
  * server flush, before the connections go. */
-static void flush_device(struct binding *b, char *err, size_t errlen)
+static void flush_device(struct netlink_binding *b, char *err, size_t errlen)
 {
 	char path[256];
 	int fd;
@@ -278,8 +297,9 @@ static void flush_device(struct binding *b, char *err, size_t errlen)
 		close(fd);
 }
 
-static int nl_disconnect(struct binding *b, char *err, size_t errlen)
+static int nl_disconnect(struct binding *base, char *err, size_t errlen)
 {
+	struct netlink_binding *b = of(base);
 	unsigned dead;
 	int first;
 
@@ -302,8 +322,9 @@ static int nl_disconnect(struct binding *b, char *err, size_t errlen)
 	return 0;
 }
 
-static enum bind_end nl_wait(struct binding *b, int *error)
+static enum bind_end nl_wait(struct binding *base, int *error)
 {
+	struct netlink_binding *b = of(base);
 	struct timespec deadline;
 	enum bind_end end;
 
@@ -335,8 +356,9 @@ static enum bind_end nl_wait(struct binding *b, int *error)
 	return end;
 }
 
-static unsigned nl_dead(struct binding *b, char *why, size_t whylen)
+static unsigned nl_dead(struct binding *base, char *why, size_t whylen)
 {
+	struct netlink_binding *b = of(base);
 	unsigned n;
 	int first;
 
@@ -354,7 +376,7 @@ static unsigned nl_dead(struct binding *b, char *why, size_t whylen)
  * Without a request timeout there is nothing to see, and the monitor's
  * view of which connections are dead has to be trusted.
  */
-static bool adopted(const struct binding *b, int fd)
+static bool adopted(const struct netlink_binding *b, int fd)
 {
 	struct timeval tv = { 0 };
 	socklen_t len = sizeof(tv);
@@ -367,7 +389,7 @@ static bool adopted(const struct binding *b, int fd)
 }
 
 /* After RECONFIGURE failed: a device the kernel no longer has ends. */
-static void check_gone(struct binding *b)
+static void check_gone(struct netlink_binding *b)
 {
 	if (netlink_configured(b) != 0)
 		return;
@@ -377,8 +399,9 @@ static void check_gone(struct binding *b)
 	netlink_wake(b);
 }
 
-static int nl_replace(struct binding *b, int fd, char *err, size_t errlen)
+static int nl_replace(struct binding *base, int fd, char *err, size_t errlen)
 {
+	struct netlink_binding *b = of(base);
 	int slot, old;
 
 	pthread_mutex_lock(&b->lock);
@@ -411,17 +434,20 @@ fail:
 	return -1;
 }
 
-int netlink_probe(struct binding *b, int fd, char *err, size_t errlen)
+/* After an adoption: a socket offered in place of a connection that may
+ * have died while no process watched (see binding.h). */
+static enum bind_probe nl_probe(struct binding *base, int fd, char *err, size_t errlen)
 {
+	struct netlink_binding *b = of(base);
 	int slot = -1;
 
 	if (nbd_nl_reconfigure(b->index, fd, b->identifier, err, errlen) < 0) {
 		close(fd);
-		return -1;
+		return BIND_PROBE_FAILED;
 	}
 	if (!adopted(b, fd)) {
 		close(fd);	/* none was dead: the kernel dropped it */
-		return 0;
+		return BIND_PROBE_ALL_LIVE;
 	}
 	pthread_mutex_lock(&b->lock);
 	for (unsigned i = 0; i < b->nconns && slot < 0; i++)
@@ -433,14 +459,21 @@ int netlink_probe(struct binding *b, int fd, char *err, size_t errlen)
 	if (slot < 0)
 		close(fd);	/* the kernel holds its own reference */
 	netlink_wake(b);
-	return 1;
+	return BIND_PROBE_REPLACED;
 }
 
-const struct binding_ops netlink_binding = {
+const struct binding_ops netlink_binding_ops = {
 	.name = "netlink",
+	.makes_devices = true,
+	.holds_io = true,
+	.available = nbd_nl_available,
+	.missing = "the kernel has no nbd netlink family",
 	.bind = nl_bind,
 	.disconnect = nl_disconnect,
 	.wait = nl_wait,
 	.dead = nl_dead,
 	.replace = nl_replace,
+	.configured = nl_configured,
+	.adopt = nl_adopt,
+	.probe = nl_probe,
 };

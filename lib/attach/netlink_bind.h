@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "attach/binding.h"
+
 /* Tunables, changed only by the unit tests. */
 extern const char *netlink_bind_dev_dir;	/* "/dev" (for the fsync) */
 extern unsigned netlink_bind_busy_ms;		/* 5000: EBUSY retried this long */
@@ -22,7 +24,8 @@ struct nl_conn {
 	char why[160];		/* and why, as far as can be told */
 };
 
-struct binding {
+struct netlink_binding {
+	struct binding b;	/* first: the supervisor's handle on it */
 	pthread_mutex_t lock;	/* guards everything below that changes */
 	unsigned index;
 	char device[32];
@@ -39,27 +42,16 @@ struct binding {
 	void (*ended_fn)(void *arg);
 	void (*changed_fn)(void *arg);
 	void *cb_arg;
-	struct binding *next;	/* in the LINK_DEAD registry */
+	struct netlink_binding *next;	/* in the LINK_DEAD registry */
 };
 
-void netlink_wake(struct binding *b);
+void netlink_wake(struct netlink_binding *b);
 /* LINK_DEAD for nbd<index> (NETLINK_EVENTS_ALL: any device): what the
  * events thread calls, and the unit tests in its place. */
 void netlink_link_dead(unsigned index);
-
-struct bind_params;
-/* A device bound by an earlier run of the daemon, taken over as the
- * kernel has it (p: device, nfds connections, timeout, identifier and
- * callbacks; no fds). NULL with err when the kernel no longer has it. */
-struct binding *netlink_adopt(const struct bind_params *p, char *err, size_t errlen);
-/* After an adoption, with timeout set: offers fd (negotiated) to the
- * kernel. 1: it replaced a connection that had died unseen (and is now
- * watched); 0: none was dead, fd closed; -1: failed, err set. Only
- * meaningful with a request timeout (see adopted()). */
-int netlink_probe(struct binding *b, int fd, char *err, size_t errlen);
 /* The device's configuration is still in the kernel: 1, 0 when it is
  * gone, -1 when the kernel could not be asked. */
-int netlink_configured(struct binding *b);
+int netlink_configured(struct netlink_binding *b);
 /* The monitor thread: polls the live sockets for the kernel's shutdown,
  * STATUS now and then; calls changed_fn and, at its end, ended_fn. */
 void *netlink_monitor(void *arg);

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "attach/netlink_events.h"
 #include "attach/netlink_msg.h"
+#include "attach/quiet_thread.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nl_sock *events_sk;
@@ -100,7 +101,7 @@ int netlink_events_start(void (*fn)(unsigned index), char *err, size_t errlen)
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	errno = pthread_create(&thread, &attr, listen_thread, NULL);
+	errno = quiet_thread_create(&thread, &attr, listen_thread, NULL);
 	pthread_attr_destroy(&attr);
 	if (errno) {
 		snprintf(err, errlen, "netlink events: cannot start a thread: %s",

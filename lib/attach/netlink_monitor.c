@@ -33,7 +33,7 @@ struct look {
 };
 
 /* What to poll: the wake-up descriptor and every live connection. */
-static bool snapshot(struct binding *b, struct look *l)
+static bool snapshot(struct netlink_binding *b, struct look *l)
 {
 	bool stop;
 
@@ -52,7 +52,7 @@ static bool snapshot(struct binding *b, struct look *l)
 }
 
 /* Marks the connections that hung up; true when any did. */
-static bool collect(struct binding *b, const struct look *l)
+static bool collect(struct netlink_binding *b, const struct look *l)
 {
 	bool changed = false;
 
@@ -74,9 +74,9 @@ static bool collect(struct binding *b, const struct look *l)
 }
 
 /* A connection taken over from an earlier run has no descriptor here
- * (netlink_adopt): when LINK_DEAD arrives and no watched socket hung up,
+ * (nl_adopt): when LINK_DEAD arrives and no watched socket hung up,
  * the first such connection is the one that died. */
-static bool blame_blind(struct binding *b, bool hung_up)
+static bool blame_blind(struct netlink_binding *b, bool hung_up)
 {
 	bool found = false;
 
@@ -103,7 +103,7 @@ static void drain(int fd)
 }
 
 /* Whether the device has ended; asks the kernel when it is worth it. */
-static bool ended(struct binding *b, bool timed_out)
+static bool ended(struct netlink_binding *b, bool timed_out)
 {
 	bool all_dead = true, ask, requested;
 
@@ -131,7 +131,7 @@ static bool error_only(const struct look *l)
 
 void *netlink_monitor(void *arg)
 {
-	struct binding *b = arg;
+	struct netlink_binding *b = arg;
 	struct look l;
 
 	while (!snapshot(b, &l)) {

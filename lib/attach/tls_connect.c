@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tls-mode = auto tries kernel TLS first and, the first time it cannot
- * carry a connection of the device (no tls module, a cipher it lacks,
+ * carry a connection of the attachment (no tls module, a cipher it lacks,
  * setsockopt refused), says why once and relays that device's TLS from
  * then on. tls-mode = kernel fails the connection with the reason
  * instead; tls-mode = relay never tries the kernel.
@@ -13,6 +13,7 @@
 #include "attach/kmod_load.h"
 #include "attach/ktls.h"
 #include "common/log.h"
+#include "attach/supervisor_priv.h"
 #include "attach/tls_connect.h"
 #include "attach/tls_relay.h"
 
@@ -27,14 +28,14 @@ static void load_module(void)
 		module_error[0] = '\0';
 }
 
-static void set_tls_used(struct device *d, const char *how, gnutls_session_t s)
+static void set_tls_used(struct cnbd_attach *a, const char *how, gnutls_session_t s)
 {
-	pthread_mutex_lock(&device_lock);
-	d->tls_used = how;
-	snprintf(d->tls_detail, sizeof(d->tls_detail), "%s %s",
+	pthread_mutex_lock(&a->lock);
+	a->tls_used = how;
+	snprintf(a->tls_detail, sizeof(a->tls_detail), "%s %s",
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
 		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
-	pthread_mutex_unlock(&device_lock);
+	pthread_mutex_unlock(&a->lock);
 }
 
 /* Kernel TLS on c's own socket: 0, or -1 with why (and *touched). */
@@ -49,19 +50,19 @@ static int kernel_tls(struct nbd_client *c, bool *touched, char *why, size_t why
 	return ktls_install(c->tls, c->fd, touched, why, whylen);
 }
 
-enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
+enum tls_carry_rc tls_carry(struct cnbd_attach *a, struct nbd_client *c, int *fd,
 			    char *err, size_t errlen)
 {
-	const char *who = d->name[0] ? d->name : d->spec;
+	const char *who = attach_who(a);
 	gnutls_session_t s;
 	bool touched;
 	char why[384];
 	void *creds;
 
-	if (d->tls_mode == TLS_MODE_RELAY || d->tls_kernel_refused)
+	if (a->tls_mode == CNBD_ATTACH_TLS_RELAY || a->tls_kernel_refused)
 		goto relay;
 	if (kernel_tls(c, &touched, why, sizeof(why)) == 0) {
-		set_tls_used(d, "kernel", c->tls);
+		set_tls_used(a, "kernel", c->tls);
 		/* No close_notify: the session goes on, in the kernel. */
 		client_tls_take(c, &s, &creds);
 		client_tls_release(s, creds, false);
@@ -69,20 +70,20 @@ enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
 		c->fd = -1;
 		return TLS_CARRIED;
 	}
-	if (d->tls_mode == TLS_MODE_KERNEL) {
+	if (a->tls_mode == CNBD_ATTACH_TLS_KERNEL) {
 		snprintf(err, errlen, "tls-mode = kernel, but kernel TLS cannot carry the connection: %s",
 			 why);
 		return TLS_FAILED;
 	}
-	d->tls_kernel_refused = true;
+	a->tls_kernel_refused = true;
 	log_warn("%s: kernel TLS cannot carry the connection to %s (%s): the daemon relays its TLS instead (tls-mode = auto)",
-		 who, d->uri_text, why);
+		 who, a->uri_text, why);
 	if (touched) {
 		snprintf(err, errlen, "kernel TLS was half set up (%s): connecting again", why);
 		return TLS_RETRY;
 	}
 relay:
-	set_tls_used(d, "relay", c->tls);
+	set_tls_used(a, "relay", c->tls);
 	client_tls_take(c, &s, &creds);
 	*fd = tls_relay_start(who, s, creds, c->fd, err, errlen);
 	c->fd = -1;			/* the relay's now, whatever happened */

@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 #include "clientlib/client.h"
-#include "device.h"
+
+struct cnbd_attach;
 
 /* Result of tls_carry(). */
 enum tls_carry_rc {
@@ -25,7 +26,7 @@ enum tls_carry_rc {
 /* c is negotiated (in transmission, over TLS). On success *fd is the
  * socket for the kernel and c no longer owns its socket or session; on
  * failure c still does (the caller closes it). */
-enum tls_carry_rc tls_carry(struct device *d, struct nbd_client *c, int *fd,
+enum tls_carry_rc tls_carry(struct cnbd_attach *a, struct nbd_client *c, int *fd,
 			    char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "clientlib/client.h"
 #include "common/log.h"
+#include "attach/quiet_thread.h"
 #include "attach/tls_relay.h"
 
 #define RELAY_BUF	(64 * 1024)
@@ -174,7 +175,7 @@ int tls_relay_start(const char *who, gnutls_session_t session, void *creds, int 
 	atomic_init(&r->ended, false);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, relay_up, r) != 0) {
+	if (quiet_thread_create(&t, &attr, relay_up, r) != 0) {
 		pthread_attr_destroy(&attr);
 		snprintf(err, errlen, "TLS relay: cannot start its threads");
 		close(sp[0]);
@@ -182,7 +183,7 @@ int tls_relay_start(const char *who, gnutls_session_t session, void *creds, int 
 		relay_put(r);
 		return -1;
 	}
-	if (pthread_create(&t, &attr, relay_down, r) != 0) {
+	if (quiet_thread_create(&t, &attr, relay_down, r) != 0) {
 		/* up ends once the kernel's end is closed and shut */
 		relay_end(r, true, "%s%s", "");
 		relay_put(r);
