@@ -17,13 +17,13 @@
 /* The second magic of an oldstyle greeting ("cliserv magic"). */
 #define NBD_OLDSTYLE_MAGIC	0x00420281861253ULL
 
-int client_greeting(struct nbd_client *c)
+enum client_result client_greeting(struct nbd_client *c)
 {
 	uint8_t buf[18], cflags[4];
 	uint64_t magic;
 
 	if (c->greeted)
-		return 0;
+		return CLIENT_OK;
 	if (client_recv(c, buf, sizeof(buf)) < 0)
 		return client_io_fail(c, "while reading the greeting");
 	magic = get_be64(buf);
@@ -47,11 +47,11 @@ int client_greeting(struct nbd_client *c)
 	if (client_send(c, cflags, sizeof(cflags), NULL, 0) < 0)
 		return client_io_fail(c, "while sending the client flags");
 	c->greeted = true;
-	return 0;
+	return CLIENT_OK;
 }
 
-int client_send_option(struct nbd_client *c, uint32_t opt, const void *data,
-		       uint32_t len)
+enum client_result client_send_option(struct nbd_client *c, uint32_t opt,
+				      const void *data, uint32_t len)
 {
 	uint8_t hdr[16];
 	char what[64];
@@ -60,12 +60,13 @@ int client_send_option(struct nbd_client *c, uint32_t opt, const void *data,
 	put_be32(hdr + 8, opt);
 	put_be32(hdr + 12, len);
 	if (client_send(c, hdr, sizeof(hdr), data, len) == 0)
-		return 0;
+		return CLIENT_OK;
 	snprintf(what, sizeof(what), "while sending option %s", nbd_opt_name(opt));
 	return client_io_fail(c, what);
 }
 
-int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r)
+enum client_result client_read_reply(struct nbd_client *c, uint32_t opt,
+				     struct client_reply *r)
 {
 	uint8_t hdr[20];
 	char what[80];
@@ -96,12 +97,13 @@ int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r
 	if (client_recv(c, r->data, r->len) < 0)
 		return client_io_fail(c, what);
 	r->data[r->len] = '\0';
-	return 0;
+	return CLIENT_OK;
 }
 
-int client_reply_error(struct nbd_client *c, uint32_t opt, const char *subject,
-		       const struct client_reply *r)
+enum client_result client_reply_error(struct nbd_client *c, uint32_t opt,
+				      const char *subject, const struct client_reply *r)
 {
+	bool unsup = r->type == NBD_REP_ERR_UNSUP;
 	char msg[256];
 
 	client_printable(msg, sizeof(msg), r->data, r->len);
@@ -110,9 +112,10 @@ int client_reply_error(struct nbd_client *c, uint32_t opt, const char *subject,
 				   "unexpected %s reply (type %u) to %s%s",
 				   nbd_rep_name(r->type), r->type,
 				   nbd_opt_name(opt), subject);
-	return client_fail(c, r->type == NBD_REP_ERR_UNSUP ? ENOTSUP : EPROTO,
-			   "the server refused %s%s: %s (0x%08x)%s%s",
-			   nbd_opt_name(opt), subject, nbd_rep_name(r->type),
-			   r->type, msg[0] ? ": " : "", msg);
+	client_set_error(c, unsup ? ENOTSUP : EPROTO,
+			 "the server refused %s%s: %s (0x%08x)%s%s",
+			 nbd_opt_name(opt), subject, nbd_rep_name(r->type),
+			 r->type, msg[0] ? ": " : "", msg);
+	return unsup ? CLIENT_UNSUPPORTED : CLIENT_REFUSED;
 }
 
