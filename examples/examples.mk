@@ -1,5 +1,5 @@
 # Example programs built on libcnbd's public headers only.
-EXAMPLES := $(B)/examples/ramdisk
+EXAMPLES := $(B)/examples/ramdisk $(B)/examples/attach
 
 $(B)/examples/%: $(B)/examples/%.o $(LIBCNBD)
 	@mkdir -p $(@D)

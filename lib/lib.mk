@@ -36,6 +36,8 @@ all: $(LIBCNBD)
 
 # For programs that embed the engine: the archive, the public headers
 # (backend.h and protocol.h are installed with the backends) and cnbd.pc.
+# Made at every install: PREFIX may differ from the last one.
+.PHONY: $(B)/cnbd.pc
 $(B)/cnbd.pc: lib/cnbd.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@

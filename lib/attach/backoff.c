@@ -78,5 +78,7 @@ bool giving_up(struct cnbd_attach *a)
 		a->unconnected_since = now;
 		return false;
 	}
-	return now.tv_sec - a->unconnected_since.tv_sec >= (time_t)a->give_up_s;
+	return (now.tv_sec - a->unconnected_since.tv_sec) * 1000 +
+	       (now.tv_nsec - a->unconnected_since.tv_nsec) / 1000000 >=
+	       (long long)a->give_up_s * 1000;
 }

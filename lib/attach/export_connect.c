@@ -88,10 +88,11 @@ static int connect_one(struct cnbd_attach *a, unsigned i, const struct client_ex
 		goto fail;
 	}
 	/* Each read and write has its bound too, the deadline all of them. */
-	if (client_set_timeout(&c, CONNECT_TIMEOUT_S) < 0 ||
-	    (a->uri.tls && (client_greeting(&c) < 0 || client_starttls(&c, &a->uri) < 0)) ||
-	    client_go(&c, a->uri.export_name) < 0 ||
-	    client_set_timeout(&c, 0) < 0) {
+	if (client_set_timeout(&c, CONNECT_TIMEOUT_S) != CLIENT_OK ||
+	    (a->uri.tls && (client_greeting(&c) != CLIENT_OK ||
+			    client_starttls(&c, &a->uri) != CLIENT_OK)) ||
+	    client_go(&c, a->uri.export_name) != CLIENT_OK ||
+	    client_set_timeout(&c, 0) != CLIENT_OK) {
 		/* A detach shut the socket down under the negotiation. */
 		if (!set_negotiating(a, -1))
 			snprintf(c.error, sizeof(c.error), "detached while negotiating");

@@ -460,6 +460,8 @@ void *supervise(void *arg)
 	pthread_mutex_lock(&a->lock);
 	a->thread = pthread_self();
 	pthread_mutex_unlock(&a->lock);
+	if (!a->adopting)
+		giving_up(a);		/* the give-up clock starts now */
 	while (!stopping(a)) {
 		struct binding *b = NULL;
 
