@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cond_monotonic.h"
 #include "common/log.h"
 #include "device.h"
 #include "device_state.h"
@@ -18,19 +19,9 @@ static struct device *devices;
 static unsigned next_id = 1;
 static bool shutting_down;
 
-static void init_monotonic_cond(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 static void table_init(void)
 {
-	init_monotonic_cond(&table_changed);
+	cond_init_monotonic(&table_changed);
 }
 
 struct device *device_new(const struct device_conf *dc, bool from_config,
@@ -57,7 +48,7 @@ struct device *device_new(const struct device_conf *dc, bool from_config,
 	d->from_config = from_config;
 	d->once = !from_config;
 	d->refs = 1;		/* the creator's */
-	init_monotonic_cond(&d->cond);
+	cond_init_monotonic(&d->cond);
 	return d;
 }
 

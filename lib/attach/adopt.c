@@ -70,10 +70,7 @@ struct cnbd_attach *cnbd_attach_adopt(const char *device, const char *uri,
 	struct cnbd_attach_options mine;
 	struct cnbd_attach *a;
 
-	if (o)
-		mine = *o;
-	else
-		cnbd_attach_options_init(&mine);
+	attach_options_or_defaults(&mine, o);
 	if (!device || !nbd_name_valid(device) || !uri || !was || !was->block_size) {
 		snprintf(err, errlen, "a take-over needs the device, the URI and its size and block size");
 		errno = EINVAL;

@@ -15,6 +15,7 @@
 #include "attach/quiet_thread.h"
 #include "attach/supervisor_priv.h"
 #include "attach/sysfs_nbd.h"
+#include "common/cond_monotonic.h"
 
 void cnbd_attach_options_init(struct cnbd_attach_options *o)
 {
@@ -22,6 +23,15 @@ void cnbd_attach_options_init(struct cnbd_attach_options *o)
 		.connections = 1, .timeout = 30, .dead_timeout = 120, .negotiate_timeout = 30,
 		.backoff_min_ms = 500, .backoff_max_ms = 30000, .backoff_held_ms = 2000,
 	};
+}
+
+void attach_options_or_defaults(struct cnbd_attach_options *mine,
+				const struct cnbd_attach_options *o)
+{
+	if (o)
+		*mine = *o;
+	else
+		cnbd_attach_options_init(mine);
 }
 
 const char *attach_tls_mode_name(enum cnbd_attach_tls_mode m)
@@ -58,16 +68,6 @@ static int check_options(const struct cnbd_attach_options *o, char *err, size_t 
 	snprintf(err, errlen, "%s", bad);
 	errno = EINVAL;
 	return -1;
-}
-
-static void init_monotonic_cond(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
 }
 
 void attach_free(struct cnbd_attach *a)
@@ -128,13 +128,11 @@ static void copy_options(struct cnbd_attach *a, const struct cnbd_attach_options
 struct cnbd_attach *attach_new(const char *uri, const struct cnbd_attach_options *o,
 			       char *err, size_t errlen)
 {
-	struct cnbd_attach_options defaults;
+	struct cnbd_attach_options mine;
 	struct cnbd_attach *a;
 
-	if (!o) {
-		cnbd_attach_options_init(&defaults);
-		o = &defaults;
-	}
+	attach_options_or_defaults(&mine, o);
+	o = &mine;
 	if (check_options(o, err, errlen) < 0)
 		return NULL;
 	a = calloc(1, sizeof(*a));
@@ -144,7 +142,7 @@ struct cnbd_attach *attach_new(const char *uri, const struct cnbd_attach_options
 		return NULL;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	init_monotonic_cond(&a->cond);
+	cond_init_monotonic(&a->cond);
 	a->refs = 2;
 	a->negotiating = -1;
 	a->binding = "";
@@ -274,12 +272,13 @@ struct cnbd_attach *cnbd_attach_sockets(const int *fds, unsigned nfds,
 	struct cnbd_attach_options mine;
 	struct cnbd_attach *a;
 
-	if (o)
-		mine = *o;
-	else
-		cnbd_attach_options_init(&mine);
+	attach_options_or_defaults(&mine, o);
 	mine.connections = nfds;
-	a = attach_new(NULL, &mine, err, errlen);
+	a = ex ? attach_new(NULL, &mine, err, errlen) : NULL;
+	if (!ex) {
+		snprintf(err, errlen, "no export: what the server said of it is needed");
+		errno = EINVAL;
+	}
 	if (!a) {
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);

@@ -94,6 +94,9 @@ struct cnbd_attach {
 extern const struct binding_ops *const attach_bindings[];
 
 /* attach.c */
+/* *mine: a copy of o, or the defaults when o is NULL. */
+void attach_options_or_defaults(struct cnbd_attach_options *mine,
+				const struct cnbd_attach_options *o);
 const char *attach_tls_mode_name(enum cnbd_attach_tls_mode m);
 /* A new attachment with the caller's and the supervisor's references
  * (not started, not yet holding a device name). */

@@ -12,15 +12,15 @@ cnbd_tmpdir
 [ "$(id -u)" = 0 ] || fail "needs root (attaching is root's)"
 [ ! -e /sys/module/nbd ] || fail "the nbd module is loaded here: this test wants a kernel without it"
 
-san=
-case "$CNBD_BUILD" in */asan) san=SANITIZE=1 ;; esac
+san= sanflags=
+case "$CNBD_BUILD" in */asan) san=SANITIZE=1 sanflags=-fsanitize=address,undefined ;; esac
 root=$tmp/root
 make -s -C "$CNBD_SRC" $san install-lib DESTDIR="$root" PREFIX=/usr >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log" >&2; fail "make install-lib failed"; }
 export PKG_CONFIG_PATH=$root/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
 cp "$CNBD_SRC/examples/attach.c" "$tmp/"
 # shellcheck disable=SC2046
-cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/attach" "$tmp/attach.c" \
+cc -std=gnu11 -Wall -Wextra -Werror $sanflags -o "$tmp/attach" "$tmp/attach.c" \
 	$(pkg-config --cflags --libs --static cnbd) >"$tmp/cc.log" 2>&1 ||
 	fail "the example does not build out of tree: $(cat "$tmp/cc.log")"
 
