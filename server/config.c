@@ -91,6 +91,19 @@ int config_set_number(int *dst, uint64_t max, int *first, int line,
 	return 0;
 }
 
+/* Repeatable, like listen: each line adds entries to its list. */
+int config_acl_key(struct acl *a, const char *key, const char *value,
+		   char *err, size_t errlen)
+{
+	char why[256];
+	struct acl_list *list = !strcmp(key, "allow") ? &a->allow : &a->deny;
+
+	if (acl_list_parse(list, value, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", key, why);
+	return -1;
+}
+
 static struct export_config *find_config_export(const struct server_config *cfg,
 						const char *name)
 {
@@ -302,5 +315,6 @@ void config_free(struct server_config *cfg)
 	free(cfg->control);
 	free(cfg->tls.certificates);
 	free(cfg->tls.psk_file);
+	acl_free(&cfg->acl);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -108,8 +108,10 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 		return set_unix_mode(p, value, line, err, errlen);
 	if (config_is_tls_key(key))
 		return config_tls_key(p, key, value, line, err, errlen);
+	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
+		return config_acl_key(&cfg->acl, key, value, err, errlen);
 	snprintf(err, errlen,
-		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer)",
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer, allow, deny)",
 		 key);
 	return -1;
 }

@@ -225,6 +225,7 @@ out:
 	if (m->waiting_fd >= 0)
 		close(m->waiting_fd);
 	m->waiting_fd = -1;
+	acl_peer_free(&m->waiting_peer);
 	master_end_workers(m);
 	return rc;
 }

@@ -47,6 +47,7 @@ struct master {
 	struct control control;		/* control.fd -1: none */
 	int waiting_fd;			/* accepted, waiting for a lease socket */
 	bool waiting_unix;
+	struct acl_peer waiting_peer;	/* who waiting_fd is */
 	int64_t paused_until;		/* ms: a shortage paused accepting */
 
 	struct worker_list workers;
@@ -57,6 +58,8 @@ struct master {
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
 	bool at_max_workers;		/* said once per episode */
 	struct log_rate worker_log;	/* lines a worker's requests cause */
+	struct log_rate refusal_log;	/* exports' allow/deny lists refusing */
+	struct log_rate accept_log;	/* [server] allow/deny refusing at accept */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -70,9 +73,10 @@ int master_run(struct master *m);
 int64_t master_now_ms(void);
 
 /* master_accept.c */
-/* Starts a worker for the client's fd (closed here); see worker_spawn.h. */
-int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
-			bool no_zeroes);
+/* Starts a worker for the client's fd (closed here), who is *id (moved
+ * into the worker's record, or freed); see worker_spawn.h. */
+int master_start_worker(struct master *m, int fd, struct acl_peer *id, const char *peer,
+			bool tls_first, bool no_zeroes);
 /* True (and said once) while max-workers are running. */
 bool master_at_max_workers(struct master *m);
 /* Accepts what waits on l and starts a worker for each connection. */
@@ -103,6 +107,8 @@ struct mon_reply *master_reply(uint32_t type);
  * loses its answer. */
 void master_monitor_answer(struct master *m, struct worker *w,
 			   const struct mon_reply *r, const int *fds, size_t nfds);
+/* Whether exp's allow and deny lists admit w's client. */
+bool master_admits(const struct worker *w, const struct cnbd_export *exp);
 /* What LIST and INFO may show of exp to worker w. */
 void master_describe(const struct master *m, const struct worker *w,
 		     const struct cnbd_export *exp, struct mon_export *out);

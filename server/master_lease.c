@@ -64,6 +64,11 @@ static enum verdict decide(struct master *m, const struct worker *w,
 			 rq->name);
 		return REFUSE;
 	}
+	/* The engine refuses first; this is for a worker that asks anyway. */
+	if (!master_admits(w, exp)) {
+		snprintf(why, len, "export '%s' is not open to this client", rq->name);
+		return REFUSE;
+	}
 	if (exp->tls_required && !w->tls_first) {
 		snprintf(why, len, "export '%s' is served over TLS only", rq->name);
 		return REFUSE;

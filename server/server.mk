@@ -15,8 +15,13 @@ $(SERVER_BIN): $(SERVER_OBJS) $(LIBCNBD)
 # The config parser is tested without loading any backend.
 UNIT_EXTRA_test_server_config := $(B)/server/config.o $(B)/server/config_server.o \
 	$(B)/server/config_export.o $(B)/server/config_read.o $(B)/server/config_runtime.o \
-	$(B)/server/export_list.o $(B)/server/config_tls.o
+	$(B)/server/export_list.o $(B)/server/config_tls.o $(B)/server/acl_parse.o \
+	$(B)/server/acl_peer.o
 UNIT_EXTRA_test_server_tls_config := $(UNIT_EXTRA_test_server_config) $(B)/server/tls_load.o
+
+# Access lists: parsing and matching, peers made by hand and from real
+# sockets.
+UNIT_EXTRA_test_acl := $(B)/server/acl_parse.o $(B)/server/acl_peer.o
 
 # The sandbox is tested in forked children, one real engine among them.
 UNIT_EXTRA_test_sandbox := $(B)/server/sandbox.o $(B)/tests/lib/engine_harness.o $(SECCOMP_LIBS)

@@ -37,6 +37,7 @@ void worker_list_remove(struct worker_list *l, pid_t pid)
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w->lease);
+	acl_peer_free(&w->peer);
 	*w = l->v[--l->n];
 }
 

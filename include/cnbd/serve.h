@@ -38,6 +38,11 @@ struct cnbd_export {
 	uint16_t flags;			/* cnbd_export_flags(); DF is added.
 					 * 0: not known (INFO then answers an
 					 * error; GO still goes on) */
+	/* Set by find_export or export_at when this client may not use
+	 * the export (access control): LIST leaves it out, INFO, GO and
+	 * the meta context options answer NBD_REP_ERR_POLICY, and
+	 * EXPORT_NAME closes the connection. */
+	bool refused;
 };
 
 /* The transmission flags exp has when served through conn (a backend

@@ -318,6 +318,11 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				name[0] ? "no export named '%s'" : "no default export%s", name);
 		goto out;
 	}
+	if (exp->refused) {
+		rc = send_error(s, option, NBD_REP_ERR_POLICY,
+				"export '%s' is not open to this client", exp->name);
+		goto out;
+	}
 	if (exp->tls_required && !s->io.tls) {
 		rc = send_error(s, option, NBD_REP_ERR_TLS_REQD,
 				"export '%s' is served over TLS only", exp->name);
@@ -377,6 +382,11 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
+	if (exp->refused) {
+		log_info("EXPORT_NAME '%s': not open to this client: closing",
+			 log_escape(name, esc, sizeof(esc)));
+		goto fail;
+	}
 	if (exp->tls_required && !s->io.tls) {
 		log_info("EXPORT_NAME '%s' without TLS: closing",
 			 log_escape(name, esc, sizeof(esc)));
@@ -415,8 +425,8 @@ static int handle_list(struct session *s, uint32_t len)
 		return send_error(s, NBD_OPT_LIST, NBD_REP_ERR_INVALID,
 				  "LIST takes no data");
 	for (size_t i = 0; (exp = s->hooks->export_at(s->hooks->ctx, i)); i++) {
-		if (exp->tls_required && !s->io.tls)
-			continue;	/* not even its name in the clear */
+		if (exp->refused || (exp->tls_required && !s->io.tls))
+			continue;	/* not for this client; not even its name in the clear */
 		size_t nlen = strnlen(exp->name, NBD_MAX_STRING);
 		size_t dlen = exp->description ? strnlen(exp->description, NBD_MAX_STRING) : 0;
 
@@ -481,6 +491,11 @@ static int handle_meta_context(struct session *s, uint32_t option, struct opt_da
 	 * the same reply, byte for byte, as for a name nobody exports. */
 	if (!exp || (exp->tls_required && !s->io.tls)) {
 		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN, "no export named '%s'", name);
+		goto out;
+	}
+	if (exp->refused) {
+		rc = send_error(s, option, NBD_REP_ERR_POLICY,
+				"export '%s' is not open to this client", exp->name);
 		goto out;
 	}
 	if (!is_set && nqueries == 0)

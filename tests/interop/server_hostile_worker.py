@@ -156,6 +156,9 @@ def main():
         "other": {"backend": "file", "path": None},
         "plain": {"backend": "memory", "size": "1M"},
         "secret": {"backend": "memory", "size": "1M", "tls": "require"},
+        # The attacker's client (127.0.0.1) may not use it: the master
+        # refuses a worker that asks anyway.
+        "guarded": {"backend": "memory", "size": "1M", "deny": "127.0.0.1"},
     }
     attacks = ["fork", "kill:VICTIM", "execve:" + marker, "open-shadow",
                "open-path:OTHER", "flood-master", "mmap-exec"]
@@ -240,6 +243,7 @@ def main():
         # another export, a tls = require one, the key's use, a PSK.
         succeeded += ask_master(srv, [
             ("lease:secret", "export 'secret' is served over TLS only"),
+            ("lease:guarded", "export 'guarded' is not open to this client"),
             ("lease:plain", "this connection already holds export 'evil'"),
             ("sign", ""), ("psk:alice", "")])
     os.unlink(other)
