@@ -25,7 +25,10 @@ struct cnbd_export {
 	bool readonly;
 	uint32_t min_block;		/* advertised with NBD_INFO_BLOCK_SIZE; */
 	uint32_t pref_block;		/* 0 means the default (1, 4096, 32M) */
-	uint32_t max_block;		/* also the largest READ/WRITE accepted */
+	uint32_t max_block;		/* also the largest READ/WRITE accepted
+					 * from a client that asked for block
+					 * sizes; one that did not is served up
+					 * to 64 MiB (or max_block if larger) */
 	unsigned max_connections;	/* 0: unlimited */
 	const struct cnbd_backend *backend;
 	void *handle;			/* the export handle backend calls get */

@@ -162,6 +162,21 @@ static void block_sizes(const struct cnbd_export *exp, uint32_t out[3])
 	out[2] = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
 }
 
+/* The largest READ or WRITE served. A client that asked for block sizes
+ * learnt the advertised maximum and promised to keep to it (it is held
+ * to it, as the protocol allows); one that never asked may send more,
+ * and is served up to SERVE_UNNEGOTIATED_MAX_PAYLOAD, as nbdkit serves
+ * it. The in-flight bound (serve_transmission.c) weighs each request by
+ * its length, so larger requests only mean fewer at once. */
+static uint32_t max_payload(const struct session *s, const struct cnbd_export *exp)
+{
+	uint32_t advertised = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
+
+	if (s->block_size_asked || advertised >= SERVE_UNNEGOTIATED_MAX_PAYLOAD)
+		return advertised;
+	return SERVE_UNNEGOTIATED_MAX_PAYLOAD;
+}
+
 /* Opens the backend connection for exp and learns its size. An export
  * that is a description only (INFO in an nbd-serverd worker) says what
  * it holds and opens nothing. */
@@ -195,7 +210,7 @@ static int open_export(struct session *s, const struct cnbd_export *exp)
 	s->size = size;
 	s->tflags = transmission_flags(s);
 	s->emulate_fua = !(be->flags & CNBD_BACKEND_NATIVE_FUA);
-	s->max_payload = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
+	s->max_payload = max_payload(s, exp);
 	return 0;
 }
 
@@ -307,8 +322,16 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 				option == NBD_OPT_GO ? "GO" : "INFO");
 		goto out;
 	}
-	for (uint16_t i = 0; i < nreq && i < 64; i++)
-		take_u16(d, &requests[i]);
+	s->block_size_asked = false;
+	for (uint16_t i = 0; i < nreq; i++) {
+		uint16_t req = 0;
+
+		take_u16(d, &req);
+		if (i < 64)
+			requests[i] = req;
+		if (option == NBD_OPT_GO && req == NBD_INFO_BLOCK_SIZE)
+			s->block_size_asked = true;
+	}
 	if (nreq > 64)
 		nreq = 64;
 
@@ -376,6 +399,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 		log_info("EXPORT_NAME with an invalid name: closing");
 		return -1;
 	}
+	s->block_size_asked = false;
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
 		log_info("EXPORT_NAME '%s': no such export: closing",
