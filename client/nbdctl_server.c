@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nbdctl server [--socket PATH] list | add NAME KEY=VALUE... |
- *                               remove NAME [--force] | reload
+ *                               remove NAME [--force] | reload |
+ *                               stats [NAME] [--json] | stats --prometheus
  * nbd-serverd's control socket from the command line (the protocol is in
  * docs/server.md). Part of nbdctl, written on the server's side.
  */
@@ -14,6 +15,7 @@
 #include "control_client.h"
 #include "common/control_text.h"
 #include "nbdctl.h"
+#include "nbdctl_server_stats.h"
 
 #define SERVER_CONTROL_DEFAULT	"/run/cnbd/serverd.sock"
 /* A reload opens storage; give it time. */
@@ -177,6 +179,8 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	}
 	if (optind >= argc)
 		return usage();
+	if (!strcmp(argv[optind], "stats"))
+		return nbdctl_server_stats(socket, argc - optind, argv + optind);
 	rc = build(argc - optind, argv + optind, &rq);
 	if (rc)
 		return rc < 0 ? 1 : rc;
@@ -185,7 +189,8 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 
 const struct nbdctl_command nbdctl_server_command = {
 	.name = "server",
-	.usage = "[--socket PATH] list | add NAME KEY=VALUE... | remove NAME [--force] | reload",
+	.usage = "[--socket PATH] list | add NAME KEY=VALUE... | remove NAME [--force] | reload"
+		 " | stats [NAME] [--json] | stats --prometheus",
 	.summary = "nbd-serverd's exports at run time (its control socket, default "
 		   SERVER_CONTROL_DEFAULT ")",
 	.run = server_run,

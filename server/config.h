@@ -24,6 +24,8 @@
 #define CONFIG_DEFAULT_MAX_WORKERS	1024
 #define CONFIG_DEFAULT_UNIX_MODE	0666
 #define CONFIG_DEFAULT_CONTROL		"/run/cnbd/serverd.sock"
+/* Seconds between two writes of statistics-file. */
+#define CONFIG_DEFAULT_STATS_INTERVAL	15
 /* What the control socket's add calls where a file would name itself. */
 #define CONFIG_RUNTIME_SOURCE		"control socket"
 
@@ -67,6 +69,9 @@ struct server_config {
 	bool control_given;		/* else the default, where it can be */
 	struct tls_config tls;
 	struct acl acl;			/* allow, deny: applied at accept */
+	bool statistics;		/* workers count what they serve */
+	char *statistics_file;		/* Prometheus text; NULL: none */
+	int statistics_interval;	/* seconds between writes of it */
 	struct export_config *exports;	/* main file first, then each drop-in */
 	size_t nexports;
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket's requests: list, add, remove, reload. Words are
+ * The control socket's requests: list, add, remove, reload, stats. Words are
  * separated by spaces; a name or value that holds a space, '%', '=' or a
  * control byte is percent-escaped (%20), the way nbd-clientd's control
  * socket does it, with the same code.
@@ -203,6 +203,11 @@ static void verb_reload(struct master *m, struct request *rq, struct control_rep
 	control_reply_line(r, "ok");
 }
 
+static void verb_stats(struct master *m, struct request *rq, struct control_reply *r)
+{
+	master_control_stats(m, rq->words, rq->n, r);
+}
+
 void master_control_request(void *master, char *line, struct control_reply *r)
 {
 	static const struct {
@@ -213,6 +218,7 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		{ "add", verb_add },
 		{ "remove", verb_remove },
 		{ "reload", verb_reload },
+		{ "stats", verb_stats },
 	};
 	struct request rq;
 
@@ -221,7 +227,7 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		return;
 	}
 	if (!rq.n) {
-		control_reply_line(r, "error: empty request (known: list, add, remove, reload)");
+		control_reply_line(r, "error: empty request (known: list, add, remove, reload, stats)");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
@@ -230,6 +236,6 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 			return;
 		}
 	}
-	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload)",
+	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload, stats)",
 			   rq.words[0]);
 }

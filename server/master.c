@@ -151,9 +151,12 @@ static int poll_timeout(const struct master *m)
 	int64_t paused_until = m->paused_until;
 	int t = control_timeout(&m->control, now);
 	int lease = master_lease_timeout(m, now);
+	int stats = master_stats_file_timeout(m, now);
 
 	if (lease >= 0 && (t < 0 || lease < t))
 		t = lease;
+	if (stats >= 0 && (t < 0 || stats < t))
+		t = stats;
 	/* At max-workers only a worker's end (SIGCHLD) makes room. */
 	if (accept_paused(m, now) && !m->at_max_workers &&
 	    (t < 0 || paused_until - now < t))
@@ -184,6 +187,7 @@ static bool service(struct master *m, struct poll_set *ps)
 	/* Also with no events: deadlines. */
 	control_service(&m->control, ps->control, master_now_ms(),
 			master_control_request, m);
+	master_stats_file_tick(m);
 	if (go_on && m->waiting_fd >= 0 && master_now_ms() >= m->paused_until)
 		master_start_waiting(m);
 	for (size_t i = 0; go_on && i < ps->n; i++)

@@ -19,6 +19,7 @@
 #include "log_rate.h"
 #include "monitor.h"
 #include "privdrop.h"
+#include "stats.h"
 #include "worker_list.h"
 
 struct lease_wait;
@@ -60,6 +61,10 @@ struct master {
 	struct log_rate worker_log;	/* lines a worker's requests cause */
 	struct log_rate refusal_log;	/* exports' allow/deny lists refusing */
 	struct log_rate accept_log;	/* [server] allow/deny refusing at accept */
+	struct stats_table stats;	/* per export, by name */
+	int64_t stats_written_at;	/* ms: statistics-file last written */
+	int stats_dir;			/* its directory; -1: not open */
+	char *stats_dir_for;		/* the statistics-file it was opened for */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -124,10 +129,36 @@ void master_lease_retry(struct master *m);
 /* Milliseconds until the first waiting request times out; -1: none. */
 int master_lease_timeout(const struct master *m, int64_t now);
 
+/* master_stats.c (stats.h): the counting. */
+struct stats_entry *stats_table_get(struct stats_table *t, const char *name);
+void stats_table_free(struct stats_table *t);
+/* w was granted its lease: its counting starts. */
+void master_stats_leased(struct master *m, struct worker *w);
+/* Adds what w's page says it did since the last fold to its export. */
+void master_stats_fold(struct master *m, struct worker *w);
+/* Every worker folded, an entry for every export, none for the gone. */
+void master_stats_fold_all(struct master *m);
+/* What w's connection did since its lease (as last folded); false when
+ * it is not counted. */
+bool master_stats_connection(const struct worker *w, struct stats_counters *out);
+
+/* stats_prom.c: the Prometheus text exposition of the export totals
+ * (folded first), as a NUL-terminated buffer to free; NULL when out of
+ * memory. */
+char *master_stats_prometheus(struct master *m);
+/* statistics-file: the ms until it is due (0: now; -1: no file), and
+ * writing it when it is. */
+int master_stats_file_timeout(const struct master *m, int64_t now);
+void master_stats_file_tick(struct master *m);
+
 /* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
  * err and nothing changed. summary tells what changed. */
 int master_reload(struct master *m, char *summary, size_t slen,
 		  char *err, size_t errlen);
+
+/* control_stats.c: "stats [NAME | --prometheus]" (words[0] is "stats"). */
+void master_control_stats(struct master *m, char **words, size_t n,
+			  struct control_reply *r);
 
 /* control_verbs.c: the control socket's requests. */
 void master_control_request(void *master, char *line, struct control_reply *r);

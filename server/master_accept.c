@@ -36,13 +36,18 @@ static int start_with(struct master *m, int fd, struct acl_peer *id, const char 
 		      bool tls_first, bool no_zeroes, const int sv[2])
 {
 	struct worker_start ws = { .client_fd = fd, .peer = peer, .monitor_fd = sv[1],
-				   .tls_first = tls_first, .no_zeroes = no_zeroes };
+				   .tls_first = tls_first, .no_zeroes = no_zeroes,
+				   .stats_fd = -1 };
+	/* Without a page (out of descriptors) the worker serves uncounted. */
+	struct worker_stats *stats = m->cfg.statistics ? worker_stats_new(&ws.stats_fd) : NULL;
 	struct worker *w;
 	pid_t pid;
 
 	pid = worker_spawn(m, &ws);
 	close(fd);
 	close(sv[1]);
+	if (ws.stats_fd >= 0)
+		close(ws.stats_fd);
 	if (pid < 0) {
 		log_error("cannot start a worker for %s: %s", peer, strerror(errno));
 		goto fail;
@@ -57,6 +62,7 @@ static int start_with(struct master *m, int fd, struct acl_peer *id, const char 
 	}
 	w = worker_list_get(&m->workers, pid);
 	w->tls_first = tls_first;
+	w->stats = stats;
 	w->peer = *id;
 	memset(id, 0, sizeof(*id));
 	snprintf(w->peer_name, sizeof(w->peer_name), "%s", peer);
@@ -64,6 +70,7 @@ static int start_with(struct master *m, int fd, struct acl_peer *id, const char 
 fail:
 	close(sv[0]);
 	acl_peer_free(id);
+	worker_stats_free(stats);
 	return -1;
 }
 

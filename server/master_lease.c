@@ -141,6 +141,7 @@ static void answer(struct master *m, struct worker *w, const char *name,
 		granted = false;
 	}
 	if (granted) {
+		master_stats_leased(m, w);
 		/* The name, and so the reason, comes from the worker. */
 		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid,
 			  log_escape(name, esc, sizeof(esc)), worker_list_leases(&m->workers, name));

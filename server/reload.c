@@ -241,6 +241,10 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 	/* New connections are judged by the new lists; connected ones were
 	 * admitted when they came. */
 	SWAP(o->acl, n->acl);
+	/* New workers count or not; the file is written where it says. */
+	SWAP(o->statistics, n->statistics);
+	SWAP(o->statistics_file, n->statistics_file);
+	SWAP(o->statistics_interval, n->statistics_interval);
 	/* TLS applies at once too: new workers get the new credentials. */
 	SWAP(o->tls, n->tls);
 	SWAP(m->tls, p->tls);

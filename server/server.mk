@@ -29,7 +29,8 @@ $(B)/tests/unit/test_sandbox.o: CPPFLAGS += -Iserver -Itests/lib
 
 # "nbdctl server ...": the server's control socket from nbdctl, hooked
 # into nbdctl's dispatcher through client/client.mk's NBDCTL_EXTRA_OBJS.
-NBDCTL_EXTRA_OBJS += $(B)/client/nbdctl_server.o
+NBDCTL_EXTRA_OBJS += $(B)/client/nbdctl_server.o $(B)/client/nbdctl_server_stats.o \
+	$(B)/server/stats_counters.o
 
 install: install-server
 install-server: $(SERVER_BIN)

@@ -16,6 +16,7 @@
 
 #include "acl.h"
 #include "common/peer.h"
+#include "stats.h"
 
 struct worker {
 	pid_t pid;
@@ -37,6 +38,7 @@ struct worker {
 	struct acl_peer peer;
 	char peer_name[PEER_NAME_MAX];
 	uint64_t refusal_logged;	/* generation of the export last refused */
+	struct worker_stats *stats;	/* its statistics page; NULL: none */
 };
 
 struct worker_list {

@@ -100,6 +100,13 @@ struct cnbd_serve_hooks {
 	 * before the first request is read (nbd-serverd's worker then
 	 * forbids itself any new thread or process). */
 	void (*serving)(void *ctx);
+	/* Optional: called for each request once its reply went out (or
+	 * failed to): its command (NBD_CMD_*, as the client sent it), its
+	 * length, the NBD error the reply carried (0: success), and the
+	 * nanoseconds from reading the request to the end of its reply.
+	 * From any request thread, several at once. */
+	void (*request_done)(void *ctx, uint16_t type, uint32_t count, uint32_t nbd_error,
+			     uint64_t ns);
 };
 
 struct cnbd_serve_options {
