@@ -21,14 +21,14 @@
 /* A reload opens storage; give it time. */
 #define SERVER_TIMEOUT_S	30
 
-struct request {
+struct control_line {
 	char line[CONTROL_LINE_MAX];
 	size_t len;
 	bool too_long;
 };
 
 /* Appends " WORD", percent-escaped when escape is set. */
-static void add_word(struct request *rq, const char *word, bool escape)
+static void add_word(struct control_line *rq, const char *word, bool escape)
 {
 	char esc[CONTROL_LINE_MAX];
 	int n;
@@ -47,7 +47,7 @@ static void add_word(struct request *rq, const char *word, bool escape)
 
 /* KEY=VALUE with each side escaped, so that '=' or a blank in a value
  * (a description) survives. */
-static int add_pair(struct request *rq, const char *pair)
+static int add_pair(struct control_line *rq, const char *pair)
 {
 	const char *eq = strchr(pair, '=');
 	char key[256];
@@ -111,7 +111,7 @@ static int print_info(void *opaque, const char *line)
 	return 0;
 }
 
-static int call(const char *socket, const char *verb, const struct request *rq)
+static int call(const char *socket, const char *verb, const struct control_line *rq)
 {
 	bool header = false;
 	char err[1024];
@@ -137,7 +137,7 @@ static int usage(void)
 	return 2;
 }
 
-static int build(int argc, char **argv, struct request *rq)
+static int build(int argc, char **argv, struct control_line *rq)
 {
 	const char *verb = argv[0];
 
@@ -169,7 +169,7 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	/* nbdctl's own --socket names the client daemon's, unless given. */
 	const char *socket = strcmp(opts->socket, CONTROL_DEFAULT_SOCKET) ?
 			     opts->socket : SERVER_CONTROL_DEFAULT;
-	struct request rq = { .len = 0 };
+	struct control_line rq = { .len = 0 };
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {

@@ -30,7 +30,7 @@
 
 #define DEFAULT_CONFIG	CNBD_SYSCONFDIR "/cnbd/nbd-serverd.conf"
 
-struct options {
+struct serverd_options {
 	bool foreground;
 	const char *config;
 	const char *backend_dir;	/* overrides [server] backend-dir */
@@ -57,7 +57,7 @@ static void usage(FILE *out)
 		DEFAULT_CONFIG, CNBD_BACKENDDIR);
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+static int parse_args(int argc, char **argv, struct serverd_options *o)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -92,7 +92,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 }
 
 /* The file reloads re-read: absolute, since a daemon works from "/". */
-static int config_path(const struct options *o, char **path)
+static int config_path(const struct serverd_options *o, char **path)
 {
 	const char *given = o->config;
 
@@ -109,7 +109,7 @@ static int config_path(const struct options *o, char **path)
 	return 0;
 }
 
-static int load_config(const struct options *o, const char *path,
+static int load_config(const struct serverd_options *o, const char *path,
 		       struct server_config *cfg)
 {
 	char err[1024];
@@ -175,7 +175,7 @@ static int open_control(struct master *m)
 	return 0;
 }
 
-static int prepare(const struct options *o, struct master *m,
+static int prepare(const struct serverd_options *o, struct master *m,
 		   struct privdrop_target *drop)
 {
 	struct server_config *cfg = &m->cfg;
@@ -248,7 +248,7 @@ static void cleanup(struct master *m)
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct serverd_options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
 			    .waiting_fd = -1, .self_exe = -1, .stats_dir = -1 };
