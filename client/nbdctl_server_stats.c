@@ -273,14 +273,14 @@ static void json_row(struct json_doc *d, struct output *o, const struct row *r)
 	json_counters(f, &r->c);
 }
 
-struct call_state {
+struct stats_call {
 	struct output o;
 	struct json_doc d;
 };
 
 static int on_line(void *opaque, const char *line)
 {
-	struct call_state *st = opaque;
+	struct stats_call *st = opaque;
 	char text[CONTROL_LINE_MAX];
 	struct row r;
 
@@ -339,7 +339,7 @@ static int request(const char *name, bool prom, char *line, size_t len)
 int nbdctl_server_stats(const char *socket, int argc, char **argv)
 {
 	static char line[CONTROL_LINE_MAX + 32];
-	struct call_state st = { .o.form = PLAIN };
+	struct stats_call st = { .o.form = PLAIN };
 	const char *name = NULL;
 	char err[1024];
 	enum control_result rc;

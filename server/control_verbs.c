@@ -203,7 +203,7 @@ static void verb_reload(struct master *m, struct control_words *rq, struct contr
 	control_reply_line(r, "ok");
 }
 
-static void verb_stats(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_stats(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	master_control_stats(m, rq->words, rq->n, r);
 }
