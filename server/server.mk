@@ -23,6 +23,9 @@ UNIT_EXTRA_test_server_tls_config := $(UNIT_EXTRA_test_server_config) $(B)/serve
 # sockets.
 UNIT_EXTRA_test_acl := $(B)/server/acl_parse.o $(B)/server/acl_peer.o
 
+# Statistics: the counters, and a real page's writer and reader.
+UNIT_EXTRA_test_stats := $(B)/server/stats_counters.o $(B)/server/stats_page.o
+
 # The sandbox is tested in forked children, one real engine among them.
 UNIT_EXTRA_test_sandbox := $(B)/server/sandbox.o $(B)/tests/lib/engine_harness.o $(SECCOMP_LIBS)
 $(B)/tests/unit/test_sandbox.o: CPPFLAGS += -Iserver -Itests/lib
