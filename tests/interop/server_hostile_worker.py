@@ -19,7 +19,7 @@ import time
 
 import nbd
 import nbdtest
-from hostile_worker import close, pid_alive, run_attack, workers
+from hostile_worker import close, pid_alive, run_attack, served_quickly, workers
 from nbdtest import check
 
 SECRET = b"SECRET-OF-OTHER-EXPORT\n"
@@ -61,15 +61,6 @@ def processes_named(comm):
 
 def log_lines(srv):
     return srv.log_text().count("\n")
-
-
-def served_quickly(srv):
-    start = time.monotonic()
-    h = srv.connect("plain")
-    h.pread(512, 0)
-    took = time.monotonic() - start
-    h.shutdown()
-    return took
 
 
 def make_keys(d):

@@ -5,6 +5,7 @@ outcome. Shared by server_hostile_worker.py and server_stats_hostile.py;
 not a test itself."""
 
 import os
+import time
 
 import nbd
 from nbdtest import check
@@ -63,3 +64,11 @@ def close(h):
         pass
 
 
+def served_quickly(srv, export="plain"):
+    """Seconds for a new client to be served a read of export."""
+    start = time.monotonic()
+    h = srv.connect(export)
+    h.pread(512, 0)
+    took = time.monotonic() - start
+    h.shutdown()
+    return took
