@@ -14,6 +14,7 @@
 #include "common/control_text.h"
 #include "control_client.h"
 #include "nbdctl.h"
+#include "nbdctl_json.h"
 #include "nbdctl_server_stats.h"
 
 /* Folding every worker's page is quick; this only bounds a stuck server. */
@@ -183,53 +184,6 @@ static void print_plain(const struct row *r)
 		putchar('\n');
 }
 
-/* The code point of the UTF-8 sequence at s and its length; -1 (length
- * 1) for a byte that starts none (overlong, surrogate, past U+10FFFF). */
-static int32_t utf8_at(const unsigned char *s, size_t *len)
-{
-	static const int32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
-		   (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	int32_t c = n == 1 ? s[0] : n ? s[0] & (0x7f >> n) : 0;
-
-	*len = 1;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (!n || c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*len = n;
-	return c;
-}
-
-/* s as a JSON string, ASCII only (the rule of nbdctl's --json, see
- * docs/client.md): \uXXXX outside printable ASCII, U+FFFD for a byte
- * that is not UTF-8. */
-static void json_text(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n;
-		int32_t c = utf8_at(p, &n);
-
-		p += n;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			fputc(c, out);
-		else if (c < 0)
-			fputs("\\ufffd", out);
-		else if (c >= 0x10000)
-			fprintf(out, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
-				0xdc00 + ((c - 0x10000) & 0x3ff));
-		else
-			fprintf(out, "\\u%04x", c);
-	}
-	fputc('"', out);
-}
-
 static void json_counters(FILE *out, const struct stats_counters *c)
 {
 	fputs(", \"commands\": {", out);
@@ -262,13 +216,13 @@ static void json_row(struct json_doc *d, struct output *o, const struct row *r)
 	FILE *f = r->export ? d->exports : d->conns;
 
 	fputs((r->export ? o->exports : o->conns) ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
-	json_text(f, r->name);
+	json_string(f, r->name);
 	if (r->export) {
 		fprintf(f, ", \"connections\": %llu, \"connections-total\": %llu",
 			r->connections, r->total);
 	} else {
 		fprintf(f, ", \"pid\": %ld, \"peer\": ", r->pid);
-		json_text(f, r->peer);
+		json_string(f, r->peer);
 	}
 	json_counters(f, &r->c);
 }

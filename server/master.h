@@ -20,6 +20,7 @@
 #include "monitor.h"
 #include "privdrop.h"
 #include "stats.h"
+#include "common/service_notify.h"
 #include "worker_list.h"
 
 struct lease_wait;
@@ -43,6 +44,7 @@ struct master {
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;
 	size_t nls;
+	int activated;			/* sockets systemd passed (activation.h) */
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	struct lifeline life;
 	struct control control;		/* control.fd -1: none */
@@ -65,6 +67,7 @@ struct master {
 	int64_t stats_written_at;	/* ms: statistics-file last written */
 	int stats_dir;			/* its directory; -1: not open */
 	char *stats_dir_for;		/* the statistics-file it was opened for */
+	struct service_status status;	/* the STATUS= line systemd has */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -150,6 +153,9 @@ char *master_stats_prometheus(struct master *m);
  * writing it when it is. */
 int master_stats_file_timeout(const struct master *m, int64_t now);
 void master_stats_file_tick(struct master *m);
+/* master_status.c: the STATUS= line (exports, connections) sent if it
+ * changed; returns the ms until a change held back is due, or -1. */
+int master_status_update(struct master *m);
 
 /* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
  * err and nothing changed. summary tells what changed. */

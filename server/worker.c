@@ -39,6 +39,7 @@ struct worker_args {
 	bool no_zeroes;
 	bool verbose;
 	bool syslog;
+	bool journal;		/* the master's stderr is the journal */
 	bool no_sandbox;
 	bool stats;
 	char *backends[MAX_BACKENDS];
@@ -56,6 +57,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "no-zeroes", no_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "journal", no_argument, NULL, 'j' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "stats", no_argument, NULL, 'C' },
 		{ "backend", required_argument, NULL, 'b' },
@@ -74,6 +76,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 'z': a->no_zeroes = true; break;
 		case 'v': a->verbose = true; break;
 		case 's': a->syslog = true; break;
+		case 'j': a->journal = true; break;
 		case 'S': a->no_sandbox = true; break;
 		case 'C': a->stats = true; break;
 		case 'b':
@@ -162,6 +165,8 @@ int worker_main(int argc, char **argv)
 	}
 	prctl(PR_SET_NAME, "nbd-worker");
 	log_init("nbd-serverd", a.syslog, a.verbose);
+	/* Its environment is not the master's: it cannot see for itself. */
+	log_set_journal(a.journal);
 	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), a.peer);
 	log_set_prefix(prefix);
 	if (worker_backends_load(a.backends, a.nbackends, WORKER_FD_BACKENDS) < 0)

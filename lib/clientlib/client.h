@@ -49,6 +49,11 @@ struct nbd_client {
 	bool fixed_newstyle;
 	bool no_zeroes;
 	bool transmission;		/* negotiation is over */
+	bool structured;		/* NBD_OPT_STRUCTURED_REPLY acknowledged */
+	/* The meta context client_meta_context() set, when the server
+	 * granted it: what its BLOCK_STATUS chunks carry. */
+	bool have_meta;
+	uint32_t meta_id;
 	int timeout;			/* seconds per read/write; 0: none */
 	/* One total bound on negotiation (client_set_deadline): every read
 	 * fails with ETIMEDOUT once it passes, however slowly a server
@@ -149,6 +154,16 @@ enum client_result client_info(struct nbd_client *c, const char *name,
 typedef int (*client_list_fn)(void *opaque, const char *name,
 			      const char *description);
 enum client_result client_list(struct nbd_client *c, client_list_fn fn, void *opaque);
+/* NBD_OPT_STRUCTURED_REPLY (client_structured.c): c->structured once
+ * the server acknowledged; CLIENT_UNSUPPORTED (still negotiating) when it
+ * does not know it. */
+enum client_result client_structured_replies(struct nbd_client *c);
+/* NBD_OPT_SET_META_CONTEXT of one context (say "base:allocation") for
+ * the export GO will name, after structured replies: c->have_meta and
+ * c->meta_id when the server granted it. CLIENT_OK either way;
+ * CLIENT_UNSUPPORTED when the server does not know the option. */
+enum client_result client_meta_context(struct nbd_client *c, const char *export,
+				       const char *context);
 /* NBD_OPT_ABORT: ends negotiation politely (the socket stays open). */
 enum client_result client_abort(struct nbd_client *c);
 

@@ -14,6 +14,7 @@
 #include "common/wire.h"
 #include "proto/messages.h"
 #include "proto/names.h"
+#include "proto/nbd_errno.h"
 
 /* The second magic of an oldstyle greeting ("cliserv magic"). */
 #define NBD_OLDSTYLE_MAGIC	0x00420281861253ULL
@@ -108,7 +109,7 @@ enum client_result client_reply_error(struct nbd_client *c, uint32_t opt,
 				   "unexpected %s reply (type %u) to %s%s",
 				   nbd_rep_name(r->type), r->type,
 				   nbd_opt_name(opt), subject);
-	client_set_error(c, unsup ? ENOTSUP : EPROTO,
+	client_set_error(c, nbd_rep_error_to_errno(r->type),
 			 "the server refused %s%s: %s (0x%08x)%s%s",
 			 nbd_opt_name(opt), subject, nbd_rep_name(r->type),
 			 r->type, msg[0] ? ": " : "", msg);

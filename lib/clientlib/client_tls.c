@@ -160,7 +160,10 @@ static enum client_result tls_handshake(struct nbd_client *c, const struct nbd_u
 	gnutls_session_t s;
 	int left_ms, rc;
 
-	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
+	/* NO_SIGNAL: a server that has gone must be an error to report (say,
+	 * to close_notify after DISC), never a SIGPIPE that kills the program
+	 * the library lives in. */
+	if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL) < 0)
 		return client_fail(c, ENOMEM, "TLS: cannot start a session");
 	if (session_setup(c, uri, cr, s) != CLIENT_OK) {
 		gnutls_deinit(s);

@@ -285,7 +285,9 @@ enum tls_result tls_server_handshake(const struct cnbd_tls *t, struct conn_io *i
 	gnutls_session_t s;
 	int rc;
 
-	rc = gnutls_init(&s, GNUTLS_SERVER);
+	/* NO_SIGNAL: a client that has gone is an error for this connection,
+	 * never a SIGPIPE for the program embedding the engine. */
+	rc = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL);
 	if (rc == 0)
 		rc = session_setup(&c, s);
 	if (rc < 0) {
