@@ -204,6 +204,7 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* nbdctl's own --socket names the client daemon's, unless given. */
@@ -213,6 +214,11 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: nbdctl server %s\n%s\n", nbdctl_server_command.usage,
+			       nbdctl_server_command.summary);
+			return 0;
+		}
 		if (c != 's')
 			return usage();
 		socket = optarg;

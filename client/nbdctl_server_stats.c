@@ -299,6 +299,13 @@ int nbdctl_server_stats(const char *socket, int argc, char **argv)
 	enum control_result rc;
 
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			printf("usage: nbdctl server stats [NAME] [--json] | --prometheus\n"
+			       "What each export and each live connection of nbd-serverd served:\n"
+			       "requests, bytes and errors by command, latency; --json: everything,\n"
+			       "histograms whole; --prometheus: the text statistics-file holds.\n");
+			return 0;
+		}
 		if (!strcmp(argv[i], "--json"))
 			st.o.form = JSON;
 		else if (!strcmp(argv[i], "--prometheus"))

@@ -247,6 +247,11 @@ def main():
         expect(export_of(stats_json(srv), "mix"), "mix after a reload", mix, {"EINVAL": 1})
         rc, _, err = sh.nbdctl(srv, "stats", "nosuch", check=False)
         check(rc == 1 and "no export named 'nosuch'" in err, "stats of an unknown export: %s" % err)
+        rc, out, _ = sh.nbdctl(srv, "stats", "--help", check=False)
+        check(rc == 0 and out.startswith("usage: nbdctl server stats"), "stats --help: %d %s" %
+              (rc, out))
+        rc, _, err = sh.nbdctl(srv, "stats", "--bogus", check=False)
+        check(rc == 2 and "usage:" in err, "stats --bogus: %d %s" % (rc, err))
 
     with sh.server({"m": dict(EXPORTS["idle"])}, server={"statistics": False}) as srv:
         h = srv.connect("m")
