@@ -37,7 +37,11 @@ LIB_LIBS := -linih -ldl -lgnutls -lsystemd
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.
 HOST_SYMBOLS := cnbd_error cnbd_debug cnbd_parse_size cnbd_parse_bool cnbd_add_extent \
-	cnbd_pack_fd cnbd_pack_bytes cnbd_unpack_fd cnbd_unpack_bytes cnbd_backend_lookup
+	cnbd_pack_fd cnbd_pack_bytes cnbd_unpack_fd cnbd_unpack_bytes cnbd_backend_lookup \
+	cnbd_extents_new cnbd_extents_count cnbd_extents_get cnbd_extents_free \
+	cnbd_next_get_size cnbd_next_can_write cnbd_next_pread cnbd_next_pwrite \
+	cnbd_next_flush cnbd_next_trim cnbd_next_zero cnbd_next_cache cnbd_next_extents \
+	cnbd_next_flags cnbd_below_open cnbd_below_close
 HOST_EXPORTS := $(foreach s,$(HOST_SYMBOLS),-Wl,-u,$(s) -Wl,--export-dynamic-symbol=$(s))
 
 $(LIBCNBD): $(LIB_OBJS)
