@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cnbd/protocol.h"
 #include "engine/serve_reply.h"
@@ -133,7 +134,15 @@ static int reply_block_status(struct session *s, uint64_t cookie,
 	return rc;
 }
 
-int reply_send(struct session *s, const struct request *r, const struct reply *rp)
+uint64_t serve_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int send_kind(struct session *s, const struct request *r, const struct reply *rp)
 {
 	switch (rp->kind) {
 	case REPLY_DATA:
@@ -149,4 +158,17 @@ int reply_send(struct session *s, const struct request *r, const struct reply *r
 		break;
 	}
 	return reply_status(s, r->hdr.cookie, 0, NULL);
+}
+
+/* Every request is answered here, so here it is counted (the owner's
+ * statistics), once its reply went out or could not. */
+int reply_send(struct session *s, const struct request *r, const struct reply *rp)
+{
+	int rc = send_kind(s, r, rp);
+
+	if (s->hooks->request_done && r->start_ns)
+		s->hooks->request_done(s->hooks->ctx, r->hdr.type, r->hdr.count,
+				       rp->kind == REPLY_ERROR ? rp->error : 0,
+				       serve_now_ns() - r->start_ns);
+	return rc;
 }

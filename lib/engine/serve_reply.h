@@ -34,6 +34,8 @@ struct reply {
  * later reply refused.
  */
 int reply_send(struct session *s, const struct request *r, const struct reply *rp);
+/* CLOCK_MONOTONIC in ns: when a request was read, when its reply went. */
+uint64_t serve_now_ns(void);
 
 static inline int reply_error(struct session *s, const struct request *r,
 			      uint32_t nbd_error, const char *message)
