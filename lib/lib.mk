@@ -6,8 +6,9 @@
 #   backend/   <- embed/, server/
 #   engine/    <- embed/, server/
 #   embed/     (the embedded server: nothing in lib/ uses it)
-#   clientlib/ <- clientapi/, client/ (nbd-clientd, nbdctl)
+#   clientlib/ <- clientapi/, attach/, client/ (nbd-clientd, nbdctl)
 #   clientapi/ (the public client, <cnbd/client.h>: nothing in lib/ uses it)
+#   attach/    <- client/ (the public attach API, <cnbd/attach.h>)
 #
 # A part may include headers only from the parts it points to; see
 # docs/internals.md.
@@ -28,11 +29,12 @@
 LIB_SRCS :=
 include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
 	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk \
-	lib/clientapi/clientapi.mk
+	lib/clientapi/clientapi.mk lib/attach/attach.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd-internal.a
-# libsystemd: common/service_notify.c (sd_notify for the daemons).
-LIB_LIBS := -linih -ldl -lgnutls -lsystemd
+# libsystemd: common/service_notify.c (sd_notify for the daemons);
+# ATTACH_LIBS: libkmod and libnl for attach/.
+LIB_LIBS := -linih -ldl -lgnutls -lsystemd $(ATTACH_LIBS)
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.

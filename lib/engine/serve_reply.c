@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cnbd/protocol.h"
 #include "engine/reply_batch.h"
@@ -178,7 +179,15 @@ static int reply_block_status(struct session *s, uint64_t cookie,
 	return send_locked(s, &iov, 1, NULL, buf);
 }
 
-int reply_send(struct session *s, const struct request *r, struct reply *rp)
+uint64_t serve_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int send_kind(struct session *s, const struct request *r, struct reply *rp)
 {
 	void *data = rp->data;
 
@@ -197,4 +206,18 @@ int reply_send(struct session *s, const struct request *r, struct reply *rp)
 		break;
 	}
 	return reply_status(s, r->hdr.cookie, 0, NULL);
+}
+
+/* Every request is answered here, so here it is counted (the owner's
+ * statistics), once its reply went out or could not (in inline mode:
+ * joined the burst's batch, sent within the same burst). */
+int reply_send(struct session *s, const struct request *r, struct reply *rp)
+{
+	int rc = send_kind(s, r, rp);
+
+	if (s->hooks->request_done && r->start_ns)
+		s->hooks->request_done(s->hooks->ctx, r->hdr.type, r->hdr.count,
+				       rp->kind == REPLY_ERROR ? rp->error : 0,
+				       serve_now_ns() - r->start_ns);
+	return rc;
 }

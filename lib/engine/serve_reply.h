@@ -40,6 +40,8 @@ int reply_send(struct session *s, const struct request *r, struct reply *rp);
 
 /* Sends what s->batch still holds (at the end of transmission). */
 int reply_flush(struct session *s);
+/* CLOCK_MONOTONIC in ns: when a request was read, when its reply went. */
+uint64_t serve_now_ns(void);
 
 static inline int reply_error(struct session *s, const struct request *r,
 			      uint32_t nbd_error, const char *message)

@@ -15,6 +15,11 @@
 struct reply_batch;
 
 #define META_CONTEXT_BASE_ALLOCATION	1	/* our id for base:allocation */
+/* The largest READ or WRITE served to a client that never asked for
+ * block sizes, whatever the export advertises (nbdkit's limit too): such
+ * a client does not know the advertised maximum, and the kernel, qemu
+ * and nbd-server's users send up to 32 MiB or more without asking. */
+#define SERVE_UNNEGOTIATED_MAX_PAYLOAD	(64U * 1024 * 1024)
 
 struct session {
 	struct conn_io io;
@@ -30,6 +35,7 @@ struct session {
 	bool structured;
 	char *meta_export;		/* the export SET_META_CONTEXT named */
 	bool meta_base_allocation;
+	bool block_size_asked;		/* GO asked for NBD_INFO_BLOCK_SIZE */
 
 	/* Chosen by GO or EXPORT_NAME */
 	const struct cnbd_export *exp;

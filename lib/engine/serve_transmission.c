@@ -242,6 +242,8 @@ static enum transmission_end read_loop(struct session *s, struct request_queue *
 			return got == READ_GOT_DISC ? TRANSMISSION_DISCONNECTED :
 						      TRANSMISSION_FAILED;
 		}
+		if (s->hooks->request_done)
+			r->start_ns = serve_now_ns();
 		error = request_check(s, r);
 		reserve(q, r);
 		if (read_payload(s, &q->in, r, error) < 0) {
