@@ -63,11 +63,20 @@ $(B)/%.o: %.c
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# The README's two commands.
-run: all
+# The README's two commands. Each first installs the Debian packages it
+# lacks (deps/install-deps; as non-root it prints the apt-get line and
+# stops), then builds in a new make, which reads the flags pkg-config gives
+# with the packages there.
+BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$$(nproc))
+
+run:
+	deps/install-deps build
+	$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	$(B)/nbd-serverd -f -B $(B)/backends
 
 test:
+	deps/install-deps all
+	$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	tests/run-all
 
 clean:

@@ -3,7 +3,7 @@
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER_BIN  := $(B)/nbd-serverd
-SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS)
 
 PROGRAMS += $(SERVER_BIN)
