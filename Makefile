@@ -3,7 +3,7 @@
 # below; everything is built under $(B) so that a sanitizer build
 # (make SANITIZE=1 -> build/asan) never mixes objects with a normal one.
 #
-# Targets: all check check-kernel bench run install clean fuzz
+# Targets: all check check-kernel check-debian bench run install clean fuzz
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -54,6 +54,7 @@ include $(wildcard tests/tests.mk)
 include $(wildcard tests/kernel/kernel.mk)
 include $(wildcard tests/bench/bench.mk)
 include $(wildcard tests/fuzz/fuzz.mk)
+include $(wildcard tests/debian/debian.mk)
 
 all: $(PROGRAMS) $(BACKENDS)
 
