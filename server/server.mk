@@ -35,7 +35,8 @@ install-server: $(SERVER_BIN)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' server/nbd-serverd.service \
 		> $(DESTDIR)$(UNITDIR)/nbd-serverd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-serverd.service
-	install -m 0644 server/nbd-serverd.conf.example \
-		$(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
+	sed 's|/usr/local/lib/cnbd/backends|$(BACKENDDIR)|' server/nbd-serverd.conf.example \
+		> $(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
 
 .PHONY: install-server
