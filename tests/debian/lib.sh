@@ -8,6 +8,11 @@
 #   in_chroot DIR CMD...    runs CMD in DIR, waits for it
 #   chroot_start DIR LOG CMD...   the same in the background: CHROOT_PGID
 #   chroot_stop             TERM to the whole process group, then KILL
+#   chroot_net CMD...       CMD on the host, in the started chroot's network
+#
+# CHROOT_OWN_NET=1 gives a chroot a network namespace of its own, with
+# only a loopback (for a server on a fixed port); otherwise it shares the
+# host's, to reach the mirror.
 #
 # A chroot runs in a mount and PID namespace of its own: /proc, /sys and
 # /dev are mounted there only, so they vanish with its last process and
@@ -83,26 +88,42 @@ chroot_new() {	# DIR
 	cp -L /etc/resolv.conf "$1/etc/resolv.conf"
 }
 
-# New mount and PID namespaces, then the mounts and the chroot itself.
-_chroot_ns=(unshare --mount --propagation private --pid --fork --kill-child --)
+# The command in new mount and PID namespaces (and network, with
+# CHROOT_OWN_NET=1), after the mounts; its loopback is brought up with
+# the host's ip before the chroot. DIR is bound onto itself so that the
+# chroot's / is a mount point, as on a machine (unshare --mount in there
+# needs one). Sets _argv.
 # shellcheck disable=SC2016
-_chroot_enter='r=$1; shift; mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
+_chroot_enter='net=$1 r=$2; shift 2
+	if [ "$net" = 1 ]; then ip link set lo up || exit 1; fi
+	mount --bind "$r" "$r" && mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
 	mount --rbind /dev "$r/dev" && exec chroot "$r" "$@"'
+_chroot_argv() {	# DIR CMD...
+	local net=${CHROOT_OWN_NET:-0}
+	_argv=(unshare --mount --propagation private --pid --fork --kill-child)
+	[ "$net" != 1 ] || _argv+=(--net)
+	_argv+=(-- sh -c "$_chroot_enter" chroot "$net" "$@")
+}
 
 in_chroot() {	# DIR CMD...
-	"${_chroot_ns[@]}" sh -c "$_chroot_enter" chroot "$@"
+	_chroot_argv "$@"
+	"${_argv[@]}"
 }
 
 # In a session of its own, so that one signal reaches every process. The
 # exit trap's stop (kill_on_exit) also works: unshare ignores SIGTERM, is
 # killed 5 s later, and its --kill-child ends the namespace.
 chroot_start() {	# DIR LOG CMD...
-	local dir=$1 log=$2
-	shift 2
-	setsid "${_chroot_ns[@]}" sh -c "$_chroot_enter" chroot "$dir" "$@" \
-		>"$log" 2>&1 </dev/null &
+	local log=$2
+	_chroot_argv "$1" "${@:3}"
+	setsid "${_argv[@]}" >"$log" 2>&1 </dev/null &
 	CHROOT_PGID=$!
 	kill_on_exit "$CHROOT_PGID"
+}
+
+# unshare calls unshare(2) itself: its own pid is in the new network.
+chroot_net() {	# CMD...
+	nsenter --net="/proc/$CHROOT_PGID/ns/net" -- "$@"
 }
 
 chroot_running() {
