@@ -25,7 +25,7 @@
 #include "device_state.h"
 #include "devices_conf.h"
 #include "kmod_load.h"
-#include "log.h"
+#include "common/log.h"
 #include "netlink_call.h"
 #include "supervisor.h"
 

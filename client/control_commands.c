@@ -25,10 +25,10 @@
 
 #include "control.h"
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "device.h"
-#include "log.h"
-#include "parse.h"
+#include "common/log.h"
+#include "common/parse.h"
 #include "sysfs_nbd.h"
 
 #define MAX_WORDS	16

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 #include "devices_conf.h"
 
 enum device_state {

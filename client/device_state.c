@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "device_state.h"
-#include "log.h"
+#include "common/log.h"
 #include "netlink_cmds.h"
-#include "parse.h"
+#include "common/parse.h"
 #include "sysfs_nbd.h"
 
 static char state_dir[256] = "/run/cnbd/devices";

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "device.h"
-#include "log.h"
+#include "common/log.h"
 #include "supervisor.h"
 #include "sysfs_nbd.h"
 

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn_io.h"
+#include "common/conn_io.h"
 #include "supervisor_priv.h"
 #include "tls_connect.h"
 

@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 #include "sysfs_nbd.h"
-#include "uri.h"
+#include "clientlib/uri.h"
 
 /* Connecting, negotiating and binding each have their own bounds in the
  * daemon; this only keeps nbdctl from waiting forever. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 #include "nbdctl.h"
 
 #define EXPORTS_TIMEOUT_S	10

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 
 #define LIST_TIMEOUT_S	10

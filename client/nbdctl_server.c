@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
 
 #define SERVER_CONTROL_DEFAULT	"/run/cnbd/serverd.sock"

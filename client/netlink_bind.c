@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "binding.h"
-#include "log.h"
+#include "common/log.h"
 #include "netlink_bind.h"
 #include "netlink_cmds.h"
 #include "netlink_events.h"

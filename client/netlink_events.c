@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "netlink_events.h"
 #include "netlink_msg.h"
 

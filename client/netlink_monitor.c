@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "netlink_bind.h"
 #include "socket_death.h"
 

@@ -22,7 +22,7 @@
 
 #include "device.h"
 #include "device_state.h"
-#include "log.h"
+#include "common/log.h"
 #include "netlink_bind.h"
 #include "netlink_call.h"
 #include "supervisor.h"

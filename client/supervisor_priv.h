@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "binding.h"
-#include "client.h"
+#include "clientlib/client.h"
 #include "device.h"
 
 #define CONNECT_TIMEOUT_S	15	/* connect (per address), and per read; the

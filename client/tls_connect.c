@@ -12,7 +12,7 @@
 
 #include "kmod_load.h"
 #include "ktls.h"
-#include "log.h"
+#include "common/log.h"
 #include "tls_connect.h"
 #include "tls_relay.h"
 

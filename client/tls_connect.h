@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 #include "device.h"
 
 /* Result of tls_carry(). */

@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "log.h"
+#include "clientlib/client.h"
+#include "common/log.h"
 #include "tls_relay.h"
 
 #define RELAY_BUF	(64 * 1024)

@@ -1,8 +1,20 @@
-# libcnbd: wire code, both handshakes, the serving engine, parsing,
-# logging. A static archive of PIC objects; programs that load backends
-# export the host functions (cnbd_error, ...) to them with
+# libcnbd, in one folder per part so the direction of dependencies shows
+# in the tree and in every #include line ("common/log.h"):
+#
+#   common/    <- everything
+#   proto/     <- engine/, clientlib/
+#   backend/   <- embed/, server/
+#   engine/    <- embed/, server/
+#   embed/     (the embedded server: nothing in lib/ uses it)
+#   clientlib/ <- client/ (nbd-clientd, nbdctl)
+#
+# A part may include headers only from the parts it points to; see
+# docs/internals.md. A static archive of PIC objects; programs that load
+# backends export the host functions (cnbd_error, ...) to them with
 # $(HOST_EXPORTS).
-LIB_SRCS := $(wildcard lib/*.c)
+LIB_SRCS :=
+include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
+	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd.a
 LIB_LIBS := -linih -ldl -lgnutls

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "config_priv.h"
-#include "ini_lines.h"
-#include "parse.h"
+#include "common/ini_lines.h"
+#include "common/parse.h"
 
 int config_twice(int *first, int line, const char *key, char *err, size_t errlen)
 {

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "export.h"
+#include "cnbd/serve.h"
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:10809"
 #define CONFIG_DEFAULT_USER		"nbd"

@@ -10,7 +10,7 @@
 
 #include "cnbd/protocol.h"
 #include "config_priv.h"
-#include "parse.h"
+#include "common/parse.h"
 
 #define DEFAULT_MIN_BLOCK	1
 #define DEFAULT_PREF_BLOCK	4096

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "config_priv.h"
-#include "listen.h"
+#include "common/listen.h"
 
 /* The first listen line replaces the default; later ones add to it. */
 static int add_listen(struct config_parse *p, const char *value,

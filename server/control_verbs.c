@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "cnbd/protocol.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
 
 #define MAX_WORDS	64

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "export.h"
+#include "cnbd/serve.h"
 
 struct export_entry {
 	struct export_config def;	/* def.exp is what a worker serves */

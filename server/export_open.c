@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend_load.h"
-#include "backend_lookup.h"
+#include "backend/backend_load.h"
+#include "backend/backend_lookup.h"
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 
 static int open_storage(struct export_config *ec, const char *backend_dir,
 			bool require_root_owned, char *err, size_t errlen);

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
+#include "common/peer.h"
 #include "worker.h"
 
 /* After a poll() failure, wait this long before the next try. */

@@ -15,7 +15,7 @@
 #include "control_socket.h"
 #include "export_list.h"
 #include "lifeline.h"
-#include "listen.h"
+#include "common/listen.h"
 #include "log_rate.h"
 #include "monitor.h"
 #include "privdrop.h"

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
+#include "common/peer.h"
 #include "worker_spawn.h"
 
 /* After EMFILE and friends, stop accepting this long. */

@@ -27,9 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "export_pack.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "backend/export_pack.h"
+#include "common/log.h"
 #include "master.h"
 
 #define LEASE_WAIT_MS	250

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
 #include "tls_load.h"
 

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "lifeline.h"
-#include "log.h"
+#include "common/log.h"
 #include "monitor.h"
 #include "sandbox.h"
-#include "serve.h"
+#include "cnbd/serve.h"
 #include "worker.h"
 #include "worker_backends.h"
 #include "worker_exports.h"

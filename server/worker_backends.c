@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "backend_lookup.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "backend/backend_lookup.h"
+#include "common/log.h"
 #include "worker_backends.h"
 
 #define MAX_BACKENDS	64

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export_pack.h"
-#include "log.h"
+#include "backend/export_pack.h"
+#include "common/log.h"
 #include "monitor.h"
 #include "worker_backends.h"
 #include "worker_exports.h"

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "common/log.h"
 #include "master.h"
 #include "worker_spawn.h"
 

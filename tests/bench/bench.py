@@ -8,7 +8,8 @@ bench.py --render build/bench/results.json reprints the report of an
 earlier run without measuring anything.
 
 Knobs (environment), for quick runs while developing:
-  BENCH_ONLY       comma-separated parts to run: fio,iperf,sparse,connrate
+  BENCH_ONLY       comma-separated parts to run: fio,iperf,sparse,connrate,
+                   syscalls
                    (default all; --only does the same)
   BENCH_RUNTIME    seconds per fio run (default 6)
   BENCH_TRIALS     runs per cell, best kept (default 3)
@@ -47,14 +48,19 @@ import iperf  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
 import sparse  # noqa: E402
+import syscalls  # noqa: E402
 
 GIB = 1 << 30
-PARTS = ["fio", "iperf", "sparse", "connrate"]
+PARTS = ["fio", "iperf", "sparse", "connrate", "syscalls"]
+# The rows whose system calls are counted (strace is slow: three is enough
+# to compare the engine with its peer and with the floor).
+SYSCALL_ROWS = ["floor", "cnbd memory", "nbdkit memory"]
 # What each part runs; the peers are needed whatever BENCH_SERVERS keeps,
 # so that a machine without one never prints a table that lacks it.
 PEERS = ["nbdkit", "nbd-server", "qemu-nbd", "nbdinfo"]
 TOOLS = {"fio": ["fio", "nbdcopy"] + PEERS, "iperf": ["iperf3"],
-         "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS}
+         "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS,
+         "syscalls": ["fio", "strace", "nbdkit", "nbdinfo", "nbdcopy"]}
 
 
 def log(msg):
@@ -87,6 +93,7 @@ def start_all(build, groups, work, size, datafile, keep):
         ("nbdkit null", lambda: servers.nbdkit("null", groups, work, size)),
         ("nbd-server file", lambda: servers.nbd_server(groups, work, size, datafile)),
         ("qemu-nbd file", lambda: servers.qemu_nbd(groups, work, size, datafile)),
+        ("floor", lambda: servers.floor(build, groups, work, size)),
     ]
     running = []
     for name, make in makers:
@@ -103,7 +110,7 @@ def start_all(build, groups, work, size, datafile, keep):
 
 def measure(s, args, runtime, outdir, tag):
     nprocs = len(s.group.pids())
-    before = s.cpu_ns()
+    before, split_before = s.cpu_ns(), s.group.split_ns()
     r = fio.run(s.uri(), args, runtime, outdir, tag)
     # A forking server's worker exits after fio disconnects; wait for it so
     # its exit work is charged here and not to the next run.
@@ -111,6 +118,10 @@ def measure(s, args, runtime, outdir, tag):
     while len(s.group.pids()) > nprocs and time.monotonic() < deadline:
         time.sleep(0.02)
     r["cpu_us"] = (s.cpu_ns() - before) / 1000.0 / r["requests"]
+    split_after = s.group.split_ns()
+    if split_before and split_after:
+        r["user_us"], r["sys_us"] = ((a - b) / 1000.0 / r["requests"]
+                                     for a, b in zip(split_after, split_before))
     return r
 
 
@@ -132,6 +143,9 @@ def run(build, out, parts):
         sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
+    floor_bin = os.path.join(build, "tests", "bench", "floor_server")
+    if ("fio" in parts or "syscalls" in parts) and not os.access(floor_bin, os.X_OK):
+        sys.exit("bench: %s is not built (make bench builds it)" % floor_bin)
     if "connrate" in parts and not os.access(conn_bin, os.X_OK):
         sys.exit("bench: %s is not built (make bench builds it)" % conn_bin)
 
@@ -144,14 +158,16 @@ def run(build, out, parts):
     log("server CPU accounting: " + groups.describe())
     res = {"meta": machine(runtime, trials, groups.describe(), parts),
            "workloads": [w[0] for w in workloads], "rows": [], "trials": [],
-           "errors": [], "iperf": {}, "sparse": [], "connrate": None}
+           "errors": [], "iperf": {}, "sparse": [], "connrate": None,
+           "syscalls": None}
     running = []
     t_start = time.monotonic()
     try:
-        if workloads:
-            datafile = os.path.join(work, "data.img")
+        datafile = os.path.join(work, "data.img")
+        if workloads or "syscalls" in parts:
             log("writing 1 GiB of data to %s" % datafile)
             data.write_data(datafile, GIB)
+        if workloads:
             running = start_all(build, groups, work, GIB, datafile, keep)
             res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage}
                            for s in running]
@@ -184,6 +200,15 @@ def run(build, out, parts):
         if "sparse" in parts and os.environ.get("BENCH_SPARSE", "1") != "0":
             log("sparse copy")
             res["sparse"] = sparse.run(build, groups, work, trials)
+
+        if "syscalls" in parts:
+            rows = [r for r in SYSCALL_ROWS if not keep or any(k in r for k in keep)]
+            log("system calls per request (strace -c -f): " + ", ".join(rows))
+            running = start_all(build, groups, work, GIB, datafile, rows)
+            res["syscalls"] = syscalls.run(running, fio_out, log)
+            for s in running:
+                s.stop()
+            running = []
 
         if "connrate" in parts:
             log("connection rate, %g s per run" % conn_secs)
@@ -228,7 +253,8 @@ def main():
     print(text)
     log("saved %s" % os.path.join(a.out, "results.md"))
     # The report shows each failed cell; the exit status says there was one.
-    failed = res["errors"] + (res["connrate"] or {}).get("errors", [])
+    failed = (res["errors"] + (res["connrate"] or {}).get("errors", [])
+              + (res["syscalls"] or {}).get("errors", []))
     if failed:
         sys.exit("bench: %d cell(s) failed, see the report" % len(failed))
 

@@ -129,6 +129,15 @@ def cnbd(build, storage, groups, workdir, size, path=None, extra=()):
     return s.start(argv, size, ["bench"] + [n for n, _ in extra])
 
 
+def floor(build, groups, workdir, size):
+    """tests/bench/floor_server.c: no checks, no storage, batched system
+    calls. Not a peer: the cost every row is read against."""
+    s = Server("floor", "floor", "none", groups, workdir)
+    argv = [os.path.join(build, "tests", "bench", "floor_server"), "-s", str(size),
+            str(s.port)]
+    return s.start(argv, size)
+
+
 def nbdkit(storage, groups, workdir, size, path=None, name=None):
     s = Server(name or "nbdkit " + storage, "ref" if storage == "null" else "peer",
                storage, groups, workdir)

@@ -14,7 +14,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
 
 /* ---- the in-test disk ---------------------------------------------- */
 

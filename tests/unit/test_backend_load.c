@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Loading backends (lib/backend_load.c): the ABI checks, the append-only
+ * Loading backends (lib/backend/backend_load.c): the ABI checks, the append-only
  * struct rule, and refusing code that someone other than root could have
  * replaced. Fixtures are built from tests/unit/fixtures/NAME.c into
  * $CNBD_BUILD/tests/unit/fixtures; the shipped backends come from
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "backend_load.h"
+#include "backend/backend_load.h"
 
 static char fixtures[PATH_MAX / 2];
 static char shipped[PATH_MAX / 2];

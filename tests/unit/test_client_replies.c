@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "client.h"
-#include "wire.h"
+#include "clientlib/client.h"
+#include "common/wire.h"
 
 static int srv = -1;		/* the fake server's end */
 static struct nbd_client c;

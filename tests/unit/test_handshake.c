@@ -18,7 +18,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define DISK_SIZE (1024 * 1024)
 

@@ -21,7 +21,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define SIZE (1024 * 1024)
 #define MAXP (256 * 1024)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's private state for one connection, shared by the
+ * handshake, the request loop and the reply writer. */
+#ifndef CNBD_SERVE_SESSION_H
+#define CNBD_SERVE_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/conn_io.h"
+#include "cnbd/serve.h"
+
+#define META_CONTEXT_BASE_ALLOCATION	1	/* our id for base:allocation */
+
+struct session {
+	struct conn_io io;
+	const struct cnbd_serve_hooks *hooks;
+	const struct cnbd_tls *tls;
+	enum cnbd_tls_mode tls_mode;
+	bool tls_resumed;		/* start with the TLS handshake */
+	const char *peer;
+	struct timespec deadline;	/* of the handshake; tv_sec 0: none */
+
+	/* Negotiated in the handshake */
+	bool no_zeroes;
+	bool structured;
+	char *meta_export;		/* the export SET_META_CONTEXT named */
+	bool meta_base_allocation;
+
+	/* Chosen by GO or EXPORT_NAME */
+	const struct cnbd_export *exp;
+	bool leased;			/* acquire granted: release at the end */
+	const struct cnbd_backend *be;
+	void *conn;
+	uint64_t size;
+	uint16_t tflags;
+	uint32_t max_payload;
+	bool emulate_fua;
+
+	/* Transmission */
+	pthread_mutex_t send_lock;	/* one reply on the wire at a time */
+	bool send_failed;
+	/* Inline mode only: more requests are already read, so replies may
+	 * wait in the kernel for the next one (MSG_MORE). */
+	bool more_follows;
+};
+
+/* serve_handshake.c: 1 when an export was chosen and transmission should
+ * start, 0 when the client ended the negotiation cleanly, -1 on error. */
+int serve_handshake(struct session *s);
+/* Closes the backend connection the handshake opened, if any. */
+void serve_close_export(struct session *s);
+/* serve_transmission.c: serve requests until DISC or the end of the
+ * connection. 0 after DISC, -1 otherwise. */
+int serve_transmission(struct session *s, int threads);
+
+#endif
