@@ -9,7 +9,10 @@ deb:
 	rm -rf $(DEB_OUT)
 	mkdir -p $(DEB_OUT)/cnbd
 	tar -c --exclude=./build --exclude=./.git . | tar -x -C $(DEB_OUT)/cnbd
-	cd $(DEB_OUT)/cnbd && dpkg-buildpackage -b -us -uc -j$$(nproc)
+	# Without this make's variables (T=, SANITIZE=1 from the command line
+	# travel in MAKEFLAGS): the package build is the same whoever asks.
+	cd $(DEB_OUT)/cnbd && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u T -u SANITIZE \
+		dpkg-buildpackage -b -us -uc -j$$(nproc)
 	@ls $(DEB_OUT)/*.deb
 
 .PHONY: deb
