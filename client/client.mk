@@ -3,7 +3,8 @@
 # and the files udev, modprobe and systemd need.
 
 NBDCTL_OBJS := $(addprefix $(B)/client/, nbdctl.o nbdctl_attach.o nbdctl_list.o \
-	nbdctl_exports.o nbdctl_udev.o control_client.o sysfs_nbd.o)
+	nbdctl_exports.o nbdctl_udev.o nbdctl_json.o nbdctl_table.o nbdctl_progress.o \
+	nbdctl_wait.o nbdctl_reload.o control_client.o sysfs_nbd.o)
 # The server's side appends its "nbdctl server" object here (it defines
 # nbdctl_server_command; see client/nbdctl.h), and any libraries it needs
 # to NBDCTL_EXTRA_LIBS. nbdctl links without them.
@@ -29,14 +30,16 @@ NETLINK_OBJS := $(addprefix $(B)/client/, netlink_msg.o netlink_call.o netlink_c
 $(NETLINK_OBJS): CPPFLAGS += $(NL_CFLAGS)
 
 CLIENTD_OBJS := $(addprefix $(B)/client/, clientd.o control.o control_commands.o \
-	device_table.o device_state.o devices_conf.o supervisor.o reconnect.o \
+	device_table.o device_state.o devices_conf.o devices_apply.o device_status.o \
+	supervisor.o reconnect.o \
 	backoff.o backend_id.o export_connect.o tls_connect.o ktls.o tls_relay.o \
 	ioctl_bind.o kmod_load.o sysfs_nbd.o) $(NETLINK_OBJS)
 PROGRAMS += $(B)/nbd-clientd
 
 $(B)/nbd-clientd: $(CLIENTD_OBJS) $(LIBCNBD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod $(NL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLIENTD_OBJS) $(LIBCNBD) $(LIB_LIBS) -lkmod $(NL_LIBS) \
+		$(shell pkg-config --libs libsystemd)
 
 # Unit tests of client/ code (tests/tests.mk builds them). The ioctl
 # binding runs against a fake kernel: ioctl() wrapped by the linker.

@@ -10,6 +10,7 @@
  *                    connections= readonly= timeout= dead-timeout=
  *                    negotiate-timeout= reconnects= tls=
  *                    source= uri= export= error=
+ *   reload        -> summary=TEXT (the devices file read again)
  *   udev-add nbdN    (returns at once)
  *   udev-name nbdN   -> export=NAME
  *   version       -> version=X
@@ -27,6 +28,7 @@
 #include "control_client.h"
 #include "common/control_text.h"
 #include "device.h"
+#include "devices_apply.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "sysfs_nbd.h"
@@ -233,6 +235,21 @@ static void cmd_list(int fd)
 	control_reply(fd, "ok");
 }
 
+static void cmd_reload(int fd)
+{
+	char summary[512], esc[3 * sizeof(summary)], err[1024];
+
+	if (devices_reload(summary, sizeof(summary), err, sizeof(err)) < 0) {
+		log_error("control: reload failed, nothing changed: %s", err);
+		control_reply(fd, "error: %s", err);
+		return;
+	}
+	log_info("control: reloaded: %s", summary);
+	control_escape(summary, esc, sizeof(esc));
+	control_reply(fd, "summary=%s", esc);
+	control_reply(fd, "ok");
+}
+
 /* udev saw a device appear: whoever waits for one may try now. */
 static void cmd_udev_add(int fd, int argc, char **argv)
 {
@@ -298,6 +315,8 @@ void control_dispatch(int fd, char *line)
 		cmd_detach(fd, n, words);
 	else if (!strcmp(words[0], "list") && n == 1)
 		cmd_list(fd);
+	else if (!strcmp(words[0], "reload") && n == 1)
+		cmd_reload(fd);
 	else if (!strcmp(words[0], "udev-add"))
 		cmd_udev_add(fd, n, words);
 	else if (!strcmp(words[0], "udev-name"))

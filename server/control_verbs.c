@@ -19,12 +19,12 @@
 #define MAX_WORDS	64
 #define WORD_MAX	4096
 
-struct request {
+struct control_words {
 	char *words[MAX_WORDS];
 	size_t n;
 };
 
-static int split(char *line, struct request *rq)
+static int split(char *line, struct control_words *rq)
 {
 	char *save = NULL;
 
@@ -65,7 +65,7 @@ static void list_one(struct master *m, const struct export_entry *e,
 			   esc(d->exp.description, desc, sizeof(desc)));
 }
 
-static void verb_list(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_list(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	if (rq->n != 1) {
 		control_reply_line(r, "error: usage: list");
@@ -78,7 +78,7 @@ static void verb_list(struct master *m, struct request *rq, struct control_reply
 
 /* "KEY=VALUE" words, unescaped in place: '=' is always escaped inside
  * either, so the first one separates them. */
-static int take_pairs(struct request *rq, struct cnbd_param *pairs, char *err, size_t len)
+static int take_pairs(struct control_words *rq, struct cnbd_param *pairs, char *err, size_t len)
 {
 	for (size_t i = 2; i < rq->n; i++) {
 		char *w = rq->words[i], *eq = strchr(w, '=');
@@ -127,7 +127,7 @@ static int add_export(struct master *m, const char *name, struct cnbd_param *pai
 	return -1;
 }
 
-static void verb_add(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_add(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	struct cnbd_param pairs[MAX_WORDS];
 	char err[1024];
@@ -150,7 +150,7 @@ static void verb_add(struct master *m, struct request *rq, struct control_reply 
 	control_reply_line(r, "ok");
 }
 
-static void verb_remove(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_remove(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	bool force = rq->n == 3 && !strcmp(rq->words[2], "--force");
 	struct export_entry *e;
@@ -185,7 +185,7 @@ static void verb_remove(struct master *m, struct request *rq, struct control_rep
 	control_reply_line(r, "ok");
 }
 
-static void verb_reload(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_reload(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	char summary[1024], err[1024], word[3 * 1024];
 
@@ -207,14 +207,14 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 {
 	static const struct {
 		const char *name;
-		void (*fn)(struct master *m, struct request *rq, struct control_reply *r);
+		void (*fn)(struct master *m, struct control_words *rq, struct control_reply *r);
 	} verbs[] = {
 		{ "list", verb_list },
 		{ "add", verb_add },
 		{ "remove", verb_remove },
 		{ "reload", verb_reload },
 	};
-	struct request rq;
+	struct control_words rq;
 
 	if (split(line, &rq) < 0) {
 		control_reply_line(r, "error: more than %d words", MAX_WORDS);

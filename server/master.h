@@ -19,6 +19,7 @@
 #include "log_rate.h"
 #include "monitor.h"
 #include "privdrop.h"
+#include "common/service_notify.h"
 #include "worker_list.h"
 
 struct lease_wait;
@@ -42,6 +43,7 @@ struct master {
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;
 	size_t nls;
+	int activated;			/* sockets systemd passed (activation.h) */
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	struct lifeline life;
 	struct control control;		/* control.fd -1: none */
@@ -57,6 +59,7 @@ struct master {
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
 	bool at_max_workers;		/* said once per episode */
 	struct log_rate worker_log;	/* lines a worker's requests cause */
+	struct service_status status;	/* the STATUS= line systemd has */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -117,6 +120,10 @@ void master_lease_request(struct master *m, struct worker *w,
 void master_lease_retry(struct master *m);
 /* Milliseconds until the first waiting request times out; -1: none. */
 int master_lease_timeout(const struct master *m, int64_t now);
+
+/* master_status.c: the STATUS= line (exports, connections) sent if it
+ * changed; returns the ms until a change held back is due, or -1. */
+int master_status_update(struct master *m);
 
 /* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
  * err and nothing changed. summary tells what changed. */

@@ -18,6 +18,7 @@
 #include "export_open.h"
 #include "common/log.h"
 #include "master.h"
+#include "common/service_notify.h"
 #include "tls_load.h"
 
 enum change { ADDED, CHANGED, UNCHANGED };
@@ -224,6 +225,8 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 
 	for (size_t i = 0; !listen && i < o->nlisten; i++)
 		listen = strcmp(o->listen[i], n->listen[i]) != 0;
+	/* Activated sockets stand for the listen lines (activation.h). */
+	listen = listen && !m->activated;
 	restart[0] = '\0';
 	note_restart(listen, "listen", n->source, restart, len);
 	note_restart(!same_string(o->user, n->user), "user", n->source, restart, len);
@@ -330,8 +333,12 @@ int master_reload(struct master *m, char *summary, size_t slen,
 {
 	struct plan p = { 0 };
 	char restart[256];
-	int rc = prepare(m, &p, err, errlen);
+	int rc;
 
+	/* systemctl shows "reloading" until READY=1, whatever the outcome:
+	 * a failed reload leaves the server serving as it was. */
+	service_notify_reloading();
+	rc = prepare(m, &p, err, errlen);
 	if (rc == 0) {
 		bool had_tls = m->cfg.tls.mode != CNBD_TLS_OFF;
 
@@ -348,5 +355,6 @@ int master_reload(struct master *m, char *summary, size_t slen,
 	free(p.change);
 	free(p.opened);
 	free(p.fresh);
+	service_notify_ready();
 	return rc;
 }

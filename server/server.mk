@@ -4,7 +4,8 @@ SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER_BIN  := $(B)/nbd-serverd
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
-SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS)
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS) $(SYSTEMD_LIBS)
 
 PROGRAMS += $(SERVER_BIN)
 
@@ -34,6 +35,7 @@ install-server: $(SERVER_BIN)
 	install -m 0644 server/nbd-serverd.8 $(DESTDIR)$(MANDIR)/man8/nbd-serverd.8
 	sed 's|@SBINDIR@|$(SBINDIR)|g' server/nbd-serverd.service \
 		> $(DESTDIR)$(UNITDIR)/nbd-serverd.service
+	install -m 0644 server/nbd-serverd.socket $(DESTDIR)$(UNITDIR)/nbd-serverd.socket
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-serverd.service
 	sed 's|/usr/local/lib/cnbd/backends|$(BACKENDDIR)|' server/nbd-serverd.conf.example \
 		> $(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example

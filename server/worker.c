@@ -38,6 +38,7 @@ struct worker_args {
 	bool no_zeroes;
 	bool verbose;
 	bool syslog;
+	bool journal;		/* the master's stderr is the journal */
 	bool no_sandbox;
 	char *backends[MAX_BACKENDS];
 	size_t nbackends;
@@ -54,6 +55,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "no-zeroes", no_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "journal", no_argument, NULL, 'j' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ 0 }
@@ -71,6 +73,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 'z': a->no_zeroes = true; break;
 		case 'v': a->verbose = true; break;
 		case 's': a->syslog = true; break;
+		case 'j': a->journal = true; break;
 		case 'S': a->no_sandbox = true; break;
 		case 'b':
 			if (a->nbackends == MAX_BACKENDS)
@@ -157,6 +160,8 @@ int worker_main(int argc, char **argv)
 	}
 	prctl(PR_SET_NAME, "nbd-worker");
 	log_init("nbd-serverd", a.syslog, a.verbose);
+	/* Its environment is not the master's: it cannot see for itself. */
+	log_set_journal(a.journal);
 	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), a.peer);
 	log_set_prefix(prefix);
 	if (worker_backends_load(a.backends, a.nbackends, WORKER_FD_BACKENDS) < 0)

@@ -60,6 +60,8 @@ static size_t worker_arguments(const struct master *m, const struct worker_start
 		argv[n++] = "--verbose";
 	if (log_syslog_enabled())
 		argv[n++] = "--syslog";
+	if (log_journal_enabled())
+		argv[n++] = "--journal";
 	if (m->no_sandbox)
 		argv[n++] = "--no-sandbox";
 	for (size_t i = 0; i < nbackends; i++) {

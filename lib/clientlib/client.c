@@ -12,7 +12,7 @@
 
 #include "clientlib/client_priv.h"
 #include "common/conn_io.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 
 void client_init(struct nbd_client *c, int fd)
 {
@@ -21,7 +21,7 @@ void client_init(struct nbd_client *c, int fd)
 	c->next_cookie = 1;
 }
 
-int client_set_timeout(struct nbd_client *c, int seconds)
+enum client_result client_set_timeout(struct nbd_client *c, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds > 0 ? seconds : 0 };
 
@@ -30,7 +30,7 @@ int client_set_timeout(struct nbd_client *c, int seconds)
 	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		return client_fail(c, errno, "cannot set socket timeouts: %s",
 				   strerror(errno));
-	return 0;
+	return CLIENT_OK;
 }
 
 void client_set_deadline(struct nbd_client *c, int seconds)
@@ -54,18 +54,22 @@ const struct timespec *client_deadline(const struct nbd_client *c)
 	return c->deadline_s ? &c->deadline : NULL;
 }
 
-int client_fail(struct nbd_client *c, int err, const char *fmt, ...)
+static void set_error(struct nbd_client *c, int err, const char *fmt, va_list ap)
+{
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	errno = err;
+}
+
+void client_set_error(struct nbd_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	set_error(c, err, fmt, ap);
 	va_end(ap);
-	errno = err;
-	return -1;
 }
 
-int client_io_fail(struct nbd_client *c, const char *what)
+enum client_result client_io_fail(struct nbd_client *c, const char *what)
 {
 	int err = errno;
 
@@ -138,9 +142,11 @@ void client_printable(char *out, size_t outlen, const uint8_t *in, size_t len)
 		out[n] = '\0';
 }
 
-int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout)
+enum client_result client_open(struct nbd_client *c, const struct nbd_uri *uri,
+			       int timeout)
 {
 	char err[sizeof(c->error)];
+	enum client_result rc;
 	int fd;
 
 	client_init(c, -1);
@@ -150,29 +156,33 @@ int client_open(struct nbd_client *c, const struct nbd_uri *uri, int timeout)
 	c->fd = fd;
 	/* The greeting (and TLS) within timeout in all, not per read. */
 	client_set_deadline(c, timeout);
-	if (client_set_timeout(c, timeout) < 0 || client_greeting(c) < 0)
-		return -1;
-	if (uri->tls && client_starttls(c, uri) < 0)
-		return -1;
-	return 0;
+	rc = client_set_timeout(c, timeout);
+	if (rc == CLIENT_OK)
+		rc = client_greeting(c);
+	if (rc == CLIENT_OK && uri->tls)
+		rc = client_starttls(c, uri);
+	return rc;
 }
 
-int client_open_uri(struct nbd_client *c, const char *text, int timeout)
+enum client_result client_open_uri(struct nbd_client *c, const char *text, int timeout)
 {
 	struct nbd_uri uri;
 	char err[sizeof(c->error)];
+	enum client_result rc;
 
 	if (uri_parse_tls(text, &uri, err, sizeof(err)) < 0) {
 		client_init(c, -1);
-		return client_fail(c, EINVAL, "%s", err);
+		return client_invalid(c, EINVAL, "%s", err);
 	}
-	if (client_open(c, &uri, timeout) < 0)
-		return -1;
+	rc = client_open(c, &uri, timeout);
+	if (rc != CLIENT_OK)
+		return rc;
 	client_set_deadline(c, timeout);
-	if (client_go(c, uri.export_name) < 0)
-		return -1;
+	rc = client_go(c, uri.export_name);
+	if (rc != CLIENT_OK)
+		return rc;
 	client_set_deadline(c, 0);
-	return 0;
+	return CLIENT_OK;
 }
 
 void client_close(struct nbd_client *c)
@@ -180,11 +190,10 @@ void client_close(struct nbd_client *c)
 	if (c->fd < 0)
 		return;
 	if (c->transmission) {
-		uint8_t req[28] = { 0 };
+		struct proto_request disc = { .type = NBD_CMD_DISC, .cookie = c->next_cookie++ };
+		uint8_t req[NBD_REQUEST_SIZE];
 
-		put_be32(req, NBD_REQUEST_MAGIC);
-		put_be16(req + 6, NBD_CMD_DISC);
-		put_be64(req + 8, c->next_cookie++);
+		proto_request_encode(req, &disc);
 		/* Best effort: the server may already be gone. */
 		client_send(c, req, sizeof(req), NULL, 0);
 	}

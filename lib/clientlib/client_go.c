@@ -23,7 +23,7 @@ static void set_defaults(struct client_export *ex)
 	ex->max_payload = NBD_DEFAULT_MAX_PAYLOAD;
 }
 
-static int check_export(struct nbd_client *c, const struct client_export *ex)
+static enum client_result check_export(struct nbd_client *c, const struct client_export *ex)
 {
 	if (!(ex->flags & NBD_FLAG_HAS_FLAGS))
 		return client_fail(c, EPROTO,
@@ -32,18 +32,18 @@ static int check_export(struct nbd_client *c, const struct client_export *ex)
 	if (ex->size > INT64_MAX)
 		return client_fail(c, EPROTO, "the server reports an export size of %llu bytes, beyond 2^63",
 				   (unsigned long long)ex->size);
-	return 0;
+	return CLIENT_OK;
 }
 
 /* EXPORT_NAME: the old way in, with no error path (a refusal closes). */
-static int export_name(struct nbd_client *c, const char *name)
+static enum client_result export_name(struct nbd_client *c, const char *name)
 {
 	struct client_export *ex = &c->export;
 	uint8_t buf[10];
 	char shown[65];
 
-	if (client_send_option(c, NBD_OPT_EXPORT_NAME, name, strlen(name)) < 0)
-		return -1;
+	if (client_send_option(c, NBD_OPT_EXPORT_NAME, name, strlen(name)) != CLIENT_OK)
+		return CLIENT_FAILED;
 	if (client_recv(c, buf, sizeof(buf)) < 0) {
 		client_printable(shown, sizeof(shown), (const uint8_t *)name, strlen(name));
 		if (errno == ECONNRESET)
@@ -60,10 +60,10 @@ static int export_name(struct nbd_client *c, const char *name)
 	ex->flags = get_be16(buf + 8);
 	ex->via_export_name = true;
 	snprintf(ex->name, sizeof(ex->name), "%s", name);
-	if (check_export(c, ex) < 0)
-		return -1;
+	if (check_export(c, ex) != CLIENT_OK)
+		return CLIENT_FAILED;
 	c->transmission = true;
-	return 0;
+	return CLIENT_OK;
 }
 
 static bool power_of_two(uint32_t v)
@@ -71,7 +71,7 @@ static bool power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-static int block_size_info(struct nbd_client *c, struct client_export *ex,
+static enum client_result block_size_info(struct nbd_client *c, struct client_export *ex,
 			   const uint8_t *p)
 {
 	uint32_t min = get_be32(p), pref = get_be32(p + 4), max = get_be32(p + 8);
@@ -92,12 +92,12 @@ static int block_size_info(struct nbd_client *c, struct client_export *ex,
 	ex->min_block = min;
 	ex->pref_block = pref;
 	ex->max_payload = max;
-	return 0;
+	return CLIENT_OK;
 }
 
 /* A string INFO payload (NAME, DESCRIPTION): no NUL bytes, bounded. */
-static int string_info(struct nbd_client *c, char *out, const uint8_t *p,
-		       uint32_t len, const char *what)
+static enum client_result string_info(struct nbd_client *c, char *out,
+				      const uint8_t *p, uint32_t len, const char *what)
 {
 	if (len > NBD_MAX_STRING)
 		return client_fail(c, EPROTO, "the server's %s is longer than %d bytes",
@@ -106,11 +106,11 @@ static int string_info(struct nbd_client *c, char *out, const uint8_t *p,
 		return client_fail(c, EPROTO, "the server's %s contains a NUL byte", what);
 	memcpy(out, p, len);
 	out[len] = '\0';
-	return 0;
+	return CLIENT_OK;
 }
 
-static int info_reply(struct nbd_client *c, struct client_export *ex,
-		      const struct client_reply *r, bool *have_export)
+static enum client_result info_reply(struct nbd_client *c, struct client_export *ex,
+				     const struct client_reply *r, bool *have_export)
 {
 	const uint8_t *p = r->data + 2;
 	uint32_t len = r->len - 2;
@@ -128,7 +128,7 @@ static int info_reply(struct nbd_client *c, struct client_export *ex,
 		ex->size = get_be64(p);
 		ex->flags = get_be16(p + 8);
 		*have_export = true;
-		return 0;
+		return CLIENT_OK;
 	case NBD_INFO_NAME:
 		/* Kept apart from ex->name: a server must not choose what
 		 * this host names the device by. */
@@ -142,17 +142,17 @@ static int info_reply(struct nbd_client *c, struct client_export *ex,
 		return block_size_info(c, ex, p);
 	default:
 		/* The spec: unknown information types are ignored. */
-		return 0;
+		return CLIENT_OK;
 	}
 }
 
 /*
- * Sends GO or INFO for name and reads replies up to the ACK. Returns 0 on
- * success, -1 on failure; an NBD_REP_ERR_UNSUP answer fails with errno
- * ENOTSUP and leaves the connection in negotiation.
+ * Sends GO or INFO for name and reads replies up to the ACK. An error
+ * reply (CLIENT_REFUSED, or CLIENT_UNSUPPORTED for NBD_REP_ERR_UNSUP)
+ * leaves the connection in negotiation.
  */
-static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
-		      struct client_export *ex)
+static enum client_result go_or_info(struct nbd_client *c, uint32_t opt,
+				     const char *name, struct client_export *ex)
 {
 	static const uint16_t wanted[] = {
 		NBD_INFO_BLOCK_SIZE, NBD_INFO_NAME, NBD_INFO_DESCRIPTION,
@@ -164,8 +164,8 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 	bool have_export = false;
 
 	if (namelen > NBD_MAX_STRING)
-		return client_fail(c, EINVAL, "export name longer than %d bytes",
-				   NBD_MAX_STRING);
+		return client_invalid(c, EINVAL, "export name longer than %d bytes",
+				      NBD_MAX_STRING);
 	put_be32(req, namelen);
 	memcpy(req + 4, name, namelen);
 	n = 4 + namelen;
@@ -173,8 +173,8 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 	n += 2;
 	for (size_t i = 0; i < sizeof(wanted) / 2; i++, n += 2)
 		put_be16(req + n, wanted[i]);
-	if (client_send_option(c, opt, req, n) < 0)
-		return -1;
+	if (client_send_option(c, opt, req, n) != CLIENT_OK)
+		return CLIENT_FAILED;
 
 	memset(ex, 0, sizeof(*ex));
 	set_defaults(ex);
@@ -182,11 +182,11 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 	client_printable(shown, sizeof(shown), (const uint8_t *)name, namelen);
 	snprintf(subject, sizeof(subject), " for export '%s'", shown);
 	for (int i = 0; i <= MAX_INFO_REPLIES; i++) {
-		if (client_read_reply(c, opt, &r) < 0)
-			return -1;
+		if (client_read_reply(c, opt, &r) != CLIENT_OK)
+			return CLIENT_FAILED;
 		if (r.type == NBD_REP_INFO) {
-			if (info_reply(c, ex, &r, &have_export) < 0)
-				return -1;
+			if (info_reply(c, ex, &r, &have_export) != CLIENT_OK)
+				return CLIENT_FAILED;
 			continue;
 		}
 		if (r.type != NBD_REP_ACK)
@@ -204,32 +204,38 @@ static int go_or_info(struct nbd_client *c, uint32_t opt, const char *name,
 			   MAX_INFO_REPLIES, nbd_opt_name(opt));
 }
 
-int client_go(struct nbd_client *c, const char *name)
+enum client_result client_go(struct nbd_client *c, const char *name)
 {
-	if (client_greeting(c) < 0)
-		return -1;
+	enum client_result rc = client_greeting(c);
+
+	if (rc != CLIENT_OK)
+		return rc;
 	if (strlen(name) > NBD_MAX_STRING)
-		return client_fail(c, EINVAL, "export name longer than %d bytes",
-				   NBD_MAX_STRING);
+		return client_invalid(c, EINVAL, "export name longer than %d bytes",
+				      NBD_MAX_STRING);
 	/* Without fixed newstyle an unknown option makes the server hang up:
 	 * EXPORT_NAME is the only safe request. */
 	if (!c->fixed_newstyle)
 		return export_name(c, name);
-	if (go_or_info(c, NBD_OPT_GO, name, &c->export) == 0) {
+	rc = go_or_info(c, NBD_OPT_GO, name, &c->export);
+	if (rc == CLIENT_OK)
 		c->transmission = true;
-		return 0;
-	}
-	if (errno != ENOTSUP)
-		return -1;
+	if (rc != CLIENT_UNSUPPORTED)
+		return rc;
 	return export_name(c, name);
 }
 
-int client_info(struct nbd_client *c, const char *name, struct client_export *ex)
+enum client_result client_info(struct nbd_client *c, const char *name,
+			       struct client_export *ex)
 {
-	if (client_greeting(c) < 0)
-		return -1;
-	if (!c->fixed_newstyle)
-		return client_fail(c, ENOTSUP,
-				   "the server is not fixed-newstyle: it cannot answer INFO");
+	enum client_result rc = client_greeting(c);
+
+	if (rc != CLIENT_OK)
+		return rc;
+	if (!c->fixed_newstyle) {
+		client_set_error(c, ENOTSUP,
+				 "the server is not fixed-newstyle: it cannot answer INFO");
+		return CLIENT_UNSUPPORTED;
+	}
 	return go_or_info(c, NBD_OPT_INFO, name, ex);
 }

@@ -12,18 +12,20 @@
 
 #include "clientlib/client_priv.h"
 #include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/names.h"
+#include "proto/nbd_errno.h"
 
 /* The second magic of an oldstyle greeting ("cliserv magic"). */
 #define NBD_OLDSTYLE_MAGIC	0x00420281861253ULL
 
-int client_greeting(struct nbd_client *c)
+enum client_result client_greeting(struct nbd_client *c)
 {
 	uint8_t buf[18], cflags[4];
 	uint64_t magic;
 
 	if (c->greeted)
-		return 0;
+		return CLIENT_OK;
 	if (client_recv(c, buf, sizeof(buf)) < 0)
 		return client_io_fail(c, "while reading the greeting");
 	magic = get_be64(buf);
@@ -47,47 +49,43 @@ int client_greeting(struct nbd_client *c)
 	if (client_send(c, cflags, sizeof(cflags), NULL, 0) < 0)
 		return client_io_fail(c, "while sending the client flags");
 	c->greeted = true;
-	return 0;
+	return CLIENT_OK;
 }
 
-int client_send_option(struct nbd_client *c, uint32_t opt, const void *data,
-		       uint32_t len)
+enum client_result client_send_option(struct nbd_client *c, uint32_t opt,
+				      const void *data, uint32_t len)
 {
-	uint8_t hdr[16];
+	uint8_t hdr[NBD_OPTION_HEADER_SIZE];
 	char what[64];
 
-	put_be64(hdr, NBD_IHAVEOPT);
-	put_be32(hdr + 8, opt);
-	put_be32(hdr + 12, len);
+	proto_option_encode(hdr, opt, len);
 	if (client_send(c, hdr, sizeof(hdr), data, len) == 0)
-		return 0;
+		return CLIENT_OK;
 	snprintf(what, sizeof(what), "while sending option %s", nbd_opt_name(opt));
 	return client_io_fail(c, what);
 }
 
-int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r)
+enum client_result client_read_reply(struct nbd_client *c, uint32_t opt,
+				     struct client_reply *r)
 {
-	uint8_t hdr[20];
+	uint8_t hdr[NBD_OPTION_REPLY_SIZE];
+	struct proto_option_reply rep;
 	char what[80];
-	uint64_t magic;
-	uint32_t echo;
 
 	snprintf(what, sizeof(what), "while reading the reply to %s",
 		 nbd_opt_name(opt));
 	if (client_recv(c, hdr, sizeof(hdr)) < 0)
 		return client_io_fail(c, what);
-	magic = get_be64(hdr);
-	echo = get_be32(hdr + 8);
-	r->type = get_be32(hdr + 12);
-	r->len = get_be32(hdr + 16);
-	if (magic != NBD_REP_MAGIC)
+	if (!proto_option_reply_decode(hdr, &rep))
 		return client_fail(c, EPROTO,
 				   "bad option reply magic 0x%016llx in the reply to %s",
-				   (unsigned long long)magic, nbd_opt_name(opt));
-	if (echo != opt)
+				   (unsigned long long)rep.magic, nbd_opt_name(opt));
+	r->type = rep.type;
+	r->len = rep.length;
+	if (rep.option != opt)
 		return client_fail(c, EPROTO,
 				   "the server answered option %s with a reply for option %u",
-				   nbd_opt_name(opt), echo);
+				   nbd_opt_name(opt), rep.option);
 	if (r->len > CLIENT_REPLY_MAX)
 		return client_fail(c, EPROTO,
 				   "the server's %s reply to %s claims %u bytes (this client accepts at most %d)",
@@ -96,12 +94,13 @@ int client_read_reply(struct nbd_client *c, uint32_t opt, struct client_reply *r
 	if (client_recv(c, r->data, r->len) < 0)
 		return client_io_fail(c, what);
 	r->data[r->len] = '\0';
-	return 0;
+	return CLIENT_OK;
 }
 
-int client_reply_error(struct nbd_client *c, uint32_t opt, const char *subject,
-		       const struct client_reply *r)
+enum client_result client_reply_error(struct nbd_client *c, uint32_t opt,
+				      const char *subject, const struct client_reply *r)
 {
+	bool unsup = r->type == NBD_REP_ERR_UNSUP;
 	char msg[256];
 
 	client_printable(msg, sizeof(msg), r->data, r->len);
@@ -110,9 +109,10 @@ int client_reply_error(struct nbd_client *c, uint32_t opt, const char *subject,
 				   "unexpected %s reply (type %u) to %s%s",
 				   nbd_rep_name(r->type), r->type,
 				   nbd_opt_name(opt), subject);
-	return client_fail(c, r->type == NBD_REP_ERR_UNSUP ? ENOTSUP : EPROTO,
-			   "the server refused %s%s: %s (0x%08x)%s%s",
-			   nbd_opt_name(opt), subject, nbd_rep_name(r->type),
-			   r->type, msg[0] ? ": " : "", msg);
+	client_set_error(c, nbd_rep_error_to_errno(r->type),
+			 "the server refused %s%s: %s (0x%08x)%s%s",
+			 nbd_opt_name(opt), subject, nbd_rep_name(r->type),
+			 r->type, msg[0] ? ": " : "", msg);
+	return unsup ? CLIENT_UNSUPPORTED : CLIENT_REFUSED;
 }
 

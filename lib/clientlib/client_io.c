@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "clientlib/client_priv.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 #include "proto/nbd_errno.h"
 
 /* Requests the kernel could send are at most 32 MiB; stay there even when
@@ -30,86 +30,86 @@ static const char *cmd_name(uint16_t type)
 }
 
 /* The stream is out of step after this: stop using the connection. */
-static int lost(struct nbd_client *c)
+static enum client_io_result lost(struct nbd_client *c)
 {
 	c->transmission = false;
-	return -1;
+	return CLIENT_IO_LOST;
 }
 
-/* Checks a reply header; -1 when it does not answer this request. */
-static int check_reply(struct nbd_client *c, const uint8_t *rep, uint64_t cookie)
+/* Checks a reply; false (c->error set) when it does not answer this
+ * request. */
+static bool reply_matches(struct nbd_client *c, const uint8_t *buf, uint64_t cookie,
+			  struct proto_simple_reply *rep)
 {
-	uint32_t magic = get_be32(rep);
-	uint64_t got = get_be64(rep + 8);
-
-	if (magic == NBD_STRUCTURED_REPLY_MAGIC)
-		return client_fail(c, EPROTO,
-				   "the server sent a structured reply, which was not negotiated");
-	if (magic != NBD_SIMPLE_REPLY_MAGIC)
-		return client_fail(c, EPROTO, "bad reply magic 0x%08x (expected 0x%08x)",
-				   magic, NBD_SIMPLE_REPLY_MAGIC);
-	if (got != cookie)
-		return client_fail(c, EPROTO,
-				   "reply cookie %llu does not match the request's %llu",
-				   (unsigned long long)got, (unsigned long long)cookie);
-	return 0;
+	if (proto_simple_reply_decode(buf, rep) && rep->cookie == cookie)
+		return true;
+	if (rep->magic == NBD_STRUCTURED_REPLY_MAGIC)
+		client_set_error(c, EPROTO,
+				 "the server sent a structured reply, which was not negotiated");
+	else if (rep->magic != NBD_SIMPLE_REPLY_MAGIC)
+		client_set_error(c, EPROTO, "bad reply magic 0x%08x (expected 0x%08x)",
+				 rep->magic, NBD_SIMPLE_REPLY_MAGIC);
+	else
+		client_set_error(c, EPROTO,
+				 "reply cookie %llu does not match the request's %llu",
+				 (unsigned long long)rep->cookie, (unsigned long long)cookie);
+	return false;
 }
 
-static int request(struct nbd_client *c, uint16_t type, uint16_t flags,
-		   uint64_t off, uint32_t len, const void *wbuf, void *rbuf)
+static enum client_io_result request(struct nbd_client *c, uint16_t type, uint16_t flags,
+				     uint64_t off, uint32_t len, const void *wbuf, void *rbuf)
 {
-	uint8_t req[28], rep[16];
-	uint64_t cookie = c->next_cookie++;
-	uint32_t error;
+	struct proto_request req = {
+		.flags = flags, .type = type, .cookie = c->next_cookie++,
+		.offset = off, .count = len,
+	};
+	uint8_t hdr[NBD_REQUEST_SIZE], buf[NBD_SIMPLE_REPLY_SIZE];
+	struct proto_simple_reply rep;
 
 	if (!c->transmission)
-		return client_fail(c, ENOTCONN, "not connected to an export");
-	put_be32(req, NBD_REQUEST_MAGIC);
-	put_be16(req + 4, flags);
-	put_be16(req + 6, type);
-	put_be64(req + 8, cookie);
-	put_be64(req + 16, off);
-	put_be32(req + 24, len);
-	if (client_send(c, req, sizeof(req), wbuf, wbuf ? len : 0) < 0) {
+		return client_io_invalid(c, ENOTCONN, "not connected to an export");
+	proto_request_encode(hdr, &req);
+	if (client_send(c, hdr, sizeof(hdr), wbuf, wbuf ? len : 0) < 0) {
 		client_io_fail(c, "while sending a request");
 		return lost(c);
 	}
-	if (client_recv(c, rep, sizeof(rep)) < 0) {
+	if (client_recv(c, buf, sizeof(buf)) < 0) {
 		client_io_fail(c, "while waiting for a reply");
 		return lost(c);
 	}
-	if (check_reply(c, rep, cookie) < 0)
+	if (!reply_matches(c, buf, req.cookie, &rep))
 		return lost(c);
-	error = get_be32(rep + 4);
-	if (error)
-		return client_fail(c, nbd_error_to_errno(error),
-				   "the server failed %s of %u bytes at offset %llu: %s",
-				   cmd_name(type), len, (unsigned long long)off,
-				   nbd_error_name(error));
+	if (rep.error) {
+		client_set_error(c, nbd_error_to_errno(rep.error),
+				 "the server failed %s of %u bytes at offset %llu: %s",
+				 cmd_name(type), len, (unsigned long long)off,
+				 nbd_error_name(rep.error));
+		return CLIENT_IO_SERVER_ERROR;
+	}
 	if (rbuf && client_recv(c, rbuf, len) < 0) {
 		client_io_fail(c, "while reading data");
 		return lost(c);
 	}
-	return 0;
+	return CLIENT_IO_OK;
 }
 
-static int check_range(struct nbd_client *c, uint64_t len, uint64_t off)
+static enum client_io_result check_range(struct nbd_client *c, uint64_t len, uint64_t off)
 {
 	const struct client_export *ex = &c->export;
 
 	if (!c->transmission)
-		return client_fail(c, ENOTCONN, "not connected to an export");
+		return client_io_invalid(c, ENOTCONN, "not connected to an export");
 	if (off > ex->size || len > ex->size - off)
-		return client_fail(c, EINVAL,
-				   "%llu bytes at offset %llu reach beyond the end of the export (%llu bytes)",
-				   (unsigned long long)len, (unsigned long long)off,
-				   (unsigned long long)ex->size);
+		return client_io_invalid(c, EINVAL,
+				"%llu bytes at offset %llu reach beyond the end of the export (%llu bytes)",
+				(unsigned long long)len, (unsigned long long)off,
+				(unsigned long long)ex->size);
 	if (ex->have_block_size && ((off | len) & (ex->min_block - 1)))
-		return client_fail(c, EINVAL,
-				   "offset %llu and length %llu must be multiples of the server's minimum block size %u",
-				   (unsigned long long)off, (unsigned long long)len,
-				   ex->min_block);
-	return 0;
+		return client_io_invalid(c, EINVAL,
+				"offset %llu and length %llu must be multiples of the server's minimum block size %u",
+				(unsigned long long)off, (unsigned long long)len,
+				ex->min_block);
+	return CLIENT_IO_OK;
 }
 
 static uint32_t io_chunk(const struct nbd_client *c)
@@ -122,70 +122,70 @@ static uint32_t io_chunk(const struct nbd_client *c)
 	return max & ~(c->export.min_block - 1);
 }
 
-int client_pread(struct nbd_client *c, void *buf, uint64_t len, uint64_t offset)
+enum client_io_result client_pread(struct nbd_client *c, void *buf, uint64_t len,
+				   uint64_t offset)
 {
+	enum client_io_result rc = check_range(c, len, offset);
 	uint8_t *p = buf;
 
-	if (check_range(c, len, offset) < 0)
-		return -1;
-	while (len > 0) {
+	while (rc == CLIENT_IO_OK && len > 0) {
 		uint32_t n = len < io_chunk(c) ? len : io_chunk(c);
 
-		if (request(c, NBD_CMD_READ, 0, offset, n, NULL, p) < 0)
-			return -1;
+		rc = request(c, NBD_CMD_READ, 0, offset, n, NULL, p);
 		p += n;
 		offset += n;
 		len -= n;
 	}
-	return 0;
+	return rc;
 }
 
-int client_pwrite(struct nbd_client *c, const void *buf, uint64_t len,
-		  uint64_t offset, bool fua)
+enum client_io_result client_pwrite(struct nbd_client *c, const void *buf, uint64_t len,
+				    uint64_t offset, bool fua)
 {
+	enum client_io_result rc = check_range(c, len, offset);
 	const uint8_t *p = buf;
 	uint16_t flags = fua ? NBD_CMD_FLAG_FUA : 0;
 
-	if (check_range(c, len, offset) < 0)
-		return -1;
+	if (rc != CLIENT_IO_OK)
+		return rc;
 	if (c->export.flags & NBD_FLAG_READ_ONLY)
-		return client_fail(c, EPERM, "the export is read-only");
+		return client_io_invalid(c, EPERM, "the export is read-only");
 	if (fua && !(c->export.flags & NBD_FLAG_SEND_FUA))
-		return client_fail(c, ENOTSUP, "the server does not accept FUA");
-	while (len > 0) {
+		return client_io_invalid(c, ENOTSUP, "the server does not accept FUA");
+	while (rc == CLIENT_IO_OK && len > 0) {
 		uint32_t n = len < io_chunk(c) ? len : io_chunk(c);
 
-		if (request(c, NBD_CMD_WRITE, flags, offset, n, p, NULL) < 0)
-			return -1;
+		rc = request(c, NBD_CMD_WRITE, flags, offset, n, p, NULL);
 		p += n;
 		offset += n;
 		len -= n;
 	}
-	return 0;
+	return rc;
 }
 
-int client_flush(struct nbd_client *c)
+enum client_io_result client_flush(struct nbd_client *c)
 {
 	if (!(c->export.flags & NBD_FLAG_SEND_FLUSH))
-		return client_fail(c, ENOTSUP, "the server does not accept FLUSH");
+		return client_io_invalid(c, ENOTSUP, "the server does not accept FLUSH");
 	return request(c, NBD_CMD_FLUSH, 0, 0, 0, NULL, NULL);
 }
 
-int client_trim(struct nbd_client *c, uint64_t len, uint64_t offset)
+enum client_io_result client_trim(struct nbd_client *c, uint64_t len, uint64_t offset)
 {
-	if (check_range(c, len, offset) < 0)
-		return -1;
+	enum client_io_result rc = check_range(c, len, offset);
+
+	if (rc != CLIENT_IO_OK)
+		return rc;
 	if (c->export.flags & NBD_FLAG_READ_ONLY)
-		return client_fail(c, EPERM, "the export is read-only");
+		return client_io_invalid(c, EPERM, "the export is read-only");
 	if (!(c->export.flags & NBD_FLAG_SEND_TRIM))
-		return client_fail(c, ENOTSUP, "the server does not accept TRIM");
-	while (len > 0) {
+		return client_io_invalid(c, ENOTSUP, "the server does not accept TRIM");
+	while (rc == CLIENT_IO_OK && len > 0) {
 		uint32_t n = len < TRIM_CHUNK_MAX ? len : TRIM_CHUNK_MAX;
 
-		if (request(c, NBD_CMD_TRIM, 0, offset, n, NULL, NULL) < 0)
-			return -1;
+		rc = request(c, NBD_CMD_TRIM, 0, offset, n, NULL, NULL);
 		offset += n;
 		len -= n;
 	}
-	return 0;
+	return rc;
 }

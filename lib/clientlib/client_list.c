@@ -12,8 +12,8 @@
  * us listing forever. */
 #define MAX_LIST_REPLIES	100000
 
-static int server_reply(struct nbd_client *c, const struct client_reply *r,
-			client_list_fn fn, void *opaque)
+static enum client_result server_reply(struct nbd_client *c, const struct client_reply *r,
+				       client_list_fn fn, void *opaque)
 {
 	char name[NBD_MAX_STRING + 1], desc[NBD_MAX_STRING + 1];
 	uint32_t namelen, desclen;
@@ -36,48 +36,48 @@ static int server_reply(struct nbd_client *c, const struct client_reply *r,
 	name[namelen] = '\0';
 	memcpy(desc, r->data + 4 + namelen, desclen);
 	desc[desclen] = '\0';
-	return fn(opaque, name, desc);
+	return fn(opaque, name, desc) ? CLIENT_STOPPED : CLIENT_OK;
 }
 
-int client_list(struct nbd_client *c, client_list_fn fn, void *opaque)
+enum client_result client_list(struct nbd_client *c, client_list_fn fn, void *opaque)
 {
 	struct client_reply r;
-	int rc;
+	enum client_result rc = client_greeting(c);
 
-	if (client_greeting(c) < 0)
-		return -1;
-	if (client_send_option(c, NBD_OPT_LIST, NULL, 0) < 0)
-		return -1;
-	for (int i = 0; i <= MAX_LIST_REPLIES; i++) {
-		if (client_read_reply(c, NBD_OPT_LIST, &r) < 0)
-			return -1;
+	if (rc == CLIENT_OK)
+		rc = client_send_option(c, NBD_OPT_LIST, NULL, 0);
+	for (int i = 0; rc == CLIENT_OK && i <= MAX_LIST_REPLIES; i++) {
+		rc = client_read_reply(c, NBD_OPT_LIST, &r);
+		if (rc != CLIENT_OK)
+			break;
 		if (r.type == NBD_REP_ACK) {
 			if (r.len)
 				return client_fail(c, EPROTO, "NBD_REP_ACK to LIST carries %u bytes",
 						   r.len);
-			return 0;
+			return CLIENT_OK;
 		}
 		if (r.type != NBD_REP_SERVER)
 			return client_reply_error(c, NBD_OPT_LIST, "", &r);
 		rc = server_reply(c, &r, fn, opaque);
-		if (rc)
-			return rc;
 	}
+	if (rc != CLIENT_OK)
+		return rc;
 	return client_fail(c, EPROTO, "more than %d exports listed", MAX_LIST_REPLIES);
 }
 
-int client_abort(struct nbd_client *c)
+enum client_result client_abort(struct nbd_client *c)
 {
 	struct client_reply r;
+	enum client_result rc = client_greeting(c);
 
-	if (client_greeting(c) < 0)
-		return -1;
-	if (client_send_option(c, NBD_OPT_ABORT, NULL, 0) < 0)
-		return -1;
+	if (rc == CLIENT_OK)
+		rc = client_send_option(c, NBD_OPT_ABORT, NULL, 0);
+	if (rc != CLIENT_OK)
+		return rc;
 	/* The server may acknowledge or simply close; both end things. */
-	if (client_read_reply(c, NBD_OPT_ABORT, &r) < 0)
-		return errno == ECONNRESET ? 0 : -1;
+	if (client_read_reply(c, NBD_OPT_ABORT, &r) != CLIENT_OK)
+		return errno == ECONNRESET ? CLIENT_OK : CLIENT_FAILED;
 	if (r.type != NBD_REP_ACK)
 		return client_reply_error(c, NBD_OPT_ABORT, "", &r);
-	return 0;
+	return CLIENT_OK;
 }

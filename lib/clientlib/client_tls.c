@@ -33,8 +33,10 @@ static bool exists(const char *dir, const char *name, char *path, size_t size)
 	return stat(path, &st) == 0;
 }
 
-static int x509_creds(struct nbd_client *c, const struct nbd_uri *uri,
-		      struct client_creds *cr)
+/* Credentials load before STARTTLS is sent: a failure is CLIENT_INVALID,
+ * the connection untouched. */
+static enum client_result x509_creds(struct nbd_client *c, const struct nbd_uri *uri,
+				     struct client_creds *cr)
 {
 	char ca[1100], cert[1100], key[1100];
 	int rc;
@@ -45,15 +47,15 @@ static int x509_creds(struct nbd_client *c, const struct nbd_uri *uri,
 	else
 		rc = gnutls_certificate_set_x509_system_trust(cr->x509);
 	if (rc < 0)
-		return client_fail(c, EINVAL, "TLS trust: %s", gnutls_strerror(rc));
+		return client_invalid(c, EINVAL, "TLS trust: %s", gnutls_strerror(rc));
 	if (exists(uri->tls_certificates, "client-cert.pem", cert, sizeof(cert)) &&
 	    exists(uri->tls_certificates, "client-key.pem", key, sizeof(key))) {
 		rc = gnutls_certificate_set_x509_key_file(cr->x509, cert, key,
 							  GNUTLS_X509_FMT_PEM);
 		if (rc < 0)
-			return client_fail(c, EINVAL, "%s: %s", cert, gnutls_strerror(rc));
+			return client_invalid(c, EINVAL, "%s: %s", cert, gnutls_strerror(rc));
 	}
-	return 0;
+	return CLIENT_OK;
 }
 
 /* libnbd's default identity: the local user name. A daemon has no
@@ -70,8 +72,8 @@ static const char *local_user(void)
 }
 
 /* The key for identity from a psktool file ("identity:hexkey" lines). */
-static int psk_creds(struct nbd_client *c, const struct nbd_uri *uri,
-		     struct client_creds *cr)
+static enum client_result psk_creds(struct nbd_client *c, const struct nbd_uri *uri,
+				    struct client_creds *cr)
 {
 	const char *who = uri->tls_username[0] ? uri->tls_username : local_user();
 	char line[1024];
@@ -79,7 +81,7 @@ static int psk_creds(struct nbd_client *c, const struct nbd_uri *uri,
 	int rc = -1;
 
 	if (!f)
-		return client_fail(c, errno, "%s: %s", uri->tls_psk_file, strerror(errno));
+		return client_invalid(c, errno, "%s: %s", uri->tls_psk_file, strerror(errno));
 	while (rc < 0 && who && fgets(line, sizeof(line), f)) {
 		char *colon = strchr(line, ':');
 		gnutls_datum_t hex;
@@ -95,13 +97,15 @@ static int psk_creds(struct nbd_client *c, const struct nbd_uri *uri,
 	}
 	fclose(f);
 	if (rc < 0)
-		return client_fail(c, EINVAL, "%s holds no usable key for '%s'",
-				   uri->tls_psk_file, who ? who : "(no user)");
-	return 0;
+		return client_invalid(c, EINVAL, "%s holds no usable key for '%s'",
+				      uri->tls_psk_file, who ? who : "(no user)");
+	return CLIENT_OK;
 }
 
-static int session_setup(struct nbd_client *c, const struct nbd_uri *uri,
-			 struct client_creds *cr, gnutls_session_t s)
+/* From here on STARTTLS is agreed: a failure leaves a connection neither
+ * in the clear nor in TLS, CLIENT_FAILED. */
+static enum client_result session_setup(struct nbd_client *c, const struct nbd_uri *uri,
+					struct client_creds *cr, gnutls_session_t s)
 {
 	int rc;
 
@@ -123,17 +127,17 @@ static int session_setup(struct nbd_client *c, const struct nbd_uri *uri,
 	}
 	if (rc < 0)
 		return client_fail(c, EINVAL, "TLS setup: %s", gnutls_strerror(rc));
-	return 0;
+	return CLIENT_OK;
 }
 
 /* Why the server's certificate was refused, in GnuTLS's words ("The
  * certificate issuer is unknown."), naming what it was checked against. */
-static int verify_failed(struct nbd_client *c, const struct nbd_uri *uri,
-			 gnutls_session_t s)
+static enum client_result verify_failed(struct nbd_client *c, const struct nbd_uri *uri,
+					gnutls_session_t s)
 {
 	unsigned status = gnutls_session_get_verify_cert_status(s);
 	gnutls_datum_t why = { 0 };
-	int rc;
+	enum client_result rc;
 
 	gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
 	rc = client_fail(c, EACCES,
@@ -147,8 +151,8 @@ static int verify_failed(struct nbd_client *c, const struct nbd_uri *uri,
 	return rc;
 }
 
-static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
-			 struct client_creds *cr)
+static enum client_result tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
+					struct client_creds *cr)
 {
 	const struct timespec *deadline = client_deadline(c);
 	unsigned ms = c->timeout > 0 ? (unsigned)c->timeout * 1000
@@ -156,11 +160,14 @@ static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 	gnutls_session_t s;
 	int left_ms, rc;
 
-	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
+	/* NO_SIGNAL: a server that has gone must be an error to report (say,
+	 * to close_notify after DISC), never a SIGPIPE that kills the program
+	 * the library lives in. */
+	if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL) < 0)
 		return client_fail(c, ENOMEM, "TLS: cannot start a session");
-	if (session_setup(c, uri, cr, s) < 0) {
+	if (session_setup(c, uri, cr, s) != CLIENT_OK) {
 		gnutls_deinit(s);
-		return -1;
+		return CLIENT_FAILED;
 	}
 	gnutls_transport_set_int(s, c->fd);
 	/* The handshake is part of the negotiation: it gets what is left of
@@ -191,33 +198,35 @@ static int tls_handshake(struct nbd_client *c, const struct nbd_uri *uri,
 				   gnutls_strerror(rc));
 	}
 	c->tls = s;
-	return 0;
+	return CLIENT_OK;
 }
 
-int client_starttls(struct nbd_client *c, const struct nbd_uri *uri)
+enum client_result client_starttls(struct nbd_client *c, const struct nbd_uri *uri)
 {
 	struct client_creds *cr = calloc(1, sizeof(*cr));
 	struct client_reply *r = malloc(sizeof(*r));
-	int rc = -1;
+	enum client_result rc;
 
 	if (!cr || !r) {
-		client_fail(c, ENOMEM, "out of memory");
+		rc = client_invalid(c, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((uri->tls_psk_file[0] ? psk_creds(c, uri, cr) : x509_creds(c, uri, cr)) < 0)
-		goto out;
-	if (client_send_option(c, NBD_OPT_STARTTLS, NULL, 0) < 0 ||
-	    client_read_reply(c, NBD_OPT_STARTTLS, r) < 0)
+	rc = uri->tls_psk_file[0] ? psk_creds(c, uri, cr) : x509_creds(c, uri, cr);
+	if (rc == CLIENT_OK)
+		rc = client_send_option(c, NBD_OPT_STARTTLS, NULL, 0);
+	if (rc == CLIENT_OK)
+		rc = client_read_reply(c, NBD_OPT_STARTTLS, r);
+	if (rc != CLIENT_OK)
 		goto out;
 	if (r->type != NBD_REP_ACK) {
-		client_reply_error(c, NBD_OPT_STARTTLS, "STARTTLS", r);
+		rc = client_reply_error(c, NBD_OPT_STARTTLS, "STARTTLS", r);
 		goto out;
 	}
 	rc = tls_handshake(c, uri, cr);
 out:
 	/* GnuTLS keeps referring to the credentials: they live as long as
 	 * the session, freed by client_close(). */
-	if (rc == 0)
+	if (rc == CLIENT_OK)
 		c->tls_creds = cr;
 	else if (cr) {
 		if (cr->x509)

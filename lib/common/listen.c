@@ -86,8 +86,8 @@ int listen_parse(const char *spec, struct listen_addr *addr,
 	return parse_port(colon + 1, addr->port, err, errlen);
 }
 
-static int add_listener(struct listener **ls, size_t *nls, int fd,
-			const char *name, const char *unix_path)
+int listen_add(struct listener **ls, size_t *nls, int fd, bool is_unix,
+	       const char *name, const char *unix_path)
 {
 	struct listener *grown = realloc(*ls, (*nls + 1) * sizeof(**ls));
 	struct listener *l;
@@ -98,7 +98,7 @@ static int add_listener(struct listener **ls, size_t *nls, int fd,
 	l = &grown[*nls];
 	memset(l, 0, sizeof(*l));
 	l->fd = fd;
-	l->is_unix = unix_path != NULL;
+	l->is_unix = is_unix;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	if (unix_path && !(l->unix_path = strdup(unix_path)))
 		return -1;
@@ -152,7 +152,7 @@ static int open_tcp(const struct listen_addr *addr, struct listener **ls,
 			continue;
 		if (fd < 0)
 			break;
-		if (add_listener(ls, nls, fd, name, NULL) < 0) {
+		if (listen_add(ls, nls, fd, false, name, NULL) < 0) {
 			close(fd);
 			snprintf(err, errlen, "out of memory");
 			break;
@@ -172,7 +172,7 @@ static int open_unix(const struct listen_addr *addr, unsigned mode,
 	fd = unix_listen(addr->path, mode, SOMAXCONN, false, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (add_listener(ls, nls, fd, name, addr->path) < 0) {
+	if (listen_add(ls, nls, fd, true, name, addr->path) < 0) {
 		close(fd);
 		unlink(addr->path);
 		snprintf(err, errlen, "out of memory");

@@ -21,7 +21,7 @@ struct listener {
 	int fd;
 	bool is_unix;
 	char name[LISTEN_HOST_MAX + 16];	/* for log lines */
-	char *unix_path;		/* unlinked at exit; NULL for TCP */
+	char *unix_path;		/* unlinked at exit; NULL: TCP, or not ours */
 };
 
 /* Syntax only, no name lookup: 0, or -1 with the reason in err. */
@@ -32,6 +32,11 @@ int listen_parse(const char *spec, struct listen_addr *addr,
  * *ls (grown with realloc). 0, or -1 with the reason in err. */
 int listen_open(const char *spec, unsigned unix_mode, struct listener **ls,
 		size_t *nls, char *err, size_t errlen);
+/* Appends a listening socket opened elsewhere (one systemd passed):
+ * unix_path NULL leaves the socket file to whoever made it. 0, or -1
+ * when out of memory (fd is then not taken). */
+int listen_add(struct listener **ls, size_t *nls, int fd, bool is_unix,
+	       const char *name, const char *unix_path);
 /* Closes the sockets; with unlink_paths also removes Unix socket files
  * (only the master does that, at exit). */
 void listen_close_all(struct listener *ls, size_t nls, bool unlink_paths);

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cnbd/backend.h"
@@ -10,6 +12,7 @@
 
 static const char *log_ident = "cnbd";
 static bool log_to_syslog;
+static bool log_journal;	/* "<N>message": journald reads the priority */
 static int log_verbosity;	/* 0: info and up; 1: debug */
 static char log_prefix[128];
 static __thread char last_error[512];
@@ -31,6 +34,33 @@ void log_init(const char *ident, bool to_syslog, int verbosity)
 	log_verbosity = verbosity;
 	if (to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		log_journal = log_stderr_is_journal();
+}
+
+/* systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * connected to stderr; a stderr redirected since is no longer it. */
+bool log_stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_set_journal(bool on)
+{
+	log_journal = on;
+}
+
+bool log_journal_enabled(void)
+{
+	return log_journal && !log_to_syslog;
 }
 
 void log_set_prefix(const char *prefix)
@@ -71,9 +101,14 @@ static void log_vmsg(int priority, const char *fmt, va_list ap)
 	if (log_to_syslog) {
 		syslog(priority, "%s%s%s", log_prefix, log_prefix[0] ? ": " : "", line);
 	} else {
-		/* One write per line so that lines from workers never interleave. */
+		/* One write per line so that lines from workers never interleave.
+		 * The journal records the program and pid itself, and the
+		 * priority from the "<N>" (sd-daemon(3)). */
 		char out[1300];
-		int n = snprintf(out, sizeof(out), "%s[%d]: %s: %s%s%s\n", log_ident,
+		int n = log_journal_enabled() ?
+			snprintf(out, sizeof(out), "<%d>%s%s%s\n", priority, log_prefix,
+				 log_prefix[0] ? ": " : "", line) :
+			snprintf(out, sizeof(out), "%s[%d]: %s: %s%s%s\n", log_ident,
 				 (int)getpid(), level_name(priority), log_prefix,
 				 log_prefix[0] ? ": " : "", line);
 		if (n > (int)sizeof(out))

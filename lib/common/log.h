@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Logging: one line per event, to stderr (journald captures it under
- * systemd) or to syslog when daemonized. */
+ * systemd) or to syslog when daemonized. When stderr is the journal the
+ * lines are "<N>message", N the syslog priority (sd-daemon(3)). */
 #ifndef CNBD_LOG_H
 #define CNBD_LOG_H
 
@@ -12,6 +13,12 @@ void log_init(const char *ident, bool to_syslog, int verbosity);
 void log_set_prefix(const char *prefix);	/* e.g. "worker 1234 127.0.0.1:5555" */
 bool log_debug_enabled(void);
 bool log_syslog_enabled(void);
+/* Whether stderr is the stream JOURNAL_STREAM names; log_init (without
+ * syslog) turns the "<N>" prefix on when it is. A program can ask for it
+ * (a worker whose parent's stderr was the journal) or turn it off. */
+bool log_stderr_is_journal(void);
+void log_set_journal(bool on);
+bool log_journal_enabled(void);
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

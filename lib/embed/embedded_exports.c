@@ -15,7 +15,7 @@ void export_table_init(struct export_table *t)
 	t->head = NULL;
 }
 
-static void entry_free(struct export_entry *e)
+static void entry_free(struct embedded_export *e)
 {
 	free(e->exp.name);
 	free(e->exp.description);
@@ -26,7 +26,7 @@ static void entry_free(struct export_entry *e)
 void export_table_destroy(struct export_table *t)
 {
 	while (t->head) {
-		struct export_entry *e = t->head;
+		struct embedded_export *e = t->head;
 		t->head = e->next;
 		entry_free(e);
 	}
@@ -36,8 +36,8 @@ void export_table_destroy(struct export_table *t)
 /* Unlinks entries that are removed and no connection still uses. */
 static void reap_locked(struct export_table *t)
 {
-	for (struct export_entry **p = &t->head; *p;) {
-		struct export_entry *e = *p;
+	for (struct embedded_export **p = &t->head; *p;) {
+		struct embedded_export *e = *p;
 		if (e->removed && !e->pins) {
 			*p = e->next;
 			entry_free(e);
@@ -47,9 +47,9 @@ static void reap_locked(struct export_table *t)
 	}
 }
 
-static struct export_entry *find_locked(struct export_table *t, const char *name)
+static struct embedded_export *find_locked(struct export_table *t, const char *name)
 {
-	for (struct export_entry *e = t->head; e; e = e->next)
+	for (struct embedded_export *e = t->head; e; e = e->next)
 		if (!e->removed && !strcmp(e->exp.name, name))
 			return e;
 	return NULL;
@@ -57,7 +57,7 @@ static struct export_entry *find_locked(struct export_table *t, const char *name
 
 static int remove_locked(struct export_table *t, const char *name)
 {
-	struct export_entry *e = find_locked(t, name);
+	struct embedded_export *e = find_locked(t, name);
 
 	if (!e)
 		return -1;
@@ -71,7 +71,7 @@ int export_table_add(struct export_table *t, const char *name,
 		     const struct cnbd_export_options *opts)
 {
 	static const struct cnbd_export_options defaults;
-	struct export_entry *e = calloc(1, sizeof(*e));
+	struct embedded_export *e = calloc(1, sizeof(*e));
 	char err[256];
 
 	if (!opts)
@@ -133,7 +133,7 @@ void export_table_list(struct export_table *t,
 		       void *arg)
 {
 	pthread_mutex_lock(&t->lock);
-	for (struct export_entry *e = t->head; e; e = e->next) {
+	for (struct embedded_export *e = t->head; e; e = e->next) {
 		struct cnbd_export_status st = {
 			.name = e->exp.name,
 			.description = e->exp.description,
@@ -145,9 +145,9 @@ void export_table_list(struct export_table *t,
 	pthread_mutex_unlock(&t->lock);
 }
 
-static void pin_locked(struct export_pins *pins, struct export_entry *e)
+static void pin_locked(struct export_pins *pins, struct embedded_export *e)
 {
-	struct export_entry **list;
+	struct embedded_export **list;
 
 	for (size_t i = 0; i < pins->count; i++)
 		if (pins->list[i] == e)
@@ -161,16 +161,16 @@ static void pin_locked(struct export_pins *pins, struct export_entry *e)
 }
 
 /* "" is the export named "default", or else the only one. */
-static struct export_entry *lookup_locked(struct export_table *t, const char *name)
+static struct embedded_export *lookup_locked(struct export_table *t, const char *name)
 {
-	struct export_entry *only = NULL;
+	struct embedded_export *only = NULL;
 	unsigned live = 0;
 
 	if (*name)
 		return find_locked(t, name);
 	if (find_locked(t, "default"))
 		return find_locked(t, "default");
-	for (struct export_entry *e = t->head; e; e = e->next)
+	for (struct embedded_export *e = t->head; e; e = e->next)
 		if (!e->removed) {
 			only = e;
 			live++;
@@ -181,7 +181,7 @@ static struct export_entry *lookup_locked(struct export_table *t, const char *na
 static const struct cnbd_export *hook_find(void *ctx, const char *name)
 {
 	struct export_pins *pins = ctx;
-	struct export_entry *e;
+	struct embedded_export *e;
 
 	pthread_mutex_lock(&pins->table->lock);
 	e = lookup_locked(pins->table, name);
@@ -194,7 +194,7 @@ static const struct cnbd_export *hook_find(void *ctx, const char *name)
 static const struct cnbd_export *hook_export_at(void *ctx, size_t index)
 {
 	struct export_pins *pins = ctx;
-	struct export_entry *e;
+	struct embedded_export *e;
 
 	pthread_mutex_lock(&pins->table->lock);
 	for (e = pins->table->head; e; e = e->next)
@@ -209,7 +209,7 @@ static const struct cnbd_export *hook_export_at(void *ctx, size_t index)
 static int hook_acquire(void *ctx, const struct cnbd_export *exp, char *why, size_t whylen)
 {
 	struct export_pins *pins = ctx;
-	struct export_entry *e = (struct export_entry *)exp;
+	struct embedded_export *e = (struct embedded_export *)exp;
 	int rc = 0;
 
 	pthread_mutex_lock(&pins->table->lock);
@@ -228,7 +228,7 @@ static int hook_acquire(void *ctx, const struct cnbd_export *exp, char *why, siz
 static void hook_release(void *ctx, const struct cnbd_export *exp)
 {
 	struct export_pins *pins = ctx;
-	struct export_entry *e = (struct export_entry *)exp;
+	struct embedded_export *e = (struct embedded_export *)exp;
 
 	pthread_mutex_lock(&pins->table->lock);
 	e->leases--;

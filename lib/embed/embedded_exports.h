@@ -9,23 +9,23 @@
 #include "cnbd/serve.h"
 #include "cnbd/server.h"
 
-struct export_entry {
+struct embedded_export {
 	struct cnbd_export exp;		/* first: the engine sees &entry->exp */
 	unsigned pins;			/* connections that looked it up */
 	unsigned leases;		/* connections that chose it */
 	bool removed;
-	struct export_entry *next;
+	struct embedded_export *next;
 };
 
 struct export_table {
 	pthread_mutex_t lock;
-	struct export_entry *head;	/* live and removed-but-pinned */
+	struct embedded_export *head;	/* live and removed-but-pinned */
 };
 
 /* Per connection: which entries it pinned, unpinned when it ends. */
 struct export_pins {
 	struct export_table *table;
-	struct export_entry **list;
+	struct embedded_export **list;
 	size_t count;
 };
 

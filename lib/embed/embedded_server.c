@@ -188,7 +188,7 @@ void cnbd_server_free(struct cnbd_server *srv)
 	if (!srv)
 		return;
 	listen_close_all(srv->listeners, srv->nlisteners, true);
-	free(srv->listeners);
+	listen_free(srv->listeners, srv->nlisteners);	/* and their paths */
 	pthread_mutex_lock(&srv->lock);
 	for (struct connection *c = srv->connections; c; c = c->next)
 		shutdown(c->fd, SHUT_RDWR);

@@ -22,28 +22,31 @@ int cnbd_serve_connection(int fd, const struct cnbd_serve_hooks *hooks,
 		.tls_resumed = opts && opts->tls_resumed,
 		.no_zeroes = opts && opts->no_zeroes,
 	};
-	int rc;
+	enum handshake_result hs;
+	bool failed;
 
 	pthread_mutex_init(&s.send_lock, NULL);
 	if (opts && opts->handshake_timeout > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &s.deadline);
 		s.deadline.tv_sec += opts->handshake_timeout;
 	}
-	rc = serve_handshake(&s);
-	if (rc == 1) {
+	hs = serve_handshake(&s);
+	failed = hs == HANDSHAKE_FAILED;
+	if (hs == HANDSHAKE_TRANSMISSION) {
 		/* The peer is named here unless the caller's log prefix does. */
 		log_info("%s%sserving export '%s' (%llu bytes, flags 0x%04x%s%s)",
 			 s.peer ? s.peer : "", s.peer ? ": " : "", s.exp->name,
 			 (unsigned long long)s.size, s.tflags,
 			 s.structured ? ", structured replies" : "",
 			 s.io.tls ? ", TLS" : "");
-		rc = serve_transmission(&s, opts ? opts->threads : 0);
+		failed = serve_transmission(&s, opts ? opts->threads : 0) ==
+			 TRANSMISSION_FAILED;
 		log_info("%s%s%s", s.peer ? s.peer : "", s.peer ? ": " : "",
-			 rc == 0 ? "disconnected" : "connection ended");
+			 failed ? "connection ended" : "disconnected");
 	}
 	serve_close_export(&s);
 	free(s.meta_export);
 	pthread_mutex_destroy(&s.send_lock);
 	conn_close(&s.io);
-	return rc < 0 ? -1 : 0;
+	return failed ? -1 : 0;
 }

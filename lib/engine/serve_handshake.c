@@ -18,6 +18,7 @@
 #include "engine/serve_session.h"
 #include "engine/tls_server.h"
 #include "common/wire.h"
+#include "proto/messages.h"
 
 /* An option's data, with a cursor for taking fields off its front. */
 struct opt_data {
@@ -51,16 +52,13 @@ static int send_bytes(struct session *s, const void *buf, size_t len)
 static int send_reply(struct session *s, uint32_t option, uint32_t type,
 		      const void *data, uint32_t len)
 {
-	uint8_t hdr[sizeof(struct nbd_option_reply)];
+	uint8_t hdr[NBD_OPTION_REPLY_SIZE];
 	struct iovec iov[2] = {
 		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
 		{ .iov_base = (void *)data, .iov_len = len },
 	};
 
-	put_be64(hdr, NBD_REP_MAGIC);
-	put_be32(hdr + 8, option);
-	put_be32(hdr + 12, type);
-	put_be32(hdr + 16, len);
+	proto_option_reply_encode(hdr, option, type, len);
 	return conn_writev(&s->io, iov, len ? 2 : 1, false);
 }
 
@@ -78,6 +76,12 @@ static int send_error(struct session *s, uint32_t option, uint32_t type,
 	log_debug("option %u refused (0x%x): %s", option, type,
 		  log_escape(msg, esc, sizeof(esc)));
 	return send_reply(s, option, type, msg, strlen(msg));
+}
+
+/* An option whose answer was sent (sent 0) or could not be (-1). */
+static enum handshake_result answered(int sent)
+{
+	return sent < 0 ? HANDSHAKE_FAILED : HANDSHAKE_NEXT;
 }
 
 static bool take_u16(struct opt_data *d, uint16_t *v)
@@ -291,20 +295,21 @@ static int send_export_infos(struct session *s, uint32_t option,
 	return send_reply(s, option, NBD_REP_ACK, NULL, 0);
 }
 
-/* INFO and GO: 1 when GO chose an export, 0 to go on negotiating. */
-static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d)
+/* INFO and GO: TRANSMISSION when GO chose an export. */
+static enum handshake_result handle_info_go(struct session *s, uint32_t option,
+					    struct opt_data *d)
 {
 	uint32_t namelen;
 	uint16_t nreq, requests[64];
 	const struct cnbd_export *exp;
 	char why[256] = "";
 	char *name = NULL;
-	int rc = -1;
+	enum handshake_result rc = HANDSHAKE_FAILED;
 
 	if (!take_u32(d, &namelen) || !(name = take_string(d, namelen)) ||
 	    !take_u16(d, &nreq) || d->left != 2U * nreq) {
-		rc = send_error(s, option, NBD_REP_ERR_INVALID, "malformed %s request",
-				option == NBD_OPT_GO ? "GO" : "INFO");
+		rc = answered(send_error(s, option, NBD_REP_ERR_INVALID, "malformed %s request",
+					 option == NBD_OPT_GO ? "GO" : "INFO"));
 		goto out;
 	}
 	for (uint16_t i = 0; i < nreq && i < 64; i++)
@@ -314,24 +319,25 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
-		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN,
-				name[0] ? "no export named '%s'" : "no default export%s", name);
+		rc = answered(send_error(s, option, NBD_REP_ERR_UNKNOWN,
+					 name[0] ? "no export named '%s'" : "no default export%s",
+					 name));
 		goto out;
 	}
 	if (exp->tls_required && !s->io.tls) {
-		rc = send_error(s, option, NBD_REP_ERR_TLS_REQD,
-				"export '%s' is served over TLS only", exp->name);
+		rc = answered(send_error(s, option, NBD_REP_ERR_TLS_REQD,
+					 "export '%s' is served over TLS only", exp->name));
 		goto out;
 	}
 	if (option == NBD_OPT_INFO && !exp->backend && !exp->flags) {
-		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN,
-				"export '%s' cannot be described now (its storage could not be reached)",
-				exp->name);
+		rc = answered(send_error(s, option, NBD_REP_ERR_UNKNOWN,
+					 "export '%s' cannot be described now (its storage could not be reached)",
+					 exp->name));
 		goto out;
 	}
 	if (option == NBD_OPT_GO && lease(s, exp, why, sizeof(why)) < 0) {
-		rc = send_error(s, option, NBD_REP_ERR_POLICY, "%s",
-				why[0] ? why : "export is at its connection limit");
+		rc = answered(send_error(s, option, NBD_REP_ERR_POLICY, "%s",
+					 why[0] ? why : "export is at its connection limit"));
 		goto out;
 	}
 	if (option == NBD_OPT_GO && !(exp = attach(s, exp, why, sizeof(why)))) {
@@ -349,10 +355,10 @@ static int handle_info_go(struct session *s, uint32_t option, struct opt_data *d
 		/* Meta contexts only hold for the export they were set on. */
 		if (!s->meta_export || strcmp(s->meta_export, name))
 			s->meta_base_allocation = false;
-		rc = 1;
+		rc = HANDSHAKE_TRANSMISSION;
 	} else {
 		serve_close_export(s);
-		rc = 0;
+		rc = HANDSHAKE_NEXT;
 	}
 out:
 	free(name);
@@ -360,7 +366,7 @@ out:
 }
 
 /* EXPORT_NAME has no error path: anything wrong closes the connection. */
-static int handle_export_name(struct session *s, struct opt_data *d)
+static enum handshake_result handle_export_name(struct session *s, struct opt_data *d)
 {
 	uint8_t reply[10 + 124] = { 0 };
 	const struct cnbd_export *exp;
@@ -369,7 +375,7 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 
 	if (!name) {
 		log_info("EXPORT_NAME with an invalid name: closing");
-		return -1;
+		return HANDSHAKE_FAILED;
 	}
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
@@ -399,11 +405,11 @@ static int handle_export_name(struct session *s, struct opt_data *d)
 	put_be64(reply, s->size);
 	put_be16(reply + 8, s->tflags);
 	if (send_bytes(s, reply, s->no_zeroes ? 10 : sizeof(reply)) < 0)
-		return -1;
-	return 1;
+		return HANDSHAKE_FAILED;
+	return HANDSHAKE_TRANSMISSION;
 fail:
 	free(name);
-	return -1;
+	return HANDSHAKE_FAILED;
 }
 
 static int handle_list(struct session *s, uint32_t len)
@@ -513,47 +519,48 @@ static int handle_structured_reply(struct session *s, uint32_t len)
 	return send_reply(s, NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK, NULL, 0);
 }
 
-/* One option: 1 = transmission starts, 0 = next option, -1 = close. */
 /* STARTTLS: ACK in the clear, then the TLS handshake on the socket. The
  * spec has the client start over: what was negotiated before is void. */
-static int start_tls(struct session *s);
+static enum handshake_result start_tls(struct session *s);
 
-static int handle_starttls(struct session *s, uint32_t len)
+static enum handshake_result handle_starttls(struct session *s, uint32_t len)
 {
 	/* An owner that hands TLS connections off does the handshake
 	 * elsewhere: it needs no credentials here. */
 	if ((!s->tls && !s->hooks->hand_off_tls) || s->tls_mode == CNBD_TLS_OFF)
-		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
-				  "TLS is not enabled on this server") < 0 ? -1 : 0;
+		return answered(send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
+					   "TLS is not enabled on this server"));
 	if (len)
-		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
-				  "STARTTLS takes no data") < 0 ? -1 : 0;
+		return answered(send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+					   "STARTTLS takes no data"));
 	if (s->io.tls)
-		return send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
-				  "TLS is already in use") < 0 ? -1 : 0;
+		return answered(send_error(s, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+					   "TLS is already in use"));
 	if (send_reply(s, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0) < 0)
-		return -1;
+		return HANDSHAKE_FAILED;
 	if (s->hooks->hand_off_tls) {
 		s->hooks->hand_off_tls(s->hooks->ctx, s->io.fd, s->no_zeroes);
-		return -2;	/* given away: ends as after ABORT */
+		return HANDSHAKE_ENDED;		/* given away */
 	}
 	return start_tls(s);
 }
 
-static int start_tls(struct session *s)
+/* NEXT once TLS is up: the client negotiates again, inside it. */
+static enum handshake_result start_tls(struct session *s)
 {
 	char err[256];
 
-	if (tls_server_handshake(s->tls, &s->io, remaining_ms(s), err, sizeof(err)) < 0) {
+	if (tls_server_handshake(s->tls, &s->io, remaining_ms(s), err, sizeof(err)) !=
+	    TLS_ESTABLISHED) {
 		log_info("%s", err);
-		return -1;
+		return HANDSHAKE_FAILED;
 	}
 	log_debug("TLS established");
 	s->structured = false;
 	s->meta_base_allocation = false;
 	free(s->meta_export);
 	s->meta_export = NULL;
-	return 0;
+	return HANDSHAKE_NEXT;
 }
 
 /* With TLS required, only STARTTLS and ABORT are answered in the clear. */
@@ -563,17 +570,18 @@ static bool refused_before_tls(const struct session *s, uint32_t option)
 	       option != NBD_OPT_STARTTLS && option != NBD_OPT_ABORT;
 }
 
-static int handle_option(struct session *s, uint32_t option, uint8_t *data, uint32_t len)
+static enum handshake_result handle_option(struct session *s, uint32_t option,
+					   uint8_t *data, uint32_t len)
 {
 	struct opt_data d = { .p = data, .left = len };
 
 	if (refused_before_tls(s, option)) {
 		if (option == NBD_OPT_EXPORT_NAME) {
 			log_info("EXPORT_NAME before STARTTLS on a TLS-only server: closing");
-			return -1;
+			return HANDSHAKE_FAILED;
 		}
-		return send_error(s, option, NBD_REP_ERR_TLS_REQD,
-				  "this server requires TLS: send STARTTLS first") < 0 ? -1 : 0;
+		return answered(send_error(s, option, NBD_REP_ERR_TLS_REQD,
+					   "this server requires TLS: send STARTTLS first"));
 	}
 	switch (option) {
 	case NBD_OPT_STARTTLS:
@@ -582,20 +590,20 @@ static int handle_option(struct session *s, uint32_t option, uint8_t *data, uint
 		return handle_export_name(s, &d);
 	case NBD_OPT_ABORT:
 		send_reply(s, option, NBD_REP_ACK, NULL, 0);
-		return -2;
+		return HANDSHAKE_ENDED;
 	case NBD_OPT_LIST:
-		return handle_list(s, len) < 0 ? -1 : 0;
+		return answered(handle_list(s, len));
 	case NBD_OPT_INFO:
 	case NBD_OPT_GO:
 		return handle_info_go(s, option, &d);
 	case NBD_OPT_STRUCTURED_REPLY:
-		return handle_structured_reply(s, len) < 0 ? -1 : 0;
+		return answered(handle_structured_reply(s, len));
 	case NBD_OPT_LIST_META_CONTEXT:
 	case NBD_OPT_SET_META_CONTEXT:
-		return handle_meta_context(s, option, &d) < 0 ? -1 : 0;
+		return answered(handle_meta_context(s, option, &d));
 	default:
-		return send_error(s, option, NBD_REP_ERR_UNSUP,
-				  "option %u is not supported", option) < 0 ? -1 : 0;
+		return answered(send_error(s, option, NBD_REP_ERR_UNSUP,
+					   "option %u is not supported", option));
 	}
 }
 
@@ -624,36 +632,37 @@ static int greet(struct session *s)
 	return 0;
 }
 
-int serve_handshake(struct session *s)
+enum handshake_result serve_handshake(struct session *s)
 {
-	uint8_t hdr[sizeof(struct nbd_option_header)];
-	int rc;
+	uint8_t hdr[NBD_OPTION_HEADER_SIZE];
+	enum handshake_result rc;
 
 	if (s->tls_resumed) {
-		if (!s->tls || start_tls(s) < 0)
-			return -1;
+		if (!s->tls || start_tls(s) != HANDSHAKE_NEXT)
+			return HANDSHAKE_FAILED;
 	} else if (greet(s) < 0) {
 		goto fail;
 	}
 	for (;;) {
+		struct proto_option opt;
 		uint32_t option, len;
 		uint8_t *data = NULL;
 
 		if (hs_read(s, hdr, sizeof(hdr)) < 0)
 			goto fail;
-		if (get_be64(hdr) != NBD_IHAVEOPT) {
+		if (!proto_option_decode(hdr, &opt)) {
 			log_info("option without IHAVEOPT magic: closing");
-			return -1;
+			return HANDSHAKE_FAILED;
 		}
-		option = get_be32(hdr + 8);
-		len = get_be32(hdr + 12);
+		option = opt.option;
+		len = opt.length;
 		if (len > NBD_MAX_OPTION_LEN) {
 			/* Too much to skip on a promise: say why, then close. */
 			send_error(s, option, NBD_REP_ERR_TOO_BIG,
 				   "option %u of %u bytes exceeds the limit of %u",
 				   option, len, NBD_MAX_OPTION_LEN);
 			log_info("option %u of %u bytes: closing", option, len);
-			return -1;
+			return HANDSHAKE_FAILED;
 		}
 		if (len && (!(data = malloc(len)) || hs_read(s, data, len) < 0)) {
 			free(data);
@@ -661,20 +670,16 @@ int serve_handshake(struct session *s)
 		}
 		rc = handle_option(s, option, data, len);
 		free(data);
-		if (rc == 1)
-			return 1;
-		if (rc == -2)
-			return 0;	/* ABORT */
-		if (rc < 0) {
+		if (rc == HANDSHAKE_FAILED)
 			serve_close_export(s);
-			return -1;
-		}
+		if (rc != HANDSHAKE_NEXT)
+			return rc;
 	}
 fail:
 	if (errno == ECONNRESET)
 		log_debug("client left during negotiation");
 	else
 		log_info("negotiation failed: %s", strerror(errno));
-	return -1;
+	return HANDSHAKE_FAILED;
 }
 

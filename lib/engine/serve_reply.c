@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Writing a request's reply: simple, or structured chunks when negotiated. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine/serve_reply.h"
-#include "common/wire.h"
+#include "proto/messages.h"
 
 /* Data a reply sends from a file descriptor (sendfile) after its iov. */
 struct fd_tail {
@@ -38,44 +39,31 @@ static int send_locked(struct session *s, struct iovec *iov, int iovcnt,
 	return rc;
 }
 
-static void put_chunk_header(uint8_t *h, uint16_t flags, uint16_t type,
-			     uint64_t cookie, uint32_t length)
-{
-	put_be32(h, NBD_STRUCTURED_REPLY_MAGIC);
-	put_be16(h + 4, flags);
-	put_be16(h + 6, type);
-	put_be64(h + 8, cookie);
-	put_be32(h + 16, length);
-}
-
 static int reply_simple(struct session *s, uint64_t cookie, uint32_t error)
 {
-	uint8_t h[sizeof(struct nbd_simple_reply)];
+	uint8_t h[NBD_SIMPLE_REPLY_SIZE];
 	struct iovec iov = { .iov_base = h, .iov_len = sizeof(h) };
 
-	put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
-	put_be32(h + 4, error);
-	put_be64(h + 8, cookie);
+	proto_simple_reply_encode(h, error, cookie);
 	return send_locked(s, &iov, 1, NULL);
 }
 
-int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
-		 const char *message)
+/* Success without data (and DONE), or an error with a message. */
+static int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
+			const char *message)
 {
-	uint8_t h[sizeof(struct nbd_structured_reply) + 6];
+	uint8_t h[NBD_ERROR_CHUNK_SIZE];
 	struct iovec iov[2] = { { .iov_base = h } , { 0 } };
 	size_t msglen = message ? strnlen(message, 1024) : 0;
 
 	if (!s->structured)
 		return reply_simple(s, cookie, nbd_error);
 	if (!nbd_error) {
-		put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0);
-		iov[0].iov_len = sizeof(struct nbd_structured_reply);
+		proto_chunk_encode(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0);
+		iov[0].iov_len = NBD_CHUNK_HEADER_SIZE;
 		return send_locked(s, iov, 1, NULL);
 	}
-	put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie, 6 + msglen);
-	put_be32(h + 20, nbd_error);
-	put_be16(h + 24, msglen);
+	proto_error_chunk_encode(h, NBD_REPLY_FLAG_DONE, cookie, nbd_error, msglen);
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)message;
 	iov[1].iov_len = msglen;
@@ -88,20 +76,17 @@ static size_t put_read_header(const struct session *s, uint8_t *h, uint64_t cook
 			      uint64_t offset, uint32_t len)
 {
 	if (!s->structured) {
-		put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
-		put_be32(h + 4, 0);
-		put_be64(h + 8, cookie);
-		return sizeof(struct nbd_simple_reply);
+		proto_simple_reply_encode(h, 0, cookie);
+		return NBD_SIMPLE_REPLY_SIZE;
 	}
-	put_chunk_header(h, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + len);
-	put_be64(h + 20, offset);
-	return sizeof(struct nbd_structured_reply) + 8;
+	proto_data_chunk_encode(h, NBD_REPLY_FLAG_DONE, cookie, offset, len);
+	return NBD_DATA_CHUNK_SIZE;
 }
 
-int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
-	       const void *data, uint32_t len)
+static int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
+		      const void *data, uint32_t len)
 {
-	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
+	uint8_t h[NBD_DATA_CHUNK_SIZE];
 	struct iovec iov[2] = {
 		{ .iov_base = h, .iov_len = put_read_header(s, h, cookie, offset, len) },
 		{ .iov_base = (void *)data, .iov_len = len },
@@ -111,10 +96,10 @@ int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
 }
 
 /* The header goes out with MSG_MORE and the data follows from fd. */
-int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
-		  int fd, uint64_t fd_offset, uint32_t len)
+static int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
+			 int fd, uint64_t fd_offset, uint32_t len)
 {
-	uint8_t h[sizeof(struct nbd_structured_reply) + 8];
+	uint8_t h[NBD_DATA_CHUNK_SIZE];
 	struct iovec iov = { .iov_base = h,
 			     .iov_len = put_read_header(s, h, cookie, offset, len) };
 	struct fd_tail tail = { .fd = fd, .offset = fd_offset, .len = len };
@@ -122,27 +107,46 @@ int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
 	return send_locked(s, &iov, 1, &tail);
 }
 
-int reply_block_status(struct session *s, uint64_t cookie,
-		       const struct cnbd_extents *extents)
+static int reply_block_status(struct session *s, uint64_t cookie,
+			      const struct cnbd_extents *extents)
 {
 	size_t n = extents_count(extents);
-	size_t len = 4 + 8 * n;
-	uint8_t *buf = malloc(sizeof(struct nbd_structured_reply) + len);
+	size_t len = NBD_STATUS_CHUNK_SIZE + NBD_EXTENT_SIZE * n;
+	uint8_t *buf = malloc(len), *p;
 	struct iovec iov;
 	int rc;
 
 	if (!buf)
 		return -1;
-	put_chunk_header(buf, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, cookie, len);
-	put_be32(buf + 20, META_CONTEXT_BASE_ALLOCATION);
-	for (size_t i = 0; i < n; i++) {
+	proto_status_chunk_encode(buf, NBD_REPLY_FLAG_DONE, cookie,
+				  META_CONTEXT_BASE_ALLOCATION, n);
+	p = buf + NBD_STATUS_CHUNK_SIZE;
+	for (size_t i = 0; i < n; i++, p += NBD_EXTENT_SIZE) {
 		const struct cnbd_extent_entry *e = extents_get(extents, i);
-		put_be32(buf + 24 + 8 * i, (uint32_t)e->length);
-		put_be32(buf + 28 + 8 * i, e->type);
+
+		proto_extent_encode(p, (uint32_t)e->length, e->type);
 	}
 	iov.iov_base = buf;
-	iov.iov_len = sizeof(struct nbd_structured_reply) + len;
+	iov.iov_len = len;
 	rc = send_locked(s, &iov, 1, NULL);
 	free(buf);
 	return rc;
+}
+
+int reply_send(struct session *s, const struct request *r, const struct reply *rp)
+{
+	switch (rp->kind) {
+	case REPLY_DATA:
+		return reply_read(s, r->hdr.cookie, r->hdr.offset, rp->data, r->hdr.count);
+	case REPLY_DATA_FD:
+		return reply_read_fd(s, r->hdr.cookie, r->hdr.offset, rp->fd, rp->fd_offset,
+				     r->hdr.count);
+	case REPLY_EXTENTS:
+		return reply_block_status(s, r->hdr.cookie, rp->extents);
+	case REPLY_ERROR:
+		return reply_status(s, r->hdr.cookie, rp->error, rp->message);
+	case REPLY_DONE:
+		break;
+	}
+	return reply_status(s, r->hdr.cookie, 0, NULL);
 }

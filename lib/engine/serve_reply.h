@@ -1,27 +1,46 @@
 /* SPDX-License-Identifier: MIT */
-/* Writing replies: simple ones, or structured chunks when negotiated.
- * Each reply leaves in one writev under the session's send lock, so
- * replies from concurrent requests never interleave. */
+/* A request's reply: what it says, and the one place it is sent from. */
 #ifndef CNBD_SERVE_REPLY_H
 #define CNBD_SERVE_REPLY_H
 
 #include <stdint.h>
 
 #include "engine/extents.h"
+#include "engine/serve_request.h"
 #include "engine/serve_session.h"
 
-/* Success without data (and DONE), or an error with a message. */
-int reply_status(struct session *s, uint64_t cookie, uint32_t nbd_error,
-		 const char *message);
-/* A successful READ. */
-int reply_read(struct session *s, uint64_t cookie, uint64_t offset,
-	       const void *data, uint32_t len);
-/* A successful READ whose data is sent from fd with sendfile (plaintext
- * sessions only): see cnbd_backend.read_fd. */
-int reply_read_fd(struct session *s, uint64_t cookie, uint64_t offset,
-		  int fd, uint64_t fd_offset, uint32_t len);
-/* A successful BLOCK_STATUS for base:allocation. */
-int reply_block_status(struct session *s, uint64_t cookie,
-		       const struct cnbd_extents *extents);
+struct reply {
+	enum reply_kind {
+		REPLY_DONE,	/* success, nothing returned */
+		REPLY_ERROR,	/* error, with message for structured replies */
+		REPLY_DATA,	/* a READ's count bytes at data */
+		REPLY_DATA_FD,	/* a READ's bytes sent from fd (sendfile): cnbd_backend.read_fd */
+		REPLY_EXTENTS,	/* a BLOCK_STATUS for base:allocation */
+	} kind;
+	uint32_t error;			/* an NBD error */
+	const char *message;
+	/* The sender's, freed by it after reply_send. */
+	void *data;
+	int fd;
+	uint64_t fd_offset;
+	struct cnbd_extents *extents;
+};
+
+/*
+ * Sends the reply to r: simple, or structured chunks when negotiated, in
+ * one writev under the session's send lock, so that replies of requests
+ * running at once never interleave. 0, or -1 when it could not be sent:
+ * the stream is then out of step, the session marked failed, and every
+ * later reply refused.
+ */
+int reply_send(struct session *s, const struct request *r, const struct reply *rp);
+
+static inline int reply_error(struct session *s, const struct request *r,
+			      uint32_t nbd_error, const char *message)
+{
+	struct reply rp = { .kind = REPLY_ERROR, .error = nbd_error, .message = message };
+
+	return reply_send(s, r, &rp);
+}
 
 #endif

@@ -48,37 +48,53 @@ static bool is_write(uint16_t type)
 
 uint32_t request_check(const struct session *s, const struct request *r)
 {
-	bool ranged = r->type != NBD_CMD_FLUSH;
+	bool ranged = r->hdr.type != NBD_CMD_FLUSH;
 
-	if (r->type > NBD_CMD_BLOCK_STATUS || r->type == NBD_CMD_DISC)
+	if (r->hdr.type > NBD_CMD_BLOCK_STATUS || r->hdr.type == NBD_CMD_DISC)
 		return NBD_EINVAL;
-	if (r->flags & ~allowed_flags(s, r->type))
+	if (r->hdr.flags & ~allowed_flags(s, r->hdr.type))
 		return NBD_EINVAL;
-	if (r->type == NBD_CMD_FLUSH && !(s->tflags & NBD_FLAG_SEND_FLUSH))
+	if (r->hdr.type == NBD_CMD_FLUSH && !(s->tflags & NBD_FLAG_SEND_FLUSH))
 		return NBD_EINVAL;
-	if (r->type == NBD_CMD_BLOCK_STATUS && !s->meta_base_allocation)
+	if (r->hdr.type == NBD_CMD_BLOCK_STATUS && !s->meta_base_allocation)
 		return NBD_EINVAL;
-	if (is_write(r->type) && (s->tflags & NBD_FLAG_READ_ONLY))
+	if (is_write(r->hdr.type) && (s->tflags & NBD_FLAG_READ_ONLY))
 		return NBD_EPERM;
-	if (r->type == NBD_CMD_TRIM && !(s->tflags & NBD_FLAG_SEND_TRIM))
+	if (r->hdr.type == NBD_CMD_TRIM && !(s->tflags & NBD_FLAG_SEND_TRIM))
 		return NBD_EINVAL;
 	if (!ranged)
 		return 0;
-	if (r->count == 0)
+	if (r->hdr.count == 0)
 		return NBD_EINVAL;
-	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) &&
-	    r->count > s->max_payload)
+	if ((r->hdr.type == NBD_CMD_READ || r->hdr.type == NBD_CMD_WRITE) &&
+	    r->hdr.count > s->max_payload)
 		return NBD_EINVAL;
-	if (r->offset > s->size || r->count > s->size - r->offset)
-		return (r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES) ?
+	if (r->hdr.offset > s->size || r->hdr.count > s->size - r->hdr.offset)
+		return (r->hdr.type == NBD_CMD_WRITE || r->hdr.type == NBD_CMD_WRITE_ZEROES) ?
 			NBD_ENOSPC : NBD_EINVAL;
 	return 0;
+}
+
+/* What running a request came to. */
+enum run_result {
+	RUN_DONE,		/* succeeded: the reply says what it returns */
+	RUN_FAILED,		/* failed, errno says why: the reply is an error */
+	RUN_WOULD_BLOCK,	/* asked with CNBD_NOWAIT: nothing done, nothing to send */
+};
+
+/* A backend call's 0 or -1 (the ABI); with nowait, EAGAIN is not a
+ * failure but "it would have had to wait". */
+static enum run_result ran(int rc, bool nowait)
+{
+	if (rc >= 0)
+		return RUN_DONE;
+	return nowait && errno == EAGAIN ? RUN_WOULD_BLOCK : RUN_FAILED;
 }
 
 /* FUA for a backend that has no native FUA: flush after the write. */
 static int finish_fua(struct session *s, const struct request *r)
 {
-	if (!(r->flags & NBD_CMD_FLAG_FUA) || !s->emulate_fua || !s->be->flush)
+	if (!(r->hdr.flags & NBD_CMD_FLAG_FUA) || !s->emulate_fua || !s->be->flush)
 		return 0;
 	return s->be->flush(s->conn, 0);
 }
@@ -87,13 +103,13 @@ static uint32_t backend_flags(const struct session *s, const struct request *r)
 {
 	uint32_t f = 0;
 
-	if ((r->flags & NBD_CMD_FLAG_FUA) && !s->emulate_fua)
+	if ((r->hdr.flags & NBD_CMD_FLAG_FUA) && !s->emulate_fua)
 		f |= CNBD_FUA;
-	if (r->type == NBD_CMD_WRITE_ZEROES && !(r->flags & NBD_CMD_FLAG_NO_HOLE))
+	if (r->hdr.type == NBD_CMD_WRITE_ZEROES && !(r->hdr.flags & NBD_CMD_FLAG_NO_HOLE))
 		f |= CNBD_MAY_TRIM;
-	if (r->flags & NBD_CMD_FLAG_FAST_ZERO)
+	if (r->hdr.flags & NBD_CMD_FLAG_FAST_ZERO)
 		f |= CNBD_FAST_ZERO;
-	if (r->flags & NBD_CMD_FLAG_REQ_ONE)
+	if (r->hdr.flags & NBD_CMD_FLAG_REQ_ONE)
 		f |= CNBD_REQ_ONE;
 	return f;
 }
@@ -101,13 +117,13 @@ static uint32_t backend_flags(const struct session *s, const struct request *r)
 static int write_zeros_by_hand(struct session *s, const struct request *r)
 {
 	uint64_t done = 0;
-	void *zeros = calloc(1, r->count < ZERO_CHUNK ? r->count : ZERO_CHUNK);
+	void *zeros = calloc(1, r->hdr.count < ZERO_CHUNK ? r->hdr.count : ZERO_CHUNK);
 
 	if (!zeros)
 		return -1;
-	while (done < r->count) {
-		uint32_t n = r->count - done < ZERO_CHUNK ? r->count - done : ZERO_CHUNK;
-		if (s->be->pwrite(s->conn, zeros, n, r->offset + done, 0) < 0) {
+	while (done < r->hdr.count) {
+		uint32_t n = r->hdr.count - done < ZERO_CHUNK ? r->hdr.count - done : ZERO_CHUNK;
+		if (s->be->pwrite(s->conn, zeros, n, r->hdr.offset + done, 0) < 0) {
 			free(zeros);
 			return -1;
 		}
@@ -119,10 +135,10 @@ static int write_zeros_by_hand(struct session *s, const struct request *r)
 
 static int do_zero(struct session *s, const struct request *r)
 {
-	bool fast = r->flags & NBD_CMD_FLAG_FAST_ZERO;
+	bool fast = r->hdr.flags & NBD_CMD_FLAG_FAST_ZERO;
 
 	if (s->be->zero) {
-		if (s->be->zero(s->conn, r->count, r->offset, backend_flags(s, r)) == 0)
+		if (s->be->zero(s->conn, r->hdr.count, r->hdr.offset, backend_flags(s, r)) == 0)
 			return 0;
 		if ((errno != ENOTSUP && errno != EOPNOTSUPP) || fast)
 			return -1;
@@ -140,13 +156,13 @@ static int do_cache(struct session *s, const struct request *r)
 	void *buf;
 
 	if (s->be->cache)
-		return s->be->cache(s->conn, r->count, r->offset, 0);
-	buf = malloc(r->count < ZERO_CHUNK ? r->count : ZERO_CHUNK);
+		return s->be->cache(s->conn, r->hdr.count, r->hdr.offset, 0);
+	buf = malloc(r->hdr.count < ZERO_CHUNK ? r->hdr.count : ZERO_CHUNK);
 	if (!buf)
 		return -1;
-	while (done < r->count) {
-		uint32_t n = r->count - done < ZERO_CHUNK ? r->count - done : ZERO_CHUNK;
-		if (s->be->pread(s->conn, buf, n, r->offset + done, 0) < 0) {
+	while (done < r->hdr.count) {
+		uint32_t n = r->hdr.count - done < ZERO_CHUNK ? r->hdr.count - done : ZERO_CHUNK;
+		if (s->be->pread(s->conn, buf, n, r->hdr.offset + done, 0) < 0) {
 			free(buf);
 			return -1;
 		}
@@ -156,29 +172,28 @@ static int do_cache(struct session *s, const struct request *r)
 	return 0;
 }
 
-static int do_block_status(struct session *s, const struct request *r)
+static enum run_result do_block_status(struct session *s, const struct request *r,
+				       struct reply *rp)
 {
-	bool req_one = r->flags & NBD_CMD_FLAG_REQ_ONE;
-	struct cnbd_extents *ext = extents_new(r->offset, r->count, req_one);
+	bool req_one = r->hdr.flags & NBD_CMD_FLAG_REQ_ONE;
 	int rc;
 
-	if (!ext)
-		return -1;
-	if (s->be->extents) {
-		rc = s->be->extents(s->conn, r->count, r->offset, backend_flags(s, r), ext);
-	} else {
-		rc = cnbd_add_extent(ext, r->offset, r->count, 0);
-	}
-	if (rc == 0 && extents_count(ext) == 0) {
+	rp->extents = extents_new(r->hdr.offset, r->hdr.count, req_one);
+	if (!rp->extents)
+		return RUN_FAILED;
+	if (s->be->extents)
+		rc = s->be->extents(s->conn, r->hdr.count, r->hdr.offset, backend_flags(s, r),
+				    rp->extents);
+	else
+		rc = cnbd_add_extent(rp->extents, r->hdr.offset, r->hdr.count, 0);
+	if (rc == 0 && extents_count(rp->extents) == 0) {
 		cnbd_error("backend %s reported no extent at %llu", s->be->name,
-			   (unsigned long long)r->offset);
+			   (unsigned long long)r->hdr.offset);
 		errno = EIO;
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = reply_block_status(s, r->cookie, ext) < 0 ? -2 : 0;
-	extents_free(ext);
-	return rc;
+	rp->kind = REPLY_EXTENTS;
+	return ran(rc, false);
 }
 
 /* Below this a copy through a buffer costs no more than sendfile's
@@ -187,136 +202,112 @@ static int do_block_status(struct session *s, const struct request *r)
 
 /* A large read from storage that lives in memory goes from the backend's
  * descriptor to the socket (cnbd_backend.read_fd), not through a buffer.
- * 0: replied; -2: the reply could not be sent; 1: does not apply here. */
-static int read_zero_copy(struct session *s, const struct request *r)
+ * false: does not apply here, read into a buffer. */
+static bool read_zero_copy(struct session *s, const struct request *r, struct reply *rp)
 {
-	uint64_t fd_offset;
-	int fd;
-
-	if (!s->be->read_fd || s->io.tls || r->count < ZERO_COPY_MIN)
-		return 1;
-	if (s->be->read_fd(s->conn, r->count, r->offset, &fd, &fd_offset) < 0)
-		return 1;
-	return reply_read_fd(s, r->cookie, r->offset, fd, fd_offset, r->count) < 0 ? -2 : 0;
+	if (!s->be->read_fd || s->io.tls || r->hdr.count < ZERO_COPY_MIN)
+		return false;
+	if (s->be->read_fd(s->conn, r->hdr.count, r->hdr.offset, &rp->fd, &rp->fd_offset) < 0)
+		return false;
+	rp->kind = REPLY_DATA_FD;
+	return true;
 }
 
-static int do_read(struct session *s, const struct request *r)
+static enum run_result do_read(struct session *s, const struct request *r, bool nowait,
+			       struct reply *rp)
 {
-	void *buf;
-	int rc = read_zero_copy(s, r);
+	/* Only the CNBD_NOWAIT try passes the request's flags to pread. */
+	uint32_t flags = nowait ? backend_flags(s, r) | CNBD_NOWAIT : 0;
 
-	if (rc <= 0)
-		return rc;
-	buf = malloc(r->count);
-	if (!buf)
-		return -1;
-	rc = s->be->pread(s->conn, buf, r->count, r->offset, 0);
-	if (rc == 0)
-		rc = reply_read(s, r->cookie, r->offset, buf, r->count) < 0 ? -2 : 0;
-	free(buf);
-	return rc;
+	if (read_zero_copy(s, r, rp))
+		return RUN_DONE;
+	rp->data = malloc(r->hdr.count);
+	if (!rp->data)
+		return nowait ? RUN_WOULD_BLOCK : RUN_FAILED;	/* an executor tries again */
+	rp->kind = REPLY_DATA;
+	return ran(s->be->pread(s->conn, rp->data, r->hdr.count, r->hdr.offset, flags), nowait);
 }
 
-/* 0 done and replied (read, block status) or to be acknowledged; -1
- * failed with errno; -2 the reply could not be sent. */
-static int run(struct session *s, struct request *r)
+/* Runs r; nowait (READ and WRITE only) asks the backend not to wait. */
+static enum run_result run(struct session *s, struct request *r, bool nowait,
+			   struct reply *rp)
 {
 	const struct cnbd_backend *be = s->be;
+	enum run_result rc;
 
-	switch (r->type) {
+	switch (r->hdr.type) {
 	case NBD_CMD_READ:
-		return do_read(s, r);
+		return do_read(s, r, nowait, rp);
 	case NBD_CMD_WRITE:
-		if (be->pwrite(s->conn, r->payload, r->count, r->offset, backend_flags(s, r)) < 0)
-			return -1;
-		return finish_fua(s, r);
+		rc = ran(be->pwrite(s->conn, r->payload, r->hdr.count, r->hdr.offset,
+				    backend_flags(s, r) | (nowait ? CNBD_NOWAIT : 0)), nowait);
+		return rc == RUN_DONE ? ran(finish_fua(s, r), false) : rc;
 	case NBD_CMD_FLUSH:
-		return be->flush(s->conn, 0);
+		return ran(be->flush(s->conn, 0), false);
 	case NBD_CMD_TRIM:
-		if (be->trim(s->conn, r->count, r->offset, backend_flags(s, r)) < 0)
-			return -1;
-		return finish_fua(s, r);
+		if (be->trim(s->conn, r->hdr.count, r->hdr.offset, backend_flags(s, r)) < 0)
+			return RUN_FAILED;
+		return ran(finish_fua(s, r), false);
 	case NBD_CMD_WRITE_ZEROES:
 		if (do_zero(s, r) < 0)
-			return -1;
-		return finish_fua(s, r);
+			return RUN_FAILED;
+		return ran(finish_fua(s, r), false);
 	case NBD_CMD_CACHE:
-		return do_cache(s, r);
+		return ran(do_cache(s, r), false);
 	case NBD_CMD_BLOCK_STATUS:
-		return do_block_status(s, r);
+		return do_block_status(s, r, rp);
 	}
 	errno = EINVAL;
-	return -1;
+	return RUN_FAILED;
 }
 
-/* The reply to a request that ran without data to send: success, or its
- * error with a message. */
-static int reply_after(struct session *s, const struct request *r, int rc)
+/* Sends what run() came to: its reply, or its error with a message. */
+static int answer(struct session *s, const struct request *r, enum run_result rc,
+		  struct reply *rp)
 {
 	char msg[256];
+	int sent;
 
-	if (rc == 0)
-		return reply_status(s, r->cookie, 0, NULL);
-	if (!errno)
-		errno = EIO;
-	/* A fast-zero refusal is the protocol working, not a failure. */
-	if (!(r->type == NBD_CMD_WRITE_ZEROES && errno == ENOTSUP))
-		log_info("%s of %u bytes at %llu failed: %s", nbd_cmd_name(r->type),
-			 r->count, (unsigned long long)r->offset, strerror(errno));
-	snprintf(msg, sizeof(msg), "%s: %s", nbd_cmd_name(r->type), strerror(errno));
-	return reply_status(s, r->cookie, nbd_error_from_errno(errno), msg);
-}
-
-/* What a CNBD_NOWAIT call that came back EAGAIN (or did not apply)
- * looks like: nothing done, nothing sent. */
-static bool would_block(int rc)
-{
-	return rc < 0 && errno == EAGAIN;
-}
-
-int request_try_nowait(struct session *s, struct request *r)
-{
-	uint32_t flags = backend_flags(s, r) | CNBD_NOWAIT;
-	void *buf = NULL;
-	int rc;
-
-	if (r->type == NBD_CMD_WRITE && !(r->flags & NBD_CMD_FLAG_FUA)) {
-		errno = 0;
-		rc = s->be->pwrite(s->conn, r->payload, r->count, r->offset, flags);
-		if (would_block(rc))
-			return 0;
-		reply_after(s, r, rc);
-		return 1;
+	if (rc == RUN_FAILED) {
+		if (!errno)
+			errno = EIO;
+		/* A fast-zero refusal is the protocol working, not a failure. */
+		if (!(r->hdr.type == NBD_CMD_WRITE_ZEROES && errno == ENOTSUP))
+			log_info("%s of %u bytes at %llu failed: %s", nbd_cmd_name(r->hdr.type),
+				 r->hdr.count, (unsigned long long)r->hdr.offset, strerror(errno));
+		snprintf(msg, sizeof(msg), "%s: %s", nbd_cmd_name(r->hdr.type), strerror(errno));
+		rp->kind = REPLY_ERROR;
+		rp->error = nbd_error_from_errno(errno);
+		rp->message = msg;
 	}
-	if (r->type != NBD_CMD_READ)
-		return 0;
-	if (read_zero_copy(s, r) <= 0)
-		return 1;
-	if (!(buf = malloc(r->count)))
-		return 0;
+	sent = reply_send(s, r, rp);
+	free(rp->data);
+	extents_free(rp->extents);
+	return sent;
+}
+
+bool request_try_nowait(struct session *s, struct request *r)
+{
+	struct reply rp = { .kind = REPLY_DONE };
+	enum run_result rc;
+
+	if (!(r->hdr.type == NBD_CMD_READ ||
+	      (r->hdr.type == NBD_CMD_WRITE && !(r->hdr.flags & NBD_CMD_FLAG_FUA))))
+		return false;
 	errno = 0;
-	rc = s->be->pread(s->conn, buf, r->count, r->offset, flags);
-	if (would_block(rc)) {
-		free(buf);
-		return 0;
+	rc = run(s, r, true, &rp);
+	if (rc == RUN_WOULD_BLOCK) {
+		free(rp.data);
+		return false;
 	}
-	if (rc == 0)
-		reply_read(s, r->cookie, r->offset, buf, r->count);
-	else
-		reply_after(s, r, rc);
-	free(buf);
-	return 1;
+	answer(s, r, rc, &rp);
+	return true;
 }
 
 int request_execute(struct session *s, struct request *r)
 {
-	int rc;
+	struct reply rp = { .kind = REPLY_DONE };
 
 	errno = 0;
-	rc = run(s, r);
-	if (rc == -2)
-		return -1;
-	if (rc == 0 && (r->type == NBD_CMD_READ || r->type == NBD_CMD_BLOCK_STATUS))
-		return 0;	/* replied with the data */
-	return reply_after(s, r, rc);
+	return answer(s, r, run(s, r, false, &rp), &rp);
 }

@@ -3,16 +3,14 @@
 #ifndef CNBD_SERVE_REQUEST_H
 #define CNBD_SERVE_REQUEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/serve_session.h"
+#include "proto/messages.h"
 
 struct request {
-	uint16_t flags;
-	uint16_t type;
-	uint64_t cookie;
-	uint64_t offset;
-	uint32_t count;
+	struct proto_request hdr;	/* as the client sent it */
 	void *payload;		/* WRITE data, read before queueing */
 	struct request *next;
 };
@@ -23,8 +21,8 @@ uint32_t request_check(const struct session *s, const struct request *r);
  * -1 only when the reply could not be sent. */
 int request_execute(struct session *s, struct request *r);
 /* For CNBD_BACKEND_NOWAIT backends: runs a READ or WRITE at once if the
- * backend can without waiting. 1 when done and replied; 0 when it would
- * block (nothing was sent: queue it). */
-int request_try_nowait(struct session *s, struct request *r);
+ * backend can without waiting. true when done and replied; false when it
+ * would block (nothing was sent: queue it). */
+bool request_try_nowait(struct session *s, struct request *r);
 
 #endif

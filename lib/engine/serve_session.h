@@ -47,13 +47,30 @@ struct session {
 	bool more_follows;
 };
 
-/* serve_handshake.c: 1 when an export was chosen and transmission should
- * start, 0 when the client ended the negotiation cleanly, -1 on error. */
-int serve_handshake(struct session *s);
+/* What negotiating did: one option (serve_handshake.c's handlers), or
+ * the whole handshake (serve_handshake, which never says NEXT). */
+enum handshake_result {
+	HANDSHAKE_NEXT,		/* answered: read the next option */
+	HANDSHAKE_TRANSMISSION,	/* GO or EXPORT_NAME chose an export: serve it */
+	/* The client sent ABORT, or the owner took the connection over
+	 * (hand_off_tls): the end of this session, but no error. */
+	HANDSHAKE_ENDED,
+	/* Close the connection: it broke, the client broke the protocol,
+	 * or a refusal that has no error reply (EXPORT_NAME). */
+	HANDSHAKE_FAILED,
+};
+
+/* How transmission ended. */
+enum transmission_end {
+	TRANSMISSION_DISCONNECTED,	/* the client sent NBD_CMD_DISC */
+	TRANSMISSION_FAILED,		/* the connection broke or was closed */
+};
+
+enum handshake_result serve_handshake(struct session *s);
 /* Closes the backend connection the handshake opened, if any. */
 void serve_close_export(struct session *s);
 /* serve_transmission.c: serve requests until DISC or the end of the
- * connection. 0 after DISC, -1 otherwise. */
-int serve_transmission(struct session *s, int threads);
+ * connection. */
+enum transmission_end serve_transmission(struct session *s, int threads);
 
 #endif

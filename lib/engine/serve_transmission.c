@@ -31,7 +31,6 @@
 #include "engine/recv_buffer.h"
 #include "engine/serve_reply.h"
 #include "engine/serve_request.h"
-#include "common/wire.h"
 #include "proto/names.h"
 
 #define MAX_THREADS		64
@@ -61,12 +60,12 @@ struct request_queue {
  * move no data: the count bound alone holds them. */
 static uint64_t request_bytes(const struct request *r)
 {
-	switch (r->type) {
+	switch (r->hdr.type) {
 	case NBD_CMD_READ:
 	case NBD_CMD_WRITE:
 	case NBD_CMD_CACHE:
 	case NBD_CMD_WRITE_ZEROES:
-		return r->count;
+		return r->hdr.count;
 	default:
 		return 0;
 	}
@@ -144,28 +143,28 @@ static void unreserve(struct request_queue *q, const struct request *r)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Reads one request. 1: queue it; 0: DISC; -1: end the connection. */
-static int read_request(struct recv_buffer *in, struct request *r)
+enum read_result {
+	READ_GOT_REQUEST,	/* check it and run it */
+	READ_GOT_DISC,		/* NBD_CMD_DISC: the client is done */
+	READ_CLOSE,		/* the stream ended, broke or is out of step */
+};
+
+static enum read_result read_request(struct recv_buffer *in, struct request *r)
 {
-	uint8_t h[sizeof(struct nbd_request)];
+	uint8_t h[NBD_REQUEST_SIZE];
 
 	if (recv_buffer_read(in, h, sizeof(h)) < 0) {
 		if (errno == ECONNRESET)
 			log_info("client went away without NBD_CMD_DISC");
 		else
 			log_info("reading a request: %s", strerror(errno));
-		return -1;
+		return READ_CLOSE;
 	}
-	if (get_be32(h) != NBD_REQUEST_MAGIC) {
-		log_info("request with bad magic 0x%08x: closing", get_be32(h));
-		return -1;
+	if (!proto_request_decode(h, &r->hdr)) {
+		log_info("request with bad magic 0x%08x: closing", r->hdr.magic);
+		return READ_CLOSE;
 	}
-	r->flags = get_be16(h + 4);
-	r->type = get_be16(h + 6);
-	r->cookie = get_be64(h + 8);
-	r->offset = get_be64(h + 16);
-	r->count = get_be32(h + 24);
-	return r->type == NBD_CMD_DISC ? 0 : 1;
+	return r->hdr.type == NBD_CMD_DISC ? READ_GOT_DISC : READ_GOT_REQUEST;
 }
 
 /* A WRITE's payload always follows its header, even when the request
@@ -174,20 +173,20 @@ static int read_request(struct recv_buffer *in, struct request *r)
 static int read_payload(struct session *s, struct recv_buffer *in,
 			struct request *r, uint32_t error)
 {
-	if (r->type != NBD_CMD_WRITE)
+	if (r->hdr.type != NBD_CMD_WRITE)
 		return 0;
-	if (r->count > s->max_payload) {
+	if (r->hdr.count > s->max_payload) {
 		log_info("WRITE of %u bytes exceeds the maximum payload %u: closing",
-			 r->count, s->max_payload);
-		reply_status(s, r->cookie, NBD_EINVAL, "request exceeds the maximum payload");
+			 r->hdr.count, s->max_payload);
+		reply_error(s, r, NBD_EINVAL, "request exceeds the maximum payload");
 		return -1;
 	}
 	if (error)
-		return recv_buffer_discard(in, r->count);
-	r->payload = malloc(r->count ? r->count : 1);
+		return recv_buffer_discard(in, r->hdr.count);
+	r->payload = malloc(r->hdr.count ? r->hdr.count : 1);
 	if (!r->payload)
 		return -1;
-	return recv_buffer_read(in, r->payload, r->count);
+	return recv_buffer_read(in, r->payload, r->hdr.count);
 }
 
 /* Is the next request, payload and all, already in the buffer? Only then
@@ -196,13 +195,14 @@ static int read_payload(struct session *s, struct recv_buffer *in,
 static bool next_request_buffered(const struct recv_buffer *in)
 {
 	size_t have = recv_buffer_pending(in);
-	const uint8_t *h = recv_buffer_peek(in);
+	struct proto_request next;
 
-	if (have < sizeof(struct nbd_request))
+	if (have < NBD_REQUEST_SIZE)
 		return false;
-	if (get_be16(h + 6) != NBD_CMD_WRITE)
+	proto_request_decode(recv_buffer_peek(in), &next);
+	if (next.type != NBD_CMD_WRITE)
 		return true;
-	return have - sizeof(struct nbd_request) >= get_be32(h + 24);
+	return have - NBD_REQUEST_SIZE >= next.count;
 }
 
 /* Runs a request or sends its refusal: on this thread, or queued. */
@@ -213,9 +213,9 @@ static void dispatch(struct session *s, struct request_queue *q,
 		s->more_follows = next_request_buffered(&q->in);
 	if (error) {
 		log_debug("%s at %llu of %u bytes refused with error %u",
-			  nbd_cmd_name(r->type), (unsigned long long)r->offset,
-			  r->count, error);
-		reply_status(s, r->cookie, error, "invalid request");
+			  nbd_cmd_name(r->hdr.type), (unsigned long long)r->hdr.offset,
+			  r->hdr.count, error);
+		reply_error(s, r, error, "invalid request");
 	} else if (q->inline_mode) {
 		request_execute(s, r);
 	} else if (!(q->nowait && request_try_nowait(s, r))) {
@@ -226,26 +226,27 @@ static void dispatch(struct session *s, struct request_queue *q,
 	request_free(r);
 }
 
-static int read_loop(struct session *s, struct request_queue *q)
+static enum transmission_end read_loop(struct session *s, struct request_queue *q)
 {
 	for (;;) {
 		struct request *r = calloc(1, sizeof(*r));
+		enum read_result got;
 		uint32_t error;
-		int rc;
 
 		if (!r)
-			return -1;
-		rc = read_request(&q->in, r);
-		if (rc <= 0) {
+			return TRANSMISSION_FAILED;
+		got = read_request(&q->in, r);
+		if (got != READ_GOT_REQUEST) {
 			free(r);
-			return rc;
+			return got == READ_GOT_DISC ? TRANSMISSION_DISCONNECTED :
+						      TRANSMISSION_FAILED;
 		}
 		error = request_check(s, r);
 		reserve(q, r);
 		if (read_payload(s, &q->in, r, error) < 0) {
 			unreserve(q, r);
 			request_free(r);
-			return -1;
+			return TRANSMISSION_FAILED;
 		}
 		dispatch(s, q, r, error);
 	}
@@ -260,11 +261,12 @@ static int executor_count(const struct session *s, int wanted)
 	return wanted > MAX_THREADS ? MAX_THREADS : wanted;
 }
 
-int serve_transmission(struct session *s, int threads)
+enum transmission_end serve_transmission(struct session *s, int threads)
 {
 	struct request_queue q = { .s = s };
 	pthread_t tids[MAX_THREADS];
-	int n = executor_count(s, threads), started = 0, rc;
+	int n = executor_count(s, threads), started = 0;
+	enum transmission_end rc;
 
 	q.inline_mode = s->be->flags & CNBD_BACKEND_NONBLOCKING;
 	/* Only a parallel backend may run one call here while executors
@@ -272,7 +274,7 @@ int serve_transmission(struct session *s, int threads)
 	q.nowait = (s->be->flags & CNBD_BACKEND_NOWAIT) &&
 		   (s->be->flags & CNBD_BACKEND_PARALLEL);
 	if (recv_buffer_init(&q.in, &s->io, RECV_BUFFER_SIZE) < 0)
-		return -1;
+		return TRANSMISSION_FAILED;
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.work, NULL);
 	pthread_cond_init(&q.room, NULL);
@@ -281,7 +283,7 @@ int serve_transmission(struct session *s, int threads)
 			break;
 	if (!q.inline_mode && !started) {
 		log_error("cannot start a request thread");
-		rc = -1;
+		rc = TRANSMISSION_FAILED;
 		goto out;
 	}
 	if (s->hooks->serving)

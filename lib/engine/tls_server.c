@@ -278,20 +278,22 @@ static int session_setup(struct tls_conn *c, gnutls_session_t s)
 	return rc;
 }
 
-int tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
-			 int timeout_ms, char *err, size_t errlen)
+enum tls_result tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
+				     int timeout_ms, char *err, size_t errlen)
 {
 	struct tls_conn c = { .tls = t };
 	gnutls_session_t s;
 	int rc;
 
-	rc = gnutls_init(&s, GNUTLS_SERVER);
+	/* NO_SIGNAL: a client that has gone is an error for this connection,
+	 * never a SIGPIPE for the program embedding the engine. */
+	rc = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL);
 	if (rc == 0)
 		rc = session_setup(&c, s);
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS setup: %s", gnutls_strerror(rc));
 		gnutls_deinit(s);
-		return -1;
+		return TLS_NOT_STARTED;
 	}
 	gnutls_transport_set_int(s, io->fd);
 	/* -1: no deadline; 0: the negotiation's deadline has passed (and 0
@@ -310,8 +312,8 @@ int tls_server_handshake(const struct cnbd_tls *t, struct conn_io *io,
 		 * cipher...), rather than leave it a dropped connection. */
 		gnutls_alert_send_appropriate(s, rc);
 		gnutls_deinit(s);
-		return -1;
+		return TLS_FAILED;
 	}
 	io->tls = s;
-	return 0;
+	return TLS_ESTABLISHED;
 }

@@ -9,9 +9,19 @@
 #include "cnbd/serve.h"
 #include "common/conn_io.h"
 
-/* Runs the TLS handshake on io->fd and switches io to TLS. 0, or -1 with
- * the reason in err. */
-int tls_server_handshake(const struct cnbd_tls *tls, struct conn_io *io,
-			 int timeout_ms, char *err, size_t errlen);
+enum tls_result {
+	TLS_ESTABLISHED = 0,	/* io is switched to TLS */
+	/* The handshake failed (the client's certificate refused, no
+	 * shared cipher, the deadline): the client was sent an alert. */
+	TLS_FAILED = -1,
+	/* No session could be set up here (a credential GnuTLS would not
+	 * take): nothing was sent. */
+	TLS_NOT_STARTED = -2,
+};
+
+/* Runs the TLS handshake on io->fd and switches io to TLS; when it
+ * fails, the reason is in err. */
+enum tls_result tls_server_handshake(const struct cnbd_tls *tls, struct conn_io *io,
+				     int timeout_ms, char *err, size_t errlen);
 
 #endif

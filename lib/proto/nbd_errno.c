@@ -53,3 +53,19 @@ int nbd_error_to_errno(uint32_t error)
 	/* The spec: unknown values are to be treated as EINVAL. */
 	return EINVAL;
 }
+
+int nbd_rep_error_to_errno(uint32_t type)
+{
+	switch (type) {
+	case NBD_REP_ERR_UNSUP: return ENOTSUP;
+	case NBD_REP_ERR_POLICY: return EPERM;
+	case NBD_REP_ERR_INVALID: return EINVAL;
+	case NBD_REP_ERR_PLATFORM: return EOPNOTSUPP;
+	case NBD_REP_ERR_TLS_REQD: return EACCES;
+	case NBD_REP_ERR_UNKNOWN: return ENOENT;
+	case NBD_REP_ERR_SHUTDOWN: return ESHUTDOWN;
+	case NBD_REP_ERR_BLOCK_SIZE_REQD: return EINVAL;
+	case NBD_REP_ERR_TOO_BIG: return EMSGSIZE;
+	default: return EPROTO;
+	}
+}

@@ -19,10 +19,11 @@ ALLOWED = {
     "lib/engine": {"common", "proto", "engine"},
     "lib/embed": {"common", "proto", "backend", "engine", "embed"},
     "lib/clientlib": {"common", "proto", "clientlib"},
+    "lib/clientapi": {"common", "proto", "clientlib", "clientapi"},
     "server": {"common", "proto", "backend", "engine"},
     "client": {"common", "proto", "clientlib"},
 }
-PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib"}
+PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib", "clientapi"}
 INCLUDE = re.compile(r'^#include "([a-z_]+)/', re.M)
 
 
