@@ -1,7 +1,7 @@
 #!/bin/bash
 # The packages of make deb on a fresh Debian 12 (the minbase chroot): apt
 # installs them with their dependencies; the postinst made the system
-# user nbd; nbd-serverd started from the installed files and the packaged
+# user nbd and enabled the services, not the socket unit; nbd-serverd started from the installed files and the packaged
 # configuration (a conffile) serves its 1 GiB memory export on
 # 127.0.0.1:10809 with workers running as nbd, which nbdinfo and libnbd
 # read and write and "nbdctl server list" lists; the rbd backend loads
@@ -15,7 +15,7 @@
 need debootstrap unshare nsenter ip nbdinfo
 [ "$(id -u)" = 0 ] || fail "needs root (debootstrap, chroot)"
 debs=${CNBD_DEBS:-$CNBD_SRC/build/deb}
-pkgs="cnbd-server cnbd-client cnbd-backend-rbd libcnbd-dev"
+pkgs="cnbd-server cnbd-client cnbd-backend-rbd libcnbd0 libcnbd-dev"
 for p in $pkgs; do
 	compgen -G "$debs/${p}_*.deb" >/dev/null || fail "no $p package in $debs (make deb)"
 done
@@ -67,6 +67,11 @@ for u in nbd-serverd nbd-clientd; do
 	[ -L "$root/etc/systemd/system/multi-user.target.wants/$u.service" ] ||
 		fail "the postinst did not enable $u.service"
 done
+# Socket activation is the operator's choice: with the socket unit
+# enabled the configuration's listen lines are not opened.
+[ -f "$root/lib/systemd/system/nbd-serverd.socket" ] || fail "nbd-serverd.socket is not installed"
+[ ! -e "$root/etc/systemd/system/sockets.target.wants/nbd-serverd.socket" ] ||
+	fail "the postinst enabled nbd-serverd.socket"
 
 # The server as its unit starts it, in a network of its own (the port is
 # fixed); the client on the host, in that network.
