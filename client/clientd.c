@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cnbd/attach.h>
+
 #include "control.h"
 #include "control_client.h"
 #include "device.h"
@@ -27,11 +29,8 @@
 #include "device_status.h"
 #include "devices_apply.h"
 #include "devices_conf.h"
-#include "kmod_load.h"
 #include "common/log.h"
-#include "netlink_call.h"
 #include "common/service_notify.h"
-#include "supervisor.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */
 #define SHUTDOWN_TIMEOUT_S	60
@@ -213,7 +212,7 @@ int main(int argc, char **argv)
 	/* After listening: loading the module makes udev run
 	 * `nbdctl udev-add` for each new device, and those calls should
 	 * find us. */
-	if (o.load_module && kmod_load("nbd", err, sizeof(err)) < 0) {
+	if (o.load_module && cnbd_attach_load_module(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		unlink(o.socket);
 		return 1;
@@ -226,7 +225,8 @@ int main(int argc, char **argv)
 	}
 	log_info("started: %zu device(s) from %s, control socket %s, default binding %s",
 		 conf.n, o.devices_file, o.socket,
-		 nbd_nl_available() ? "netlink" : "ioctl (the kernel has no nbd netlink family)");
+		 cnbd_attach_have_netlink() ? "netlink" :
+		 "ioctl (the kernel has no nbd netlink family)");
 	devices_adopt();
 	devices_start(&conf);
 	devices_conf_free(&conf);

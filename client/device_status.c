@@ -23,9 +23,13 @@ static size_t describe_locked(char *out, size_t len)
 			v[n++] = d;
 	out[0] = '\0';
 	for (size_t i = n; i-- > 0 && used < len; ) {
-		const struct device *d = v[i];
-		int w = snprintf(out + used, len - used, "%s%s %s", used ? ", " : "",
-				 d->name[0] ? d->name : d->spec, device_state_name(d->state));
+		struct cnbd_attach_status st;
+		int w;
+
+		device_status(v[i], &st);
+		w = snprintf(out + used, len - used, "%s%s %s", used ? ", " : "",
+			     st.device[0] ? st.device : device_label(v[i]),
+			     cnbd_attach_state_name(st.state));
 
 		used += w > 0 ? (size_t)w : 0;
 	}

@@ -54,8 +54,8 @@ void devices_adopt(void)
 
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&device_lock);
-		if (device_start_locked(v[i], err, sizeof(err)) < 0)
-			log_error("%s: %s", v[i]->name, err);
+		if (device_start_locked(v[i], err, sizeof(err)) < 0 && err[0])
+			log_error("%s: %s", device_label(v[i]), err);
 		device_put_locked(v[i]);
 		pthread_mutex_unlock(&device_lock);
 	}
@@ -81,7 +81,7 @@ static void start_entry(const struct device_conf *dc, unsigned *started, unsigne
 	d = find_entry_locked(dc->device);
 	if (d && strcmp(d->uri_text, dc->uri))
 		log_warn("[%s]: the URI in %s is now %s; %s stays attached to %s until detached (nbdctl detach, then reload)",
-			 dc->device, devices_path, dc->uri, d->name[0] ? d->name : d->spec,
+			 dc->device, devices_path, dc->uri, device_label(d),
 			 d->uri_text);
 	pthread_mutex_unlock(&device_lock);
 	if (d) {
@@ -128,7 +128,7 @@ static unsigned left_behind(const struct devices_conf *conf)
 		if (!d->from_config || in_file(conf, d->spec))
 			continue;
 		log_info("[%s]: no longer in %s; %s stays attached until detached (nbdctl detach)",
-			 d->spec, devices_path, d->name[0] ? d->name : d->spec);
+			 d->spec, devices_path, device_label(d));
 		n++;
 	}
 	pthread_mutex_unlock(&device_lock);

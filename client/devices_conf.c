@@ -15,7 +15,7 @@
 #include "devices_conf.h"
 #include "common/ini_lines.h"
 #include "common/parse.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 #include "clientlib/uri.h"
 
 #define DEVICES_CONF_MAX	(1024 * 1024)

@@ -17,7 +17,7 @@
 #include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_progress.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 #include "clientlib/uri.h"
 
 /* Connecting, negotiating and binding each have their own bounds in the

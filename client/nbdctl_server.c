@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nbdctl server [--socket PATH] list [--json] | add NAME KEY=VALUE... |
- *                               remove NAME [--force] | reload
+ *                               remove NAME [--force] | reload |
+ *                               commit NAME | reset NAME
  * nbd-serverd's control socket from the command line (the protocol is in
  * docs/server.md). Part of nbdctl, written on the server's side. list
  * has the three forms of nbdctl list: a table on a terminal, fixed
@@ -21,8 +22,10 @@
 #include "nbdctl_table.h"
 
 #define SERVER_CONTROL_DEFAULT	"/run/cnbd/serverd.sock"
-/* A reload opens storage; give it time. */
+/* A reload opens storage; give it time. A commit copies an overlay
+ * into its base: as long as that takes. */
 #define SERVER_TIMEOUT_S	30
+#define SERVER_COMMIT_TIMEOUT_S	(24 * 3600)
 
 struct control_line {
 	char line[CONTROL_LINE_MAX];
@@ -152,7 +155,8 @@ static int call(const char *socket, const char *verb, const struct control_line 
 	}
 	if (rq->json && json_open(&l.json) < 0)
 		return 1;
-	rc = control_call("nbd-serverd", socket, rq->line, SERVER_TIMEOUT_S,
+	rc = control_call("nbd-serverd", socket, rq->line,
+			  strcmp(verb, "commit") ? SERVER_TIMEOUT_S : SERVER_COMMIT_TIMEOUT_S,
 			  list ? print_export : nbdctl_print_info, &l, err, sizeof(err));
 	if (rq->json)
 		json_close(&l.json, rc == CONTROL_OK);
@@ -182,6 +186,10 @@ static int build(int argc, char **argv, struct control_line *rq)
 		rq->json = true;
 		return 0;
 	}
+	if ((!strcmp(verb, "commit") || !strcmp(verb, "reset")) && argc == 2) {
+		add_word(rq, argv[1], true);
+		return 0;
+	}
 	if (!strcmp(verb, "remove") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--force")))) {
 		add_word(rq, argv[1], true);
 		if (argc == 3)
@@ -202,6 +210,7 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* nbdctl's own --socket names the client daemon's, unless given. */
@@ -210,7 +219,11 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	struct control_line rq = { .len = 0 };
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: nbdctl server %s\n", nbdctl_server_command.usage);
+			return 0;
+		}
 		if (c != 's')
 			return usage();
 		socket = optarg;
@@ -225,7 +238,7 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 
 const struct nbdctl_command nbdctl_server_command = {
 	.name = "server",
-	.usage = "[--socket PATH] list [--json] | add NAME KEY=VALUE... | remove NAME [--force] | reload",
+	.usage = "[--socket PATH] list [--json] | add NAME KEY=VALUE... | remove NAME [--force] | reload | commit NAME | reset NAME",
 	.summary = "nbd-serverd's exports at run time (its control socket, default "
 		   SERVER_CONTROL_DEFAULT ")",
 	.run = server_run,

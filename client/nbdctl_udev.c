@@ -15,7 +15,7 @@
 #include "control_client.h"
 #include "common/control_text.h"
 #include "nbdctl.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 #include "clientlib/uri.h"
 
 /* udev gives a RUN program little time; these answers are immediate. */

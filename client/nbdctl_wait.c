@@ -19,7 +19,7 @@
 #include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_progress.h"
-#include "sysfs_nbd.h"
+#include "attach/sysfs_nbd.h"
 
 #define WAIT_DEFAULT_S	120
 #define WAIT_POLL_MS	250

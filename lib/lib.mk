@@ -6,8 +6,9 @@
 #   backend/   <- embed/, server/
 #   engine/    <- embed/, server/
 #   embed/     (the embedded server: nothing in lib/ uses it)
-#   clientlib/ <- clientapi/, client/ (nbd-clientd, nbdctl)
+#   clientlib/ <- clientapi/, attach/, client/ (nbd-clientd, nbdctl)
 #   clientapi/ (the public client, <cnbd/client.h>: nothing in lib/ uses it)
+#   attach/    <- client/ (the public attach API, <cnbd/attach.h>)
 #
 # A part may include headers only from the parts it points to; see
 # docs/internals.md.
@@ -28,16 +29,21 @@
 LIB_SRCS :=
 include lib/common/common.mk lib/proto/proto.mk lib/backend/backend.mk \
 	lib/engine/engine.mk lib/embed/embed.mk lib/clientlib/clientlib.mk \
-	lib/clientapi/clientapi.mk
+	lib/clientapi/clientapi.mk lib/attach/attach.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCNBD  := $(B)/libcnbd-internal.a
-# libsystemd: common/service_notify.c (sd_notify for the daemons).
-LIB_LIBS := -linih -ldl -lgnutls -lsystemd
+# libsystemd: common/service_notify.c (sd_notify for the daemons);
+# ATTACH_LIBS: libkmod and libnl for attach/.
+LIB_LIBS := -linih -ldl -lgnutls -lsystemd $(ATTACH_LIBS)
 
 # Backends call these host functions; nothing in the program itself may,
 # so each is both forced out of the archive (-u) and exported.
 HOST_SYMBOLS := cnbd_error cnbd_debug cnbd_parse_size cnbd_parse_bool cnbd_add_extent \
-	cnbd_pack_fd cnbd_pack_bytes cnbd_unpack_fd cnbd_unpack_bytes cnbd_backend_lookup
+	cnbd_pack_fd cnbd_pack_bytes cnbd_unpack_fd cnbd_unpack_bytes cnbd_backend_lookup \
+	cnbd_extents_new cnbd_extents_count cnbd_extents_get cnbd_extents_free \
+	cnbd_next_get_size cnbd_next_can_write cnbd_next_pread cnbd_next_pwrite \
+	cnbd_next_flush cnbd_next_trim cnbd_next_zero cnbd_next_cache cnbd_next_extents \
+	cnbd_next_flags cnbd_below_open cnbd_below_close
 HOST_EXPORTS := $(foreach s,$(HOST_SYMBOLS),-Wl,-u,$(s) -Wl,--export-dynamic-symbol=$(s))
 
 $(LIBCNBD): $(LIB_OBJS)

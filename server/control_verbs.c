@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket's requests: list, add, remove, reload. Words are
+ * The control socket's requests: list, add, remove, reload, and the
+ * commands a backend takes on an export (commit, reset). Words are
  * separated by spaces; a name or value that holds a space, '%', '=' or a
  * control byte is percent-escaped (%20), the way nbd-clientd's control
  * socket does it, with the same code.
@@ -203,6 +204,52 @@ static void verb_reload(struct master *m, struct control_words *rq, struct contr
 	control_reply_line(r, "ok");
 }
 
+/* "commit NAME", "reset NAME": the export's backend (a stack: its first
+ * level that takes it) does the work, in the master. Only while no
+ * connection holds the export: what the command rewrites, a worker would
+ * be reading and writing. The master answers nothing else meanwhile, so
+ * no lease can be granted before it is done. */
+static void verb_export_command(struct master *m, struct control_words *rq,
+				struct control_reply *r)
+{
+	const char *verb = rq->words[0];
+	const struct export_entry *e;
+	const struct cnbd_export *exp;
+	char msg[1024] = "", word[3 * 1024], *name;
+	unsigned held;
+
+	if (rq->n != 2) {
+		control_reply_line(r, "error: usage: %s NAME", verb);
+		return;
+	}
+	name = rq->words[1];
+	if (control_unescape(name, name, strlen(name) + 1) < 0 ||
+	    !(e = export_list_get(&m->exports, name))) {
+		control_reply_line(r, "error: no export named '%s'", rq->words[1]);
+		return;
+	}
+	exp = &e->def.exp;
+	held = worker_list_leases(&m->workers, name);
+	if (held) {
+		control_reply_line(r, "error: export '%s' has %u connection%s; %s needs none (disconnect the clients, or remove the export with --force first)",
+				   name, held, held == 1 ? "" : "s", verb);
+		return;
+	}
+	if (!exp->backend || !exp->backend->export_command) {
+		control_reply_line(r, "error: export '%s': backend %s has no commands",
+				   name, exp->backend ? exp->backend->name : "?");
+		return;
+	}
+	if (exp->backend->export_command(exp->handle, verb, msg, sizeof(msg)) < 0) {
+		log_error("control: %s of export '%s' failed: %s", verb, name, msg);
+		control_reply_line(r, "error: export '%s': %s", name, msg[0] ? msg : "failed");
+		return;
+	}
+	log_info("control: %s of export '%s': %s", verb, name, msg);
+	control_reply_line(r, "result=%s", esc(msg, word, sizeof(word)));
+	control_reply_line(r, "ok");
+}
+
 void master_control_request(void *master, char *line, struct control_reply *r)
 {
 	static const struct {
@@ -213,6 +260,8 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		{ "add", verb_add },
 		{ "remove", verb_remove },
 		{ "reload", verb_reload },
+		{ "commit", verb_export_command },
+		{ "reset", verb_export_command },
 	};
 	struct control_words rq;
 
@@ -221,7 +270,7 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		return;
 	}
 	if (!rq.n) {
-		control_reply_line(r, "error: empty request (known: list, add, remove, reload)");
+		control_reply_line(r, "error: empty request (known: list, add, remove, reload, commit, reset)");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
@@ -230,6 +279,6 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 			return;
 		}
 	}
-	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload)",
+	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload, commit, reset)",
 			   rq.words[0]);
 }

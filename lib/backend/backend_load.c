@@ -21,8 +21,39 @@ struct loaded_backend {
 static struct loaded_backend *loaded;
 static size_t nloaded, nalloc;
 
-struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
-				   char *err, size_t errlen)
+static const char *name_of(const struct cnbd_backend *ops)
+{
+	return ops->name ? ops->name : "?";
+}
+
+/* What a layer or a backend must have: a layer calls the level below
+ * for whatever it leaves out, a backend has nothing below it. */
+static int check_kind(const struct cnbd_backend *ops, size_t size, bool layer,
+		      char *err, size_t errlen)
+{
+	bool has_layer_conn = size >= offsetof(struct cnbd_backend, open_layer_conn) +
+				       sizeof(ops->open_layer_conn) && ops->open_layer_conn;
+
+	if (layer && !has_layer_conn) {
+		snprintf(err, errlen, "layer '%s' has no open_layer_conn, which a layer needs to reach its base (backend ABI 1.3)",
+			 name_of(ops));
+		return -1;
+	}
+	if (!layer && has_layer_conn) {
+		snprintf(err, errlen, "backend '%s' sets open_layer_conn but registers as a backend: a layer registers with CNBD_LAYER_REGISTER",
+			 name_of(ops));
+		return -1;
+	}
+	if (!ops->name || (!layer && (!ops->get_size || !ops->pread))) {
+		snprintf(err, errlen, "backend '%s' lacks a required callback (name, get_size and pread are required)",
+			 name_of(ops));
+		return -1;
+	}
+	return 0;
+}
+
+static struct cnbd_backend *adopt(const struct cnbd_backend *ops, bool layer,
+				  char *err, size_t errlen)
 {
 	struct cnbd_backend *copy;
 	uint32_t major = ops->abi_version >> 16;
@@ -31,20 +62,17 @@ struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 	if (major != CNBD_BACKEND_ABI_MAJOR) {
 		snprintf(err, errlen,
 			 "backend '%s' was built for ABI %u.%u; this server speaks ABI %u.x: rebuild it against this cnbd/backend.h",
-			 ops->name ? ops->name : "?", major, ops->abi_version & 0xffff,
+			 name_of(ops), major, ops->abi_version & 0xffff,
 			 CNBD_BACKEND_ABI_MAJOR);
 		return NULL;
 	}
 	if (size < offsetof(struct cnbd_backend, pread) + sizeof(ops->pread)) {
 		snprintf(err, errlen, "backend '%s' declares a struct of %zu bytes, too small to be valid",
-			 ops->name ? ops->name : "?", size);
+			 name_of(ops), size);
 		return NULL;
 	}
-	if (!ops->name || !ops->get_size || !ops->pread) {
-		snprintf(err, errlen, "backend '%s' lacks a required callback (name, get_size and pread are required)",
-			 ops->name ? ops->name : "?");
+	if (check_kind(ops, size, layer, err, errlen) < 0)
 		return NULL;
-	}
 	copy = calloc(1, sizeof(*copy));
 	if (!copy) {
 		snprintf(err, errlen, "out of memory");
@@ -53,6 +81,39 @@ struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 	/* Append-only ABI: take what the backend knows, zero the rest. */
 	memcpy(copy, ops, size < sizeof(*copy) ? size : sizeof(*copy));
 	return copy;
+}
+
+struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
+				   char *err, size_t errlen)
+{
+	return adopt(ops, false, err, errlen);
+}
+
+struct cnbd_backend *backend_adopt_object(void *dl, const char *path,
+					  char *err, size_t errlen)
+{
+	const struct cnbd_backend *(*entry)(void);
+	const char *symbol = CNBD_BACKEND_ENTRY_SYMBOL;
+	const struct cnbd_backend *ops;
+	bool layer = false;
+
+	*(void **)&entry = dlsym(dl, symbol);
+	if (!entry) {
+		symbol = CNBD_LAYER_ENTRY_SYMBOL;
+		*(void **)&entry = dlsym(dl, symbol);
+		layer = true;
+	}
+	if (!entry) {
+		snprintf(err, errlen, "%s is not a cnbd backend: no symbol %s or %s (use CNBD_BACKEND_REGISTER or CNBD_LAYER_REGISTER)",
+			 path, CNBD_BACKEND_ENTRY_SYMBOL, CNBD_LAYER_ENTRY_SYMBOL);
+		return NULL;
+	}
+	ops = entry();
+	if (!ops) {
+		snprintf(err, errlen, "%s: %s returned NULL", path, symbol);
+		return NULL;
+	}
+	return adopt(ops, layer, err, errlen);
 }
 
 static bool valid_backend_name(const char *name)
@@ -124,8 +185,6 @@ const struct cnbd_backend *backend_loaded_at(size_t i, const char **name, int *f
 static const struct cnbd_backend *load_fd(const char *path, const char *name, int fd,
 					  char *err, size_t errlen)
 {
-	const struct cnbd_backend *(*entry)(void);
-	const struct cnbd_backend *ops;
 	struct cnbd_backend *copy = NULL;
 	char proc[64];
 	void *dl;
@@ -138,18 +197,7 @@ static const struct cnbd_backend *load_fd(const char *path, const char *name, in
 		close(fd);
 		return NULL;
 	}
-	*(void **)&entry = dlsym(dl, CNBD_BACKEND_ENTRY_SYMBOL);
-	if (!entry) {
-		snprintf(err, errlen, "%s is not a cnbd backend: no symbol %s (use CNBD_BACKEND_REGISTER)",
-			 path, CNBD_BACKEND_ENTRY_SYMBOL);
-		goto fail;
-	}
-	ops = entry();
-	if (!ops) {
-		snprintf(err, errlen, "%s: %s returned NULL", path, CNBD_BACKEND_ENTRY_SYMBOL);
-		goto fail;
-	}
-	copy = backend_adopt(ops, err, errlen);
+	copy = backend_adopt_object(dl, path, err, errlen);
 	if (!copy)
 		goto fail;
 	if (remember(path, name, fd, copy) < 0) {

@@ -12,6 +12,17 @@
  * backend did not know are zero). NULL with a message in err otherwise. */
 struct cnbd_backend *backend_adopt(const struct cnbd_backend *ops,
 				   char *err, size_t errlen);
+/* The same for the entry of a dlopened object: its backend entry, or
+ * its layer entry (then a layer: open_layer_conn set, get_size and pread
+ * optional). path is for messages. */
+struct cnbd_backend *backend_adopt_object(void *dl, const char *path,
+					  char *err, size_t errlen);
+
+/* A layer (loaded from a layer entry) sits on another backend. */
+static inline bool backend_is_layer(const struct cnbd_backend *ops)
+{
+	return ops->open_layer_conn != NULL;
+}
 
 /* Loads <dir>/<name>.so. With require_root_owned (the server sets it when
  * running as root) the path is walked from "/" by trusted_open(): every

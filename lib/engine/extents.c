@@ -96,3 +96,32 @@ int cnbd_add_extent(struct cnbd_extents *e, uint64_t offset, uint64_t length,
 	e->next = end;
 	return 0;
 }
+
+/* The host functions for a layer's own lists (cnbd/backend.h, ABI 1.3). */
+struct cnbd_extents *cnbd_extents_new(uint64_t offset, uint64_t length)
+{
+	return extents_new(offset, length, false);
+}
+
+size_t cnbd_extents_count(const struct cnbd_extents *e)
+{
+	return e->count;
+}
+
+int cnbd_extents_get(const struct cnbd_extents *e, size_t i, uint64_t *offset,
+		     uint64_t *length, uint32_t *type)
+{
+	if (i >= e->count) {
+		errno = EINVAL;
+		return -1;
+	}
+	*offset = e->list[i].offset;
+	*length = e->list[i].length;
+	*type = e->list[i].type;
+	return 0;
+}
+
+void cnbd_extents_free(struct cnbd_extents *e)
+{
+	extents_free(e);
+}

@@ -261,28 +261,33 @@ static enum run_result run(struct session *s, struct request *r, bool nowait,
 	return RUN_FAILED;
 }
 
-/* Sends what run() came to: its reply, or its error with a message. */
+/* A failed request's reply: its errno as an NBD error, with a message. */
+static int answer_error(struct session *s, const struct request *r, struct reply *rp)
+{
+	char msg[256];
+
+	if (!errno)
+		errno = EIO;
+	/* A fast-zero refusal is the protocol working, not a failure. */
+	if (!(r->hdr.type == NBD_CMD_WRITE_ZEROES && errno == ENOTSUP))
+		log_info("%s of %u bytes at %llu failed: %s", nbd_cmd_name(r->hdr.type),
+			 r->hdr.count, (unsigned long long)r->hdr.offset, strerror(errno));
+	snprintf(msg, sizeof(msg), "%s: %s", nbd_cmd_name(r->hdr.type), strerror(errno));
+	rp->kind = REPLY_ERROR;
+	rp->error = nbd_error_from_errno(errno);
+	rp->message = msg;
+	return reply_send(s, r, rp);
+}
+
+/* Sends what run() came to, then frees what the reply pointed into. */
 static int answer(struct session *s, const struct request *r, enum run_result rc,
 		  struct reply *rp)
 {
-	char msg[256];
-	int sent;
+	int sent = rc == RUN_FAILED ? answer_error(s, r, rp) : reply_send(s, r, rp);
 
-	if (rc == RUN_FAILED) {
-		if (!errno)
-			errno = EIO;
-		/* A fast-zero refusal is the protocol working, not a failure. */
-		if (!(r->hdr.type == NBD_CMD_WRITE_ZEROES && errno == ENOTSUP))
-			log_info("%s of %u bytes at %llu failed: %s", nbd_cmd_name(r->hdr.type),
-				 r->hdr.count, (unsigned long long)r->hdr.offset, strerror(errno));
-		snprintf(msg, sizeof(msg), "%s: %s", nbd_cmd_name(r->hdr.type), strerror(errno));
-		rp->kind = REPLY_ERROR;
-		rp->error = nbd_error_from_errno(errno);
-		rp->message = msg;
-	}
-	sent = reply_send(s, r, rp);
 	free(rp->data);
-	extents_free(rp->extents);
+	if (rp->extents)
+		extents_free(rp->extents);
 	return sent;
 }
 

@@ -71,12 +71,14 @@ def userspace(rows, cells, wkeys):
            "Each cell: best rate / the server's CPU per request (lowest of the"
            " trials; all processes and threads of the server).",
            "Rows marked (ref) do no storage work (null backends): they show"
-           " protocol cost and are left out of the ratios.",
+           " protocol cost and are left out of the ratios; rows marked (layer)"
+           " serve a layer over the file (cow), compared in their own table.",
            "",
            "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
            "|---|" + "---|" * len(wkeys)]
     for srv in rows:
-        name = srv["name"] + {"ref": " (ref)", "floor": " (floor)"}.get(srv["family"], "")
+        name = srv["name"] + {"ref": " (ref)", "floor": " (floor)",
+                              "layer": " (layer)"}.get(srv["family"], "")
         line = []
         for k in wkeys:
             c = cells.get((srv["name"], k))
@@ -115,6 +117,34 @@ def floor_table(rows, cells, wkeys):
                   " request split into user space and kernel (cgroup cpu.stat"
                   " user_usec / system_usec); the kernel part is the system calls"
                   " and the loopback TCP under them.", ""]
+
+
+def layer_table(rows, cells, wkeys):
+    """What a layer costs: cnbd's cow over file against cnbd's file alone
+    and against nbdkit's cow filter over its file plugin, same run. The
+    overlays start empty, so the write rows include the first write's
+    copy-up of each 64 KiB block."""
+    names = {s["name"] for s in rows}
+    if "cnbd cow+file" not in names:
+        return []
+    out = ["## Layers: cow over file", "",
+           "cnbd cow+file = a persistent overlay (`overlay = FILE`), empty at"
+           " the start; nbdkit cow+file = `nbdkit --filter=cow file`; both"
+           " 64 KiB blocks. Rates, and the ratio of cnbd's cow to each.", "",
+           "| workload | cnbd file | cnbd cow+file | nbdkit cow+file | cow / file |"
+           " cnbd cow / nbdkit cow |", "|---|---|---|---|---|---|"]
+
+    def cell(name, k):
+        c = cells.get((name, k))
+        return c if c and c.get("rate") is not None else None
+
+    for k in wkeys:
+        f, c, n = cell("cnbd file", k), cell("cnbd cow+file", k), cell("nbdkit cow+file", k)
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            LABEL[k], *(rate(x["rate"], UNIT[k]) if x else "n/a" for x in (f, c, n)),
+            "%.2fx" % (c["rate"] / f["rate"]) if c and f else "n/a",
+            "%.2fx" % (c["rate"] / n["rate"]) if c and n else "n/a"))
+    return out + [""]
 
 
 def noise(cells):
@@ -313,6 +343,7 @@ def build(res):
     lines = header(meta)
     if rows:
         lines += userspace(rows, cells, wkeys) + floor_table(rows, cells, wkeys) + noise(cells)
+        lines += layer_table(rows, cells, wkeys)
     if res["iperf"]:
         runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
         lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"

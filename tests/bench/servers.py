@@ -129,6 +129,24 @@ def cnbd(build, storage, groups, workdir, size, path=None, extra=()):
     return s.start(argv, size, ["bench"] + [n for n, _ in extra])
 
 
+def cnbd_cow(build, groups, workdir, size, path):
+    """nbd-serverd's cow layer over the file backend, a persistent overlay
+    (shared by every connection, as nbdkit's cow filter's is), fresh for
+    each run."""
+    s = Server("cnbd cow+file", "layer", "cow", groups, workdir)
+    overlay = os.path.join(workdir, "bench.cow")
+    if os.path.exists(overlay):
+        os.unlink(overlay)
+    conf = os.path.join(workdir, "cnbd-cow.conf")
+    lines = ["[server]", "listen = 127.0.0.1:%d" % s.port,
+             "backend-dir = %s" % os.path.join(build, "backends"),
+             "user = nobody", "", "[bench]", "backend = cow", "base = file",
+             "path = %s" % path, "overlay = %s" % overlay]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return s.start([os.path.join(build, "nbd-serverd"), "-f", "-c", conf], size)
+
+
 def floor(build, groups, workdir, size):
     """tests/bench/floor_server.c: no checks, no storage, batched system
     calls. Not a peer: the cost every row is read against."""
@@ -138,10 +156,11 @@ def floor(build, groups, workdir, size):
     return s.start(argv, size)
 
 
-def nbdkit(storage, groups, workdir, size, path=None, name=None):
-    s = Server(name or "nbdkit " + storage, "ref" if storage == "null" else "peer",
-               storage, groups, workdir)
+def nbdkit(storage, groups, workdir, size, path=None, name=None, filters=()):
+    family = "ref" if storage == "null" else "layer" if filters else "peer"
+    s = Server(name or "nbdkit " + storage, family, storage, groups, workdir)
     argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(s.port)]
+    argv += ["--filter=" + f for f in filters]
     argv += ["file", path] if storage == "file" else [storage, str(size)]
     return s.start(argv, size)
 

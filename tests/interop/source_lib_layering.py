@@ -20,10 +20,11 @@ ALLOWED = {
     "lib/embed": {"common", "proto", "backend", "engine", "embed"},
     "lib/clientlib": {"common", "proto", "clientlib"},
     "lib/clientapi": {"common", "proto", "clientlib", "clientapi"},
+    "lib/attach": {"common", "proto", "clientlib", "attach"},
     "server": {"common", "proto", "backend", "engine"},
-    "client": {"common", "proto", "clientlib"},
+    "client": {"common", "proto", "clientlib", "attach"},
 }
-PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib", "clientapi"}
+PARTS = {"common", "proto", "backend", "engine", "embed", "clientlib", "clientapi", "attach"}
 INCLUDE = re.compile(r'^#include "([a-z_]+)/', re.M)
 
 

@@ -42,8 +42,8 @@
 #include <cmocka.h>
 #include <gnutls/x509.h>
 
-#include "ktls.h"
-#include "tls_relay.h"
+#include "attach/ktls.h"
+#include "attach/tls_relay.h"
 
 struct pair {
 	gnutls_session_t client, server;
