@@ -30,7 +30,7 @@ echo '#include <cnbd/backend.h>' | cc -fsyntax-only -Werror $cflags -x c - ||
 backenddir=$(pkg-config --variable=backenddir cnbd-backend)
 [ "$backenddir" = "$root/usr/lib/$multiarch/cnbd/backends" ] || fail "backenddir is $backenddir"
 [ -f "$backenddir/file.so" ] || fail "cnbd-server has no file.so in ${backenddir#"$root"}"
-"$root/usr/sbin/nbd-serverd" --help | grep -qF "(default ${backenddir#"$root"})" ||
+"$root/usr/sbin/nbd-serverd" --help | grep -F "(default ${backenddir#"$root"})" >/dev/null ||
 	fail "the packaged nbd-serverd does not load from ${backenddir#"$root"} by default"
 
 # The shipped example, built with nothing but the package's files: with
@@ -41,13 +41,16 @@ ex=$root/usr/share/doc/libcnbd-dev/examples/ramdisk.c
 # shellcheck disable=SC2046
 cc -o "$tmp/ramdisk-shared" "$ex" $(pkg-config --cflags --libs cnbd) ||
 	fail "the example does not build with cnbd's flags: $(pkg-config --cflags --libs cnbd)"
-LD_LIBRARY_PATH=$lib ldd "$tmp/ramdisk-shared" | grep -q "libcnbd.so.0 => $lib/libcnbd.so.0" ||
-	fail "the example does not use libcnbd0's library: $(LD_LIBRARY_PATH=$lib ldd "$tmp/ramdisk-shared")"
+# (ldd's output held whole: grep -q ending the pipe early fails it.)
+libs=$(LD_LIBRARY_PATH=$lib ldd "$tmp/ramdisk-shared")
+grep -q "libcnbd.so.0 => $lib/libcnbd.so.0" <<<"$libs" ||
+	fail "the example does not use libcnbd0's library: $libs"
 # shellcheck disable=SC2046
 cc -o "$tmp/ramdisk-static" "$ex" $(pkg-config --cflags cnbd) "$lib/libcnbd.a" \
 	$(pkg-config --libs $(pkg-config --print-requires-private cnbd)) -ldl -pthread ||
 	fail "the example does not build with libcnbd.a"
-! ldd "$tmp/ramdisk-static" | grep -q libcnbd || fail "the static build needs libcnbd.so"
+libs=$(ldd "$tmp/ramdisk-static")
+! grep -q libcnbd <<<"$libs" || fail "the static build needs libcnbd.so: $libs"
 
 for build in shared static; do
 	port=$(free_port)

@@ -55,7 +55,7 @@ IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
 [ "$uid" -lt 1000 ] && [ "$home" = /nonexistent ] && [ "$shell" = /usr/sbin/nologin ] ||
 	fail "nbd is not a system user without a home or a shell: $pw"
 [ "$(in_chroot "$root" getent group nbd | cut -d: -f3)" = "$gid" ] || fail "no group nbd as nbd's group"
-in_chroot "$root" dpkg-query -W -f='${Conffiles}\n' cnbd-server | grep -q '^ /etc/cnbd/nbd-serverd.conf ' ||
+in_chroot "$root" dpkg-query -W -f='${Conffiles}\n' cnbd-server | grep '^ /etc/cnbd/nbd-serverd.conf ' >/dev/null ||
 	fail "/etc/cnbd/nbd-serverd.conf is not a conffile of cnbd-server"
 for f in /usr/sbin/nbd-serverd /usr/sbin/nbd-clientd /usr/bin/nbdctl \
 	 /lib/systemd/system/nbd-serverd.service /lib/systemd/system/nbd-clientd.service \
