@@ -2,7 +2,8 @@
 /*
  * nbdctl server [--socket PATH] list [--json] | add NAME KEY=VALUE... |
  *                               remove NAME [--force] | reload |
- *                               commit NAME | reset NAME
+ *                               commit NAME | reset NAME |
+ *                               stats [NAME] [--json] | stats --prometheus
  * nbd-serverd's control socket from the command line (the protocol is in
  * docs/server.md). Part of nbdctl, written on the server's side. list
  * has the three forms of nbdctl list: a table on a terminal, fixed
@@ -19,6 +20,7 @@
 #include "common/control_text.h"
 #include "nbdctl.h"
 #include "nbdctl_json.h"
+#include "nbdctl_server_stats.h"
 #include "nbdctl_table.h"
 
 #define SERVER_CONTROL_DEFAULT	"/run/cnbd/serverd.sock"
@@ -230,6 +232,8 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 	}
 	if (optind >= argc)
 		return usage();
+	if (!strcmp(argv[optind], "stats"))
+		return nbdctl_server_stats(socket, argc - optind, argv + optind);
 	rc = build(argc - optind, argv + optind, &rq);
 	if (rc)
 		return rc < 0 ? 1 : rc;
@@ -238,7 +242,8 @@ static int server_run(int argc, char **argv, const struct nbdctl_options *opts)
 
 const struct nbdctl_command nbdctl_server_command = {
 	.name = "server",
-	.usage = "[--socket PATH] list [--json] | add NAME KEY=VALUE... | remove NAME [--force] | reload | commit NAME | reset NAME",
+	.usage = "[--socket PATH] list [--json] | add NAME KEY=VALUE... | remove NAME [--force] | reload"
+		 " | commit NAME | reset NAME | stats [NAME] [--json] | stats --prometheus",
 	.summary = "nbd-serverd's exports at run time (its control socket, default "
 		   SERVER_CONTROL_DEFAULT ")",
 	.run = server_run,

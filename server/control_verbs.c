@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket's requests: list, add, remove, reload, and the
+ * The control socket's requests: list, add, remove, reload, stats, and the
  * commands a backend takes on an export (commit, reset). Words are
  * separated by spaces; a name or value that holds a space, '%', '=' or a
  * control byte is percent-escaped (%20), the way nbd-clientd's control
@@ -204,6 +204,11 @@ static void verb_reload(struct master *m, struct control_words *rq, struct contr
 	control_reply_line(r, "ok");
 }
 
+static void verb_stats(struct master *m, struct control_words *rq, struct control_reply *r)
+{
+	master_control_stats(m, rq->words, rq->n, r);
+}
+
 /* "commit NAME", "reset NAME": the export's backend (a stack: its first
  * level that takes it) does the work, in the master. Only while no
  * connection holds the export: what the command rewrites, a worker would
@@ -260,6 +265,7 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		{ "add", verb_add },
 		{ "remove", verb_remove },
 		{ "reload", verb_reload },
+		{ "stats", verb_stats },
 		{ "commit", verb_export_command },
 		{ "reset", verb_export_command },
 	};
@@ -270,7 +276,7 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 		return;
 	}
 	if (!rq.n) {
-		control_reply_line(r, "error: empty request (known: list, add, remove, reload, commit, reset)");
+		control_reply_line(r, "error: empty request (known: list, add, remove, reload, stats, commit, reset)");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
@@ -279,6 +285,6 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 			return;
 		}
 	}
-	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload, commit, reset)",
+	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload, stats, commit, reset)",
 			   rq.words[0]);
 }

@@ -267,6 +267,10 @@ static void cleanup(struct master *m)
 	config_free(&m->cfg);
 	cnbd_tls_free(m->tls);
 	worker_list_free(&m->workers);
+	stats_table_free(&m->stats);
+	if (m->stats_dir >= 0)
+		close(m->stats_dir);
+	free(m->stats_dir_for);
 	listen_free(m->ls, m->nls);
 	if (m->self_exe >= 0)
 		close(m->self_exe);
@@ -277,7 +281,7 @@ int main(int argc, char **argv)
 	struct serverd_options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
-			    .waiting_fd = -1, .self_exe = -1 };
+			    .waiting_fd = -1, .self_exe = -1, .stats_dir = -1 };
 	char *path = NULL;
 	int rc = 1;
 

@@ -154,9 +154,12 @@ static int poll_timeout(const struct master *m, int status)
 	int64_t paused_until = m->paused_until;
 	int t = control_timeout(&m->control, now);
 	int lease = master_lease_timeout(m, now);
+	int stats = master_stats_file_timeout(m, now);
 
 	if (lease >= 0 && (t < 0 || lease < t))
 		t = lease;
+	if (stats >= 0 && (t < 0 || stats < t))
+		t = stats;
 	if (status >= 0 && (t < 0 || status < t))
 		t = status;
 	/* At max-workers only a worker's end (SIGCHLD) makes room. */
@@ -189,6 +192,7 @@ static bool service(struct master *m, struct poll_set *ps)
 	/* Also with no events: deadlines. */
 	control_service(&m->control, ps->control, master_now_ms(),
 			master_control_request, m);
+	master_stats_file_tick(m);
 	if (go_on && m->waiting_fd >= 0 && master_now_ms() >= m->paused_until)
 		master_start_waiting(m);
 	for (size_t i = 0; go_on && i < ps->n; i++)
@@ -232,6 +236,7 @@ out:
 	if (m->waiting_fd >= 0)
 		close(m->waiting_fd);
 	m->waiting_fd = -1;
+	acl_peer_free(&m->waiting_peer);
 	master_end_workers(m);
 	return rc;
 }

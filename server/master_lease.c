@@ -65,6 +65,11 @@ static enum verdict decide(struct master *m, const struct worker *w,
 			 rq->name);
 		return REFUSE;
 	}
+	/* The engine refuses first; this is for a worker that asks anyway. */
+	if (!master_admits(w, exp)) {
+		snprintf(why, len, "export '%s' is not open to this client", rq->name);
+		return REFUSE;
+	}
 	if (exp->tls_required && !w->tls_first) {
 		snprintf(why, len, "export '%s' is served over TLS only", rq->name);
 		return REFUSE;
@@ -150,6 +155,7 @@ static void answer(struct master *m, struct worker *w, const char *name,
 		granted = false;
 	}
 	if (granted) {
+		master_stats_leased(m, w);
 		/* The name, and so the reason, comes from the worker. */
 		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid,
 			  log_escape(name, esc, sizeof(esc)), worker_list_leases(&m->workers, name));

@@ -82,6 +82,7 @@ struct mon_export {
 	uint8_t found;
 	uint8_t readonly;
 	uint8_t tls_required;
+	uint8_t refused;		/* not for this client: name only */
 	uint16_t flags;			/* cnbd_export_flags(), without DF */
 	uint32_t min_block, pref_block, max_block;
 	uint64_t size;

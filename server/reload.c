@@ -90,7 +90,8 @@ static int open_changes(struct master *m, struct plan *p, char *err, size_t errl
 						p->cfg.backend_dir);
 
 		p->change[i] = !old ? ADDED : keep && same_settings(&old->def.exp, &ec->exp) &&
-			       !old->runtime ? UNCHANGED : CHANGED;
+			       acl_equal(&old->def.acl, &ec->acl) && !old->runtime ?
+			       UNCHANGED : CHANGED;
 		if (keep) {
 			ec->exp.backend = old->def.exp.backend;
 			ec->exp.handle = old->def.exp.handle;
@@ -240,6 +241,13 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 	SWAP(o->handshake_timeout, n->handshake_timeout);
 	SWAP(o->max_workers, n->max_workers);
 	SWAP(o->exports_dir, n->exports_dir);
+	/* New connections are judged by the new lists; connected ones were
+	 * admitted when they came. */
+	SWAP(o->acl, n->acl);
+	/* New workers count or not; the file is written where it says. */
+	SWAP(o->statistics, n->statistics);
+	SWAP(o->statistics_file, n->statistics_file);
+	SWAP(o->statistics_interval, n->statistics_interval);
 	/* TLS applies at once too: new workers get the new credentials. */
 	SWAP(o->tls, n->tls);
 	SWAP(m->tls, p->tls);

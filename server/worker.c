@@ -26,6 +26,7 @@
 #include "worker_backends.h"
 #include "worker_exports.h"
 #include "worker_spawn.h"
+#include "worker_stats.h"
 #include "worker_tls.h"
 
 #define MAX_BACKENDS	64
@@ -40,6 +41,7 @@ struct worker_args {
 	bool syslog;
 	bool journal;		/* the master's stderr is the journal */
 	bool no_sandbox;
+	bool stats;
 	char *backends[MAX_BACKENDS];
 	size_t nbackends;
 };
@@ -57,6 +59,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "syslog", no_argument, NULL, 's' },
 		{ "journal", no_argument, NULL, 'j' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
+		{ "stats", no_argument, NULL, 'C' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ 0 }
 	};
@@ -75,6 +78,7 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 's': a->syslog = true; break;
 		case 'j': a->journal = true; break;
 		case 'S': a->no_sandbox = true; break;
+		case 'C': a->stats = true; break;
 		case 'b':
 			if (a->nbackends == MAX_BACKENDS)
 				return -1;
@@ -121,6 +125,7 @@ static int serve(const struct worker_args *a)
 	};
 
 	worker_exports_hooks(&hooks, WORKER_FD_MONITOR);
+	worker_stats_hooks(&hooks);
 	if (a->tls_mode != CNBD_TLS_OFF && !a->tls_first)
 		hooks.hand_off_tls = hand_off_tls;
 	if (a->tls_first) {
@@ -168,6 +173,10 @@ int worker_main(int argc, char **argv)
 		return 2;
 	if (lifeline_watch(&life) < 0)
 		return 2;
+	/* Uncounted rather than not served: the page is the master's
+	 * business, the connection the client's. */
+	if (a.stats && worker_stats_attach(WORKER_FD_STATS) < 0)
+		log_warn("cannot map the statistics page: %m: this connection is not counted");
 	if (a.tls_first && worker_tls_init() < 0)
 		return 2;
 	if (!a.no_sandbox && enter_sandbox() < 0) {

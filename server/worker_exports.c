@@ -57,6 +57,7 @@ static const struct cnbd_export *hold(struct held_export *h, const struct mon_ex
 		.max_block = m->max_block,
 		.generation = m->generation,
 		.tls_required = m->tls_required,
+		.refused = m->refused,
 		.size = m->size,
 		.flags = m->flags,
 	};

@@ -166,6 +166,21 @@ static void block_sizes(const struct cnbd_export *exp, uint32_t out[3])
 	out[2] = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
 }
 
+/* The largest READ or WRITE served. A client that asked for block sizes
+ * learnt the advertised maximum and promised to keep to it (it is held
+ * to it, as the protocol allows); one that never asked may send more,
+ * and is served up to SERVE_UNNEGOTIATED_MAX_PAYLOAD, as nbdkit serves
+ * it. The in-flight bound (serve_transmission.c) weighs each request by
+ * its length, so larger requests only mean fewer at once. */
+static uint32_t max_payload(const struct session *s, const struct cnbd_export *exp)
+{
+	uint32_t advertised = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
+
+	if (s->block_size_asked || advertised >= SERVE_UNNEGOTIATED_MAX_PAYLOAD)
+		return advertised;
+	return SERVE_UNNEGOTIATED_MAX_PAYLOAD;
+}
+
 /* Opens the backend connection for exp and learns its size. An export
  * that is a description only (INFO in an nbd-serverd worker) says what
  * it holds and opens nothing. */
@@ -199,7 +214,7 @@ static int open_export(struct session *s, const struct cnbd_export *exp)
 	s->size = size;
 	s->tflags = transmission_flags(s);
 	s->emulate_fua = !(be->flags & CNBD_BACKEND_NATIVE_FUA);
-	s->max_payload = exp->max_block ? exp->max_block : NBD_DEFAULT_MAX_PAYLOAD;
+	s->max_payload = max_payload(s, exp);
 	return 0;
 }
 
@@ -312,8 +327,16 @@ static enum handshake_result handle_info_go(struct session *s, uint32_t option,
 					 option == NBD_OPT_GO ? "GO" : "INFO"));
 		goto out;
 	}
-	for (uint16_t i = 0; i < nreq && i < 64; i++)
-		take_u16(d, &requests[i]);
+	s->block_size_asked = false;
+	for (uint16_t i = 0; i < nreq; i++) {
+		uint16_t req = 0;
+
+		take_u16(d, &req);
+		if (i < 64)
+			requests[i] = req;
+		if (option == NBD_OPT_GO && req == NBD_INFO_BLOCK_SIZE)
+			s->block_size_asked = true;
+	}
 	if (nreq > 64)
 		nreq = 64;
 
@@ -322,6 +345,11 @@ static enum handshake_result handle_info_go(struct session *s, uint32_t option,
 		rc = answered(send_error(s, option, NBD_REP_ERR_UNKNOWN,
 					 name[0] ? "no export named '%s'" : "no default export%s",
 					 name));
+		goto out;
+	}
+	if (exp->refused) {
+		rc = send_error(s, option, NBD_REP_ERR_POLICY,
+				"export '%s' is not open to this client", exp->name);
 		goto out;
 	}
 	if (exp->tls_required && !s->io.tls) {
@@ -377,9 +405,15 @@ static enum handshake_result handle_export_name(struct session *s, struct opt_da
 		log_info("EXPORT_NAME with an invalid name: closing");
 		return HANDSHAKE_FAILED;
 	}
+	s->block_size_asked = false;
 	exp = s->hooks->find_export(s->hooks->ctx, name);
 	if (!exp) {
 		log_info("EXPORT_NAME '%s': no such export: closing",
+			 log_escape(name, esc, sizeof(esc)));
+		goto fail;
+	}
+	if (exp->refused) {
+		log_info("EXPORT_NAME '%s': not open to this client: closing",
 			 log_escape(name, esc, sizeof(esc)));
 		goto fail;
 	}
@@ -421,8 +455,8 @@ static int handle_list(struct session *s, uint32_t len)
 		return send_error(s, NBD_OPT_LIST, NBD_REP_ERR_INVALID,
 				  "LIST takes no data");
 	for (size_t i = 0; (exp = s->hooks->export_at(s->hooks->ctx, i)); i++) {
-		if (exp->tls_required && !s->io.tls)
-			continue;	/* not even its name in the clear */
+		if (exp->refused || (exp->tls_required && !s->io.tls))
+			continue;	/* not for this client; not even its name in the clear */
 		size_t nlen = strnlen(exp->name, NBD_MAX_STRING);
 		size_t dlen = exp->description ? strnlen(exp->description, NBD_MAX_STRING) : 0;
 
@@ -487,6 +521,11 @@ static int handle_meta_context(struct session *s, uint32_t option, struct opt_da
 	 * the same reply, byte for byte, as for a name nobody exports. */
 	if (!exp || (exp->tls_required && !s->io.tls)) {
 		rc = send_error(s, option, NBD_REP_ERR_UNKNOWN, "no export named '%s'", name);
+		goto out;
+	}
+	if (exp->refused) {
+		rc = send_error(s, option, NBD_REP_ERR_POLICY,
+				"export '%s' is not open to this client", exp->name);
 		goto out;
 	}
 	if (!is_set && nqueries == 0)

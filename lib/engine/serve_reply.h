@@ -19,7 +19,8 @@ struct reply {
 	} kind;
 	uint32_t error;			/* an NBD error */
 	const char *message;
-	/* The sender's, freed by it after reply_send. */
+	/* malloc'd: REPLY_DATA's is taken by reply_send (set to NULL);
+	 * otherwise the sender's, freed by it after reply_send. */
 	void *data;
 	int fd;
 	uint64_t fd_offset;
@@ -29,11 +30,18 @@ struct reply {
 /*
  * Sends the reply to r: simple, or structured chunks when negotiated, in
  * one writev under the session's send lock, so that replies of requests
- * running at once never interleave. 0, or -1 when it could not be sent:
+ * running at once never interleave. In inline mode (s->batch) a reply
+ * while more requests are buffered (s->more_follows) waits in the batch
+ * for the burst's one writev. 0, or -1 when it could not be sent:
  * the stream is then out of step, the session marked failed, and every
  * later reply refused.
  */
-int reply_send(struct session *s, const struct request *r, const struct reply *rp);
+int reply_send(struct session *s, const struct request *r, struct reply *rp);
+
+/* Sends what s->batch still holds (at the end of transmission). */
+int reply_flush(struct session *s);
+/* CLOCK_MONOTONIC in ns: when a request was read, when its reply went. */
+uint64_t serve_now_ns(void);
 
 static inline int reply_error(struct session *s, const struct request *r,
 			      uint32_t nbd_error, const char *message)

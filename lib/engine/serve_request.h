@@ -12,6 +12,8 @@
 struct request {
 	struct proto_request hdr;	/* as the client sent it */
 	void *payload;		/* WRITE data, read before queueing */
+	uint64_t start_ns;	/* its header read (CLOCK_MONOTONIC); 0: not
+				 * timed (no request_done hook) */
 	struct request *next;
 };
 

@@ -12,7 +12,14 @@
 #include "common/conn_io.h"
 #include "cnbd/serve.h"
 
+struct reply_batch;
+
 #define META_CONTEXT_BASE_ALLOCATION	1	/* our id for base:allocation */
+/* The largest READ or WRITE served to a client that never asked for
+ * block sizes, whatever the export advertises (nbdkit's limit too): such
+ * a client does not know the advertised maximum, and the kernel, qemu
+ * and nbd-server's users send up to 32 MiB or more without asking. */
+#define SERVE_UNNEGOTIATED_MAX_PAYLOAD	(64U * 1024 * 1024)
 
 struct session {
 	struct conn_io io;
@@ -28,6 +35,7 @@ struct session {
 	bool structured;
 	char *meta_export;		/* the export SET_META_CONTEXT named */
 	bool meta_base_allocation;
+	bool block_size_asked;		/* GO asked for NBD_INFO_BLOCK_SIZE */
 
 	/* Chosen by GO or EXPORT_NAME */
 	const struct cnbd_export *exp;
@@ -45,6 +53,8 @@ struct session {
 	/* Inline mode only: more requests are already read, so replies may
 	 * wait in the kernel for the next one (MSG_MORE). */
 	bool more_follows;
+	/* Inline mode only: the burst's replies, sent in one writev. */
+	struct reply_batch *batch;
 };
 
 /* What negotiating did: one option (serve_handshake.c's handlers), or

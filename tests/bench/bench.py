@@ -86,6 +86,8 @@ def machine(runtime, trials, cpu_method, parts):
 def start_all(build, groups, work, size, datafile, keep):
     makers = [
         ("cnbd memory", lambda: servers.cnbd(build, "memory", groups, work, size)),
+        ("cnbd memory no-stats",
+         lambda: servers.cnbd(build, "memory", groups, work, size, statistics=False)),
         ("cnbd file", lambda: servers.cnbd(build, "file", groups, work, size, path=datafile)),
         ("cnbd null", lambda: servers.cnbd(build, "null", groups, work, size)),
         ("cnbd cow+file", lambda: servers.cnbd_cow(build, groups, work, size, datafile)),

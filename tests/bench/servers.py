@@ -111,15 +111,17 @@ class Server:
         return alive
 
 
-def cnbd(build, storage, groups, workdir, size, path=None, extra=()):
+def cnbd(build, storage, groups, workdir, size, path=None, extra=(), statistics=True):
     """nbd-serverd with one backend; `extra` adds (name, path) file exports
-    to the same server (the sparse-copy test uses it)."""
-    s = Server("cnbd " + storage, "ref" if storage == "null" else "cnbd",
-               storage, groups, workdir)
-    conf = os.path.join(workdir, "cnbd-%s.conf" % storage)
+    to the same server (the sparse-copy test uses it). statistics=False:
+    the row that tells what counting requests costs."""
+    name = "cnbd " + storage + ("" if statistics else " no-stats")
+    s = Server(name, "ref" if storage == "null" else "cnbd", storage, groups, workdir)
+    conf = os.path.join(workdir, "%s.conf" % name.replace(" ", "-"))
     lines = ["[server]", "listen = 127.0.0.1:%d" % s.port,
              "backend-dir = %s" % os.path.join(build, "backends"),
-             "user = nobody", "", "[bench]", "backend = %s" % storage]
+             "user = nobody", "statistics = %s" % ("on" if statistics else "off"),
+             "", "[bench]", "backend = %s" % storage]
     lines.append("path = %s" % path if storage == "file" else "size = %d" % size)
     for name, p in extra:
         lines += ["", "[%s]" % name, "backend = file", "path = %s" % p]
