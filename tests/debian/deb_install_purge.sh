@@ -125,7 +125,7 @@ for p in $pkgs; do
 		fi
 	done <"$tmp/files.$p"
 done
-snapshot "$tmp/after"; cp $tmp/before $tmp/after /tmp/deps14/; cp $tmp/install.log $tmp/purge.log /tmp/deps14/
+snapshot "$tmp/after"
 # adduser's backups of the files it changed for the user nbd.
 backups=(-e /etc/passwd- -e /etc/group- -e /etc/shadow- -e /etc/gshadow-)
 new=$(comm -13 "$tmp/before" "$tmp/after" | grep -v -x "${backups[@]}" || true)
