@@ -3,8 +3,8 @@
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER_BIN  := $(B)/nbd-serverd
-SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
-SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd)
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 SERVER_LIBS := -lcap-ng $(SECCOMP_LIBS) $(SYSTEMD_LIBS)
 
 PROGRAMS += $(SERVER_BIN)
@@ -46,7 +46,8 @@ install-server: $(SERVER_BIN)
 		> $(DESTDIR)$(UNITDIR)/nbd-serverd.service
 	install -m 0644 server/nbd-serverd.socket $(DESTDIR)$(UNITDIR)/nbd-serverd.socket
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nbd-serverd.service
-	install -m 0644 server/nbd-serverd.conf.example \
-		$(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
+	sed 's|/usr/local/lib/cnbd/backends|$(BACKENDDIR)|' server/nbd-serverd.conf.example \
+		> $(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cnbd/nbd-serverd.conf.example
 
 .PHONY: install-server
