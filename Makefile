@@ -3,7 +3,7 @@
 # below; everything is built under $(B) so that a sanitizer build
 # (make SANITIZE=1 -> build/asan) never mixes objects with a normal one.
 #
-# Targets: all check check-kernel bench run install clean fuzz
+# Targets: all check check-kernel check-debian bench run install clean fuzz deb
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -54,6 +54,8 @@ include $(wildcard tests/tests.mk)
 include $(wildcard tests/kernel/kernel.mk)
 include $(wildcard tests/bench/bench.mk)
 include $(wildcard tests/fuzz/fuzz.mk)
+include $(wildcard tests/debian/debian.mk)
+include $(wildcard debian/deb.mk)
 
 all: $(PROGRAMS) $(BACKENDS)
 
@@ -61,13 +63,24 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (Files only: make deb's staging tree under build/deb has directories
+# such as rules.d, and its own build's .d files are not ours.)
+-include $(shell find $(B) -name '*.d' -type f -not -path '$(DEB_OUT)/*' 2>/dev/null)
 
-# The README's two commands.
-run: all
+# The README's two commands. Each first installs the Debian packages it
+# lacks (deps/install-deps; as non-root it prints the apt-get line and
+# stops), then builds in a new make, which reads the flags pkg-config gives
+# with the packages there.
+BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$$(nproc))
+
+run:
+	deps/install-deps build
+	$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	$(B)/nbd-serverd -f -B $(B)/backends
 
 test:
+	deps/install-deps all
+	$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	tests/run-all
 
 clean:

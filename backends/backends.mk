@@ -7,7 +7,7 @@
 # a backend: the executable that loads it provides them. So no
 # -Wl,--no-undefined here.
 
-BACKEND_NAMES  := file memory null
+BACKEND_NAMES  := file memory null cow
 BACKEND_SOS    := $(BACKEND_NAMES:%=$(B)/backends/%.so)
 BACKENDS       += $(BACKEND_SOS)
 BACKEND_COMMON := $(B)/backends/common/seek_extents.o $(B)/backends/common/pread_full.o \
@@ -19,6 +19,12 @@ $(B)/backends/%.o: CFLAGS += -fvisibility=hidden
 
 $(B)/backends/file.so: $(BACKEND_COMMON)
 $(B)/backends/memory.so: $(BACKEND_COMMON)
+
+# cow, the copy-on-write layer: cow.c and its parts (backends/cow.h).
+COW_PARTS := $(B)/backends/cow_overlay.o $(B)/backends/cow_map.o \
+	     $(B)/backends/cow_io.o $(B)/backends/cow_commit.o
+$(B)/backends/cow.so: $(COW_PARTS) $(BACKEND_COMMON)
+.SECONDARY: $(COW_PARTS)
 
 # Keep the objects: the unit tests link them, and make would otherwise
 # delete them as intermediates of a pattern chain.

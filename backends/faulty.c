@@ -1,40 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * faulty: wraps another backend and makes chosen requests fail or wait,
- * to test what clients and the server do when storage misbehaves.
+ * faulty: a layer that makes chosen requests fail or wait, to test what
+ * clients and the server do when storage misbehaves.
  *
  *   [bad]
  *   backend = faulty
- *   inner = memory             ; the wrapped backend (default memory)
- *   size = 64M                 ; every key faulty does not know goes to it
+ *   base = memory              ; the layer below (default memory)
+ *   size = 64M                 ; every key faulty does not take goes below
  *   fail-read = 1M-4K,8M-64K   ; reads touching these ranges fail
  *   fail-errno = EIO           ; with this errno (EIO by default)
  *
- * The wrapped backend is loaded by the server (cnbd_backend_lookup), from
- * its backend directory and with the checks it makes on anything loaded
- * as root; a worker gets it from the master with the export.
+ * The server loads the base and opens the stack (docs/backends.md,
+ * "Layers"); faulty calls it through cnbd_next_*.
  *
- * faulty never sets CNBD_BACKEND_NONBLOCKING, whatever it wraps: a delay
- * is a sleep in a data call, and an inline call would hold up every
+ * faulty never sets CNBD_BACKEND_NONBLOCKING, whatever it sits on: a
+ * delay is a sleep in a data call, and an inline call would hold up every
  * request of the connection behind it. It does declare PARALLEL, so that
- * a delayed request waits alone; around an inner backend that is not
- * PARALLEL it takes a lock per connection for the inner call (never
- * across the delay).
+ * a delayed request waits alone; a base that is not PARALLEL is called
+ * one call at a time by the server (never across the delay).
  */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cnbd/backend.h"
 
 #define MAX_RANGES	64
-#define MAX_PARAMS	64
 
 struct range {
 	uint64_t offset, length;
@@ -48,9 +42,6 @@ struct ranges {
 enum op { OP_READ, OP_WRITE, OP_TRIM, OP_ZERO, OP_FLUSH, OP_CACHE, OP_EXTENTS };
 
 struct faulty {
-	struct cnbd_backend inner;	/* the wrapped backend's ops, adopted */
-	char inner_name[72];
-	void *inner_export;
 	struct ranges fail_read, fail_write, fail_trim, fail_zero, delay_at;
 	bool fail_flush;
 	double fail_rate;		/* 0..1, any data call */
@@ -61,8 +52,7 @@ struct faulty {
 
 struct faulty_conn {
 	struct faulty *f;
-	void *inner;
-	pthread_mutex_t lock;		/* the inner call, when not PARALLEL */
+	struct cnbd_next *next;
 	pthread_mutex_t rng_lock;
 	uint64_t rng;
 };
@@ -159,8 +149,8 @@ static int parse_rate(const char *value, double *out)
 	return 0;
 }
 
-/* Takes faulty's own key; 1 when it was one, 0 when it belongs to the
- * inner backend, -1 on a bad value. */
+/* Takes faulty's own key; 1 when it was one, 0 when it is not one of
+ * faulty's (named as faulty.KEY), -1 on a bad value. */
 static int own_param(struct faulty *f, const char *k, const char *v)
 {
 	int64_t n;
@@ -197,166 +187,69 @@ static int own_param(struct faulty *f, const char *k, const char *v)
 	return 0;
 }
 
-/* ---- the wrapped backend -------------------------------------------- */
-
-static bool valid_name(const char *name)
-{
-	if (!*name || strlen(name) > 64)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return false;
-	return true;
-}
-
-/* The inner backend comes from the server's own loader, with its checks
- * on what root loads; in a worker, from what the master handed over. */
-static int load_inner(struct faulty *f, const char *name)
-{
-	const struct cnbd_backend *ops;
-
-	if (!valid_name(name)) {
-		cnbd_error("faulty: inner: '%s' is not a backend name", name);
-		errno = EINVAL;
-		return -1;
-	}
-	ops = cnbd_backend_lookup(name);
-	if (!ops)
-		return -1;
-	f->inner = *ops;
-	snprintf(f->inner_name, sizeof(f->inner_name), "%s", name);
-	/* faulty's flags are fixed before any export is opened. */
-	if (!(f->inner.flags & CNBD_BACKEND_MULTI_CONN)) {
-		cnbd_error("faulty: inner backend '%s' is not safe for several connections (no CNBD_BACKEND_MULTI_CONN), which faulty declares",
-			   name);
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- export and connection ------------------------------------------ */
 
 static void faulty_close_export(void *handle)
 {
-	struct faulty *f = handle;
-
-	if (!f)
-		return;
-	if (f->inner_export && f->inner.close_export)
-		f->inner.close_export(f->inner_export);
-	free(f);
+	free(handle);
 }
 
-static void *faulty_open_export(const struct cnbd_param *params, size_t n)
+static void *faulty_open_layer(struct cnbd_below *below, const struct cnbd_param *params,
+			       size_t n)
 {
-	struct cnbd_param pass[MAX_PARAMS];
 	struct faulty *f = calloc(1, sizeof(*f));
-	const char *inner = "memory";
-	size_t npass = 0;
 
+	(void)below;
 	if (!f)
 		return NULL;
 	f->fail_errno = EIO;
 	for (size_t i = 0; i < n; i++) {
-		int rc;
+		int rc = own_param(f, params[i].key, params[i].value);
 
-		if (!strcmp(params[i].key, "inner")) {
-			inner = params[i].value;
+		if (rc > 0)
 			continue;
-		}
-		rc = own_param(f, params[i].key, params[i].value);
-		if (rc < 0)
-			goto fail;
-		if (rc)
-			continue;
-		if (npass == MAX_PARAMS) {
-			cnbd_error("faulty: more than %d parameters for the inner backend",
-				   MAX_PARAMS);
+		if (rc == 0) {
+			cnbd_error("faulty: unknown parameter '%s'", params[i].key);
 			errno = EINVAL;
-			goto fail;
 		}
-		pass[npass++] = params[i];
-	}
-	if (load_inner(f, inner) < 0)
-		goto fail;
-	if (f->inner.open_export) {
-		f->inner_export = f->inner.open_export(pass, npass);
-		if (!f->inner_export)
-			goto fail;
-	} else if (npass) {
-		cnbd_error("faulty: unknown parameter '%s' (inner backend %s takes none)",
-			   pass[0].key, inner);
-		errno = EINVAL;
-		goto fail;
+		free(f);
+		return NULL;
 	}
 	return f;
-fail:
-	faulty_close_export(f);
-	return NULL;
 }
 
-/* faulty's settings, the inner backend's name, then the inner's own. */
+/* faulty's settings are all it holds: the levels below pack their own. */
 static int faulty_export_pack(void *handle, bool readonly, struct cnbd_pack *pack)
 {
-	struct faulty *f = handle;
-
-	if (cnbd_pack_bytes(pack, f, sizeof(*f)) < 0)
-		return -1;
-	if (!f->inner.open_export)
-		return 0;
-	if (!f->inner.export_pack) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	return f->inner.export_pack(f->inner_export, readonly, pack);
+	(void)readonly;
+	return cnbd_pack_bytes(pack, handle, sizeof(struct faulty));
 }
 
 static void *faulty_export_unpack(struct cnbd_pack *pack, bool readonly)
 {
 	struct faulty *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	(void)readonly;
+	if (f && cnbd_unpack_bytes(pack, f, sizeof(*f)) < 0) {
+		free(f);
 		return NULL;
-	if (cnbd_unpack_bytes(pack, f, sizeof(*f)) < 0)
-		goto fail;
-	f->inner_export = NULL;
-	f->inner_name[sizeof(f->inner_name) - 1] = '\0';
-	if (load_inner(f, f->inner_name) < 0)
-		goto fail;
-	if (f->inner.open_export) {
-		if (!f->inner.export_unpack)
-			goto fail;
-		f->inner_export = f->inner.export_unpack(pack, readonly);
-		if (!f->inner_export)
-			goto fail;
 	}
 	return f;
-fail:
-	free(f);
-	errno = EINVAL;
-	return NULL;
 }
 
-static void *faulty_open_conn(void *handle, bool readonly)
+static void *faulty_open_conn(void *handle, struct cnbd_next *next, bool readonly)
 {
 	struct faulty *f = handle;
 	struct faulty_conn *c = calloc(1, sizeof(*c));
 
+	(void)readonly;
 	if (!c)
 		return NULL;
 	c->f = f;
-	c->inner = f->inner.open_conn ? f->inner.open_conn(f->inner_export, readonly)
-				      : f->inner_export;
-	if (f->inner.open_conn && !c->inner) {
-		free(c);
-		return NULL;
-	}
-	pthread_mutex_init(&c->lock, NULL);
+	c->next = next;
 	pthread_mutex_init(&c->rng_lock, NULL);
-	/* Workers are forked from one master: without the pid they would
-	 * all draw the same failures. */
+	/* Workers come from one master: without the pid they would all
+	 * draw the same failures. */
 	c->rng = f->seed ? f->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
 	c->rng |= 1;
 	return c;
@@ -366,9 +259,6 @@ static void faulty_close_conn(void *conn)
 {
 	struct faulty_conn *c = conn;
 
-	if (c->f->inner.open_conn && c->f->inner.close_conn)
-		c->f->inner.close_conn(c->inner);
-	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->rng_lock);
 	free(c);
 }
@@ -417,7 +307,7 @@ static const char *op_name(enum op op)
 	return names[op];
 }
 
-/* Delays, then 0 to go on to the inner backend or -1 with errno to fail. */
+/* Delays, then 0 to go on to the level below, or -1 with errno to fail. */
 static int fate(struct faulty_conn *c, enum op op, uint64_t offset, uint32_t count)
 {
 	const struct faulty *f = c->f;
@@ -445,152 +335,88 @@ static int fate(struct faulty_conn *c, enum op op, uint64_t offset, uint32_t cou
 	return -1;
 }
 
-static void enter(struct faulty_conn *c)
-{
-	if (!(c->f->inner.flags & CNBD_BACKEND_PARALLEL))
-		pthread_mutex_lock(&c->lock);
-}
-
-static void leave(struct faulty_conn *c)
-{
-	if (!(c->f->inner.flags & CNBD_BACKEND_PARALLEL))
-		pthread_mutex_unlock(&c->lock);
-}
-
-/* ---- data calls ------------------------------------------------------ */
-
-static int64_t faulty_get_size(void *conn)
-{
-	struct faulty_conn *c = conn;
-
-	return c->f->inner.get_size(c->inner);
-}
+/* ---- data calls: the fate of each, then the level below ------------- */
 
 static int faulty_can_write(void *conn)
 {
-	struct faulty_conn *c = conn;
-
-	if (!c->f->inner.pwrite)
-		return 0;
-	return c->f->inner.can_write ? c->f->inner.can_write(c->inner) : 1;
+	return cnbd_next_can_write(((struct faulty_conn *)conn)->next);
 }
 
 static int faulty_pread(void *conn, void *buf, uint32_t count, uint64_t offset,
 			uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc;
 
 	if (fate(c, OP_READ, offset, count) < 0)
 		return -1;
-	enter(c);
-	rc = c->f->inner.pread(c->inner, buf, count, offset, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_pread(c->next, buf, count, offset, flags);
 }
 
 static int faulty_pwrite(void *conn, const void *buf, uint32_t count,
 			 uint64_t offset, uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc;
 
-	if (!c->f->inner.pwrite) {
-		errno = EROFS;
-		return -1;
-	}
 	if (fate(c, OP_WRITE, offset, count) < 0)
 		return -1;
-	enter(c);
-	rc = c->f->inner.pwrite(c->inner, buf, count, offset, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_pwrite(c->next, buf, count, offset, flags);
 }
 
-/* Without the inner's flush there is nothing to make durable. */
 static int faulty_flush(void *conn, uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc = 0;
 
 	if (fate(c, OP_FLUSH, 0, 0) < 0)
 		return -1;
-	enter(c);
-	if (c->f->inner.flush)
-		rc = c->f->inner.flush(c->inner, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_flush(c->next, flags);
 }
 
-/* Trim is advisory: without the inner's, keeping the data is right. */
 static int faulty_trim(void *conn, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc = 0;
 
 	if (fate(c, OP_TRIM, offset, count) < 0)
 		return -1;
-	enter(c);
-	if (c->f->inner.trim)
-		rc = c->f->inner.trim(c->inner, count, offset, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_trim(c->next, count, offset, flags);
 }
 
-/* Without the inner's zero, ENOTSUP makes the server write zeros (or
- * refuse FAST_ZERO), as it would for the inner backend alone. */
 static int faulty_zero(void *conn, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc;
 
 	if (fate(c, OP_ZERO, offset, count) < 0)
 		return -1;
-	if (!c->f->inner.zero) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	enter(c);
-	rc = c->f->inner.zero(c->inner, count, offset, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_zero(c->next, count, offset, flags);
 }
 
 static int faulty_cache(void *conn, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	struct faulty_conn *c = conn;
-	int rc = 0;
 
 	if (fate(c, OP_CACHE, offset, count) < 0)
 		return -1;
-	enter(c);
-	if (c->f->inner.cache)
-		rc = c->f->inner.cache(c->inner, count, offset, flags);
-	leave(c);
-	return rc;
+	return cnbd_next_cache(c->next, count, offset, flags);
 }
 
+/* faulty changes no data: what the base says of it holds. */
 static int faulty_extents(void *conn, uint32_t count, uint64_t offset,
 			  uint32_t flags, struct cnbd_extents *e)
 {
-	struct faulty_conn *c = conn;
-	int rc;
-
-	if (!c->f->inner.extents)
-		return cnbd_add_extent(e, offset, count, 0);
-	enter(c);
-	rc = c->f->inner.extents(c->inner, count, offset, flags, e);
-	leave(c);
-	return rc;
+	return cnbd_next_extents(((struct faulty_conn *)conn)->next, count, offset, flags, e);
 }
+
+static const char *const faulty_keys[] = {
+	"fail-read", "fail-write", "fail-trim", "fail-zero", "fail-flush", "fail-rate",
+	"fail-errno", "delay-read-ms", "delay-write-ms", "delay-at", "seed", NULL,
+};
 
 static const struct cnbd_backend faulty = {
 	CNBD_BACKEND_HEADER,
 	.name = "faulty",
-	.version = "1.0",
-	.description = "wraps another backend and fails or delays chosen requests",
+	.version = "2.0",
+	.description = "a layer that fails or delays chosen requests",
 	.params_help =
-		"inner=NAME           the wrapped backend, beside faulty.so (default memory)\n"
+		"base=NAME            the layer below (default memory)\n"
 		"fail-read=OFF-LEN,.. reads touching these ranges fail (also fail-write,\n"
 		"                     fail-trim, fail-zero)\n"
 		"fail-flush=BOOL      every flush fails\n"
@@ -599,17 +425,14 @@ static const struct cnbd_backend faulty = {
 		"delay-read-ms=N      reads wait N ms first (also delay-write-ms)\n"
 		"delay-at=OFF-LEN,..  only requests touching these ranges wait\n"
 		"seed=N               fail-rate's random sequence (default: per worker)\n"
-		"anything else        passed to the inner backend",
-	/* Never NONBLOCKING: see the top of this file. Every shipped inner
-	 * backend shares its storage between workers (MULTI_CONN). */
+		"anything else        for the levels below",
+	/* Never NONBLOCKING: see the top of this file. MULTI_CONN where the
+	 * base has it (the server's default for a layer). */
 	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN,
-	.open_export = faulty_open_export,
 	.close_export = faulty_close_export,
-	.open_conn = faulty_open_conn,
 	.export_pack = faulty_export_pack,
 	.export_unpack = faulty_export_unpack,
 	.close_conn = faulty_close_conn,
-	.get_size = faulty_get_size,
 	.pread = faulty_pread,
 	.pwrite = faulty_pwrite,
 	.flush = faulty_flush,
@@ -618,6 +441,10 @@ static const struct cnbd_backend faulty = {
 	.cache = faulty_cache,
 	.extents = faulty_extents,
 	.can_write = faulty_can_write,
+	.layer_params = faulty_keys,
+	.default_base = "memory",
+	.open_layer = faulty_open_layer,
+	.open_layer_conn = faulty_open_conn,
 };
 
-CNBD_BACKEND_REGISTER(faulty)
+CNBD_LAYER_REGISTER(faulty)

@@ -27,6 +27,12 @@
  *   ask:lease:NAME     a lease on another export (a tls = require one)
  *   ask:sign           a signature with the server's private key
  *   ask:psk:IDENTITY   a PSK's key
+ *   stats:inflate      its statistics page (held since the backend was
+ *                      loaded, as code in the worker could) made to say
+ *                      10^15 more reads, consistently: histogram too
+ *   stats:down         every counter of the page set back to 0
+ *   stats:garbage      every word of the page set to all ones
+ *   stats:stuck        the page's sequence count left odd (being written)
  *
  * The outcome is one line of text at offset 4096 (RESULT_OFFSET), NUL
  * padded to RESULT_SIZE bytes, for the client to READ back: "fork: 0
@@ -52,6 +58,8 @@
 /* A test double of a compromised worker speaks the worker's own
  * protocol to the master: what an attacker would read off the binary. */
 #include "../server/monitor.h"
+#include "../server/stats.h"
+#include "../server/worker_spawn.h"
 
 #define DEFAULT_SIZE	(1LL << 20)
 #define RESULT_OFFSET	4096
@@ -64,6 +72,23 @@ struct hostile {
 	char *map;
 	int64_t size;
 };
+
+/* The worker's statistics page: descriptor WORKER_FD_STATS while the
+ * backends are loaded (the worker maps and closes it after). Code in a
+ * worker can take whatever the worker holds: this is that code. In the
+ * master, which loads backends too, that descriptor is something else. */
+static int stats_fd = -1;
+
+__attribute__((constructor))
+static void take_stats_page(void)
+{
+	char path[64], link[64] = "";
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", WORKER_FD_STATS);
+	if (readlink(path, link, sizeof(link) - 1) > 0 &&
+	    !strncmp(link, "/memfd:cnbd-stats", 17))
+		stats_fd = dup(WORKER_FD_STATS);
+}
 
 /* "-1 EACCES" for the last failure. */
 static void fail_text(char *out, size_t len, const char *what)
@@ -276,6 +301,33 @@ static void attack_ask(const char *what, char *out, size_t len)
 	}
 }
 
+/* stats:inflate, stats:down, stats:garbage, stats:stuck: lies in its
+ * own statistics page, which is all of the statistics it can reach. */
+static void attack_stats(const char *what, char *out, size_t len)
+{
+	struct stats_page *p = stats_fd >= 0 ?
+		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, stats_fd, 0) : MAP_FAILED;
+
+	if (p == MAP_FAILED) {
+		fail_text(out, len, what);
+		return;
+	}
+	__atomic_fetch_add(&p->seq, 1, __ATOMIC_SEQ_CST);
+	if (!strcmp(what, "inflate")) {
+		p->c.cmd[STATS_READ].requests += 1000000000000000ULL;
+		p->c.cmd[STATS_READ].latency[3] += 1000000000000000ULL;
+		p->c.cmd[STATS_READ].bytes += 4096ULL * 1000000000000000ULL;
+	} else if (!strcmp(what, "down")) {
+		memset(&p->c, 0, sizeof(p->c));
+	} else if (!strcmp(what, "garbage")) {
+		memset(&p->c, 0xff, sizeof(p->c));
+	}
+	if (strcmp(what, "stuck"))
+		__atomic_fetch_add(&p->seq, 1, __ATOMIC_SEQ_CST);
+	munmap(p, 4096);
+	snprintf(out, len, "stats:%.64s: 0 written", what);
+}
+
 static void attack(struct hostile *h, const char *cmd)
 {
 	char out[RESULT_SIZE] = { 0 };
@@ -296,6 +348,8 @@ static void attack(struct hostile *h, const char *cmd)
 		attack_mmap_exec(out, sizeof(out));
 	else if (!strncmp(cmd, "ask:", 4))
 		attack_ask(cmd + 4, out, sizeof(out));
+	else if (!strncmp(cmd, "stats:", 6))
+		attack_stats(cmd + 6, out, sizeof(out));
 	else
 		snprintf(out, sizeof(out), "unknown command '%.64s'", cmd);
 	memcpy(h->map + RESULT_OFFSET, out, sizeof(out));

@@ -18,7 +18,7 @@ RBD_LIBS := $(shell printf '#include <rbd/librbd.h>\nint main(void) { int a, b, 
 endif
 
 ifeq ($(RBD_LIBS),)
-$(warning rbd backend not built: librbd/librados headers and libraries not found (Debian: apt-get install librbd-dev librados-dev))
+$(warning rbd backend not built: librbd/librados headers and libraries not found (deps/install-deps ceph installs them))
 else
 BACKENDS += $(RBD_SO)
 all: $(RBD_SO)

@@ -2,7 +2,7 @@
 /*
  * nbd-clientd: attaches NBD exports to /dev/nbdX and keeps them attached.
  *
- *   nbd-clientd [-f] [-c FILE] [-s SOCKET] [-M] [-v]
+ *   nbd-clientd [-f] [-c FILE] [-s SOCKET] [-M] [-v] [--journal] [--systemd-mark]
  *
  * Runs as root. Loads the nbd module (libkmod, so modprobe.d applies),
  * starts a supervisor per entry of the devices file, answers nbdctl on
@@ -17,17 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cnbd/attach.h>
 
 #include "control.h"
 #include "control_client.h"
 #include "device.h"
 #include "device_state.h"
+#include "device_status.h"
+#include "devices_apply.h"
 #include "devices_conf.h"
-#include "kmod_load.h"
-#include "log.h"
-#include "netlink_call.h"
-#include "supervisor.h"
+#include "common/log.h"
+#include "common/service_notify.h"
 
 /* How long SIGTERM waits for every device to flush and disconnect. */
 #define SHUTDOWN_TIMEOUT_S	60
@@ -39,17 +42,23 @@ struct options {
 	const char *devices_file;
 	bool devices_file_given;
 	const char *socket;
+	bool journal;
+	bool systemd_mark;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nbd-clientd [-f] [-c FILE] [-s SOCKET] [-M] [-v]\n"
+		"usage: nbd-clientd [-f] [-c FILE] [-s SOCKET] [-M] [-v] [--journal] [--systemd-mark]\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"  -c, --config FILE    devices file (default %s)\n"
 		"  -s, --socket PATH    control socket (default %s)\n"
 		"  -M, --no-load-module do not load nbd (it is loaded or built in)\n"
-		"  -v, --verbose        debug messages\n",
+		"  -v, --verbose        debug messages\n"
+		"      --journal        prefix log lines with their priority, as journald\n"
+		"                       reads them (the default when stderr is the journal)\n"
+		"      --systemd-mark   mark the process ('@' in argv[0]) so that systemd\n"
+		"                       spares it at shutdown: for a root file system on NBD\n",
 		DEVICES_CONF_DEFAULT, CONTROL_DEFAULT_SOCKET);
 }
 
@@ -61,6 +70,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "no-load-module", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "journal", no_argument, NULL, 'J' },
+		{ "systemd-mark", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +87,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's': o->socket = optarg; break;
 		case 'M': o->load_module = false; break;
 		case 'v': o->verbose++; break;
+		case 'J': o->journal = true; break;
+		case 'm': o->systemd_mark = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("nbd-clientd %s\n", CNBD_VERSION); exit(0);
 		default: usage(stderr); return -1;
@@ -88,87 +101,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The devices file; a missing default one just means "none yet". */
-static int read_devices(const struct options *o, struct devices_conf *conf)
+static int64_t now_ms(void)
 {
-	char err[1024];
+	struct timespec ts;
 
-	if (!o->devices_file_given && access(o->devices_file, F_OK) < 0 && errno == ENOENT) {
-		log_info("no %s: no devices to attach until nbdctl attach", o->devices_file);
-		*conf = (struct devices_conf){ 0 };
-		return 0;
-	}
-	if (devices_conf_load(o->devices_file, conf, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return -1;
-	}
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Devices an earlier run left attached (it died without detaching
- * them): taken over before the devices file is read, so that the file's
- * entries for them find them served. */
-static void adopt_devices(void)
+static void reload_on_signal(void)
 {
-	struct device **v;
-	size_t n = device_state_load(&v);
-	char err[512];
+	char summary[512], err[1024];
 
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&device_lock);
-		if (device_start_locked(v[i], err, sizeof(err)) < 0)
-			log_error("%s: %s", v[i]->name, err);
-		device_put_locked(v[i]);
-		pthread_mutex_unlock(&device_lock);
-	}
-	free(v);
+	if (devices_reload(summary, sizeof(summary), err, sizeof(err)) < 0)
+		log_error("SIGHUP: reload failed, nothing changed: %s", err);
+	else
+		log_info("SIGHUP: reloaded: %s", summary);
 }
 
-/* A devices-file entry that a taken-over device already serves: the
- * same device (or an [any] entry) with the same URI. */
-static bool adopted_entry(const struct device_conf *dc)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&device_lock);
-	for (struct device *d = device_first_locked(); d && !found; d = d->next)
-		found = d->from_config && !strcmp(d->uri_text, dc->uri) &&
-			!strcmp(d->spec, dc->device);
-	pthread_mutex_unlock(&device_lock);
-	return found;
-}
-
-static void start_devices(const struct devices_conf *conf)
-{
-	char err[512];
-
-	for (size_t i = 0; i < conf->n; i++) {
-		struct device *d;
-
-		if (adopted_entry(&conf->v[i]))
-			continue;
-		d = device_new(&conf->v[i], true, err, sizeof(err));
-
-		if (!d) {
-			log_error("[%s]: %s", conf->v[i].device, err);
-			continue;
-		}
-		pthread_mutex_lock(&device_lock);
-		if (device_start_locked(d, err, sizeof(err)) < 0)
-			log_error("[%s]: %s", conf->v[i].device, err);
-		device_put_locked(d);
-		pthread_mutex_unlock(&device_lock);
-	}
-}
+/* Under systemd, devices change state on their own threads: look once
+ * a second, and let systemd know what changed. */
+#define STATUS_POLL_MS	1000
 
 /* Until SIGTERM or SIGINT: serve the control socket. */
 static void main_loop(int lfd, int sfd)
 {
 	struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	struct service_status status = { .sent_at_ms = 0 };
+	int timeout = service_notify_enabled() ? STATUS_POLL_MS : -1;
 	struct signalfd_siginfo si;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		int due = device_status_update(&status, now_ms());
+
+		if (poll(pfd, 2, due >= 0 && due < timeout ? due : timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -181,11 +147,12 @@ static void main_loop(int lfd, int sfd)
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: the devices file is read at start only; ignored");
+			reload_on_signal();
 			continue;
 		}
 		log_info("%s: detaching every device this daemon attached",
 			 strsignal(si.ssi_signo));
+		service_notify_stopping();
 		return;
 	}
 }
@@ -216,7 +183,14 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	/* What nbd-client -systemd-mark does: systemd's last killing spree
+	 * spares a root process whose argv[0] starts with '@'
+	 * (systemd.io/ROOT_STORAGE_DAEMONS). */
+	if (o.systemd_mark && argv[0][0])
+		argv[0][0] = '@';
 	log_init("nbd-clientd", !o.foreground, o.verbose);
+	if (o.journal)
+		log_set_journal(true);
 	if (geteuid() != 0) {
 		log_error("must run as root (it binds block devices)");
 		return 1;
@@ -226,7 +200,8 @@ int main(int argc, char **argv)
 		log_error("signals: %s", strerror(errno));
 		return 1;
 	}
-	if (read_devices(&o, &conf) < 0)
+	devices_apply_init(o.devices_file, o.devices_file_given);
+	if (devices_read(&conf) < 0)
 		return 1;
 	device_state_init(o.socket);
 	lfd = control_listen(o.socket, err, sizeof(err));
@@ -237,7 +212,7 @@ int main(int argc, char **argv)
 	/* After listening: loading the module makes udev run
 	 * `nbdctl udev-add` for each new device, and those calls should
 	 * find us. */
-	if (o.load_module && kmod_load("nbd", err, sizeof(err)) < 0) {
+	if (o.load_module && cnbd_attach_load_module(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		unlink(o.socket);
 		return 1;
@@ -250,10 +225,14 @@ int main(int argc, char **argv)
 	}
 	log_info("started: %zu device(s) from %s, control socket %s, default binding %s",
 		 conf.n, o.devices_file, o.socket,
-		 nbd_nl_available() ? "netlink" : "ioctl (the kernel has no nbd netlink family)");
-	adopt_devices();
-	start_devices(&conf);
+		 cnbd_attach_have_netlink() ? "netlink" :
+		 "ioctl (the kernel has no nbd netlink family)");
+	devices_adopt();
+	devices_start(&conf);
 	devices_conf_free(&conf);
+	/* Applied: every entry has its supervisor (attaching takes its own
+	 * time; mounts wait for their devices, not for us). */
+	service_notify_ready();
 	main_loop(lfd, sfd);
 	close(lfd);
 	unlink(o.socket);

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "wire.h"
+#include "clientlib/client.h"
+#include "common/wire.h"
 
 static int usage(void)
 {

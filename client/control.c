@@ -14,8 +14,8 @@
 
 #include "control.h"
 #include "control_client.h"
-#include "log.h"
-#include "unix_listen.h"
+#include "common/log.h"
+#include "common/unix_listen.h"
 
 #define CONTROL_IO_TIMEOUT_S	10
 #define CONTROL_MAX_CLIENTS	32

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "control_client.h"
-#include "wire.h"
+#include "common/wire.h"
 
 static int connect_socket(const char *path, int timeout)
 {

@@ -10,6 +10,7 @@
  *                    connections= readonly= timeout= dead-timeout=
  *                    negotiate-timeout= reconnects= tls=
  *                    source= uri= export= error=
+ *   reload        -> summary=TEXT (the devices file read again)
  *   udev-add nbdN    (returns at once)
  *   udev-name nbdN   -> export=NAME
  *   version       -> version=X
@@ -25,11 +26,12 @@
 
 #include "control.h"
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "device.h"
-#include "log.h"
-#include "parse.h"
-#include "sysfs_nbd.h"
+#include "devices_apply.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "attach/sysfs_nbd.h"
 
 #define MAX_WORDS	16
 
@@ -119,13 +121,16 @@ static void cmd_attach(int fd, int argc, char **argv)
 		return;
 	}
 	pthread_mutex_lock(&device_lock);
-	if (device_start_locked(d, err, sizeof(err)) == 0) {
-		while (!d->first_done)
-			device_wait_locked(d, NULL);
-		rc = d->first_rc;
-		snprintf(name, sizeof(name), "%s", d->name);
-		snprintf(err, sizeof(err), "%s", d->error);
+	rc = device_start_locked(d, err, sizeof(err));
+	pthread_mutex_unlock(&device_lock);
+	/* The creator's reference keeps d, and so its attachment. */
+	if (rc == 0 && (rc = cnbd_attach_wait(d->attach, err, sizeof(err))) == 0) {
+		struct cnbd_attach_status st;
+
+		device_status(d, &st);
+		snprintf(name, sizeof(name), "%s", st.device);
 	}
+	pthread_mutex_lock(&device_lock);
 	device_put_locked(d);
 	pthread_mutex_unlock(&device_lock);
 	if (rc == 0)
@@ -170,7 +175,7 @@ static void cmd_detach(int fd, int argc, char **argv)
 		return;
 	}
 	device_get_locked(d);
-	device_stop_locked(d, force);
+	device_stop_locked(d);
 	while (!d->finished)
 		device_wait_locked(d, NULL);
 	device_put_locked(d);
@@ -184,19 +189,22 @@ static void cmd_detach(int fd, int argc, char **argv)
 static char *format_device(const struct device *d)
 {
 	size_t ulen = 3 * strlen(d->uri_text) + 1, elen = 3 * strlen(d->export_name) + 1;
-	char *uri = malloc(ulen), *export = malloc(elen), error[3 * sizeof(d->error)];
+	struct cnbd_attach_status st;
+	char *uri = malloc(ulen), *export = malloc(elen), error[3 * sizeof(st.error)];
 	char *line = NULL;
 
+	device_status(d, &st);
 	if (uri && export) {
 		control_escape(d->uri_text, uri, ulen);
 		control_escape(d->export_name, export, elen);
-		control_escape(d->error, error, sizeof(error));
+		control_escape(st.error, error, sizeof(error));
 		if (asprintf(&line,
 			     "device=%s spec=%s state=%s binding=%s size=%" PRIu64 " connections=%u readonly=%s timeout=%u dead-timeout=%u negotiate-timeout=%u reconnects=%u tls=%s source=%s uri=%s export=%s error=%s",
-			     d->name[0] ? d->name : "-", d->spec, device_state_name(d->state),
-			     d->binding[0] ? d->binding : device_binding_name(d->binding_choice),
-			     d->size, d->connections, d->readonly ? "yes" : "no", d->timeout,
-			     d->dead_timeout, d->negotiate_timeout, d->reconnects, d->tls_used,
+			     st.device[0] ? st.device : "-", d->spec,
+			     cnbd_attach_state_name(st.state),
+			     st.binding[0] ? st.binding : device_binding_name(d->binding_choice),
+			     st.size, d->connections, d->readonly ? "yes" : "no", d->timeout,
+			     d->dead_timeout, d->negotiate_timeout, st.reconnects, st.tls,
 			     d->from_config ? "config" : "nbdctl", uri, export, error) < 0)
 			line = NULL;
 	}
@@ -233,6 +241,21 @@ static void cmd_list(int fd)
 	control_reply(fd, "ok");
 }
 
+static void cmd_reload(int fd)
+{
+	char summary[512], esc[3 * sizeof(summary)], err[1024];
+
+	if (devices_reload(summary, sizeof(summary), err, sizeof(err)) < 0) {
+		log_error("control: reload failed, nothing changed: %s", err);
+		control_reply(fd, "error: %s", err);
+		return;
+	}
+	log_info("control: reloaded: %s", summary);
+	control_escape(summary, esc, sizeof(esc));
+	control_reply(fd, "summary=%s", esc);
+	control_reply(fd, "ok");
+}
+
 /* udev saw a device appear: whoever waits for one may try now. */
 static void cmd_udev_add(int fd, int argc, char **argv)
 {
@@ -244,13 +267,15 @@ static void cmd_udev_add(int fd, int argc, char **argv)
 	}
 	pthread_mutex_lock(&device_lock);
 	for (struct device *d = device_first_locked(); d; d = d->next) {
-		if (d->state != DEV_WAITING && d->state != DEV_RECONNECTING &&
-		    d->state != DEV_FAILED)
+		struct cnbd_attach_status st;
+
+		device_status(d, &st);
+		if (st.state != CNBD_ATTACH_WAITING && st.state != CNBD_ATTACH_RECONNECTING &&
+		    st.state != CNBD_ATTACH_FAILED)
 			continue;
-		if (d->name[0] && strcmp(d->name, argv[1]))
+		if (st.device[0] && strcmp(st.device, argv[1]))
 			continue;
-		d->kicked = true;
-		device_wake_locked(d);
+		cnbd_attach_kick(d->attach);
 		kicked++;
 	}
 	pthread_mutex_unlock(&device_lock);
@@ -261,6 +286,7 @@ static void cmd_udev_add(int fd, int argc, char **argv)
 static void cmd_udev_name(int fd, int argc, char **argv)
 {
 	char export[3 * NBD_MAX_STRING + 1];
+	struct cnbd_attach_status st;
 	struct device *d;
 
 	if (argc != 2 || !nbd_name_valid(argv[1])) {
@@ -269,7 +295,9 @@ static void cmd_udev_name(int fd, int argc, char **argv)
 	}
 	pthread_mutex_lock(&device_lock);
 	d = device_find_locked(argv[1]);
-	if (d && d->bound && !strcmp(d->name, argv[1]))
+	if (d)
+		device_status(d, &st);
+	if (d && st.bound && !strcmp(st.device, argv[1]))
 		control_escape(d->export_name, export, sizeof(export));
 	else
 		d = NULL;
@@ -298,6 +326,8 @@ void control_dispatch(int fd, char *line)
 		cmd_detach(fd, n, words);
 	else if (!strcmp(words[0], "list") && n == 1)
 		cmd_list(fd);
+	else if (!strcmp(words[0], "reload") && n == 1)
+		cmd_reload(fd);
 	else if (!strcmp(words[0], "udev-add"))
 		cmd_udev_add(fd, n, words);
 	else if (!strcmp(words[0], "udev-name"))

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A device the daemon supervises: where it comes from (devices file or
- * nbdctl attach), what it is bound to, and how it is doing. One mutex
- * guards every device's changing fields and the table itself; each device
- * has a condition variable on which its supervisor sleeps and its
- * waiters (nbdctl attach/detach) wait.
+ * nbdctl attach), how it is to be attached, and its attachment (the
+ * attach API's, <cnbd/attach.h>, which says how it is doing). One mutex
+ * guards the table and each device's changing fields; each device has a
+ * condition variable on which its waiters (nbdctl detach, shutdown)
+ * wait for its attachment to end.
  */
 #ifndef CNBD_DEVICE_H
 #define CNBD_DEVICE_H
@@ -13,26 +14,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client.h"
-#include "devices_conf.h"
+#include <cnbd/attach.h>
 
-enum device_state {
-	DEV_WAITING,		/* for a device to exist or become free */
-	DEV_CONNECTING,
-	DEV_CONNECTED,
-	DEV_RECONNECTING,
-	DEV_FAILED,		/* no connection for longer than dead-timeout */
-	DEV_DETACHING,
-	DEV_STOPPED,
-};
+#include "clientlib/client.h"
+#include "devices_conf.h"
 
 struct device {
 	/* Fixed once created. */
 	unsigned id;
 	char spec[64];			/* "nbd0", "any", "any-NAME" */
 	char *uri_text;
-	char *backend_id;		/* backend_id(uri_text) */
-	struct nbd_uri uri;
 	unsigned connections;
 	bool readonly;
 	unsigned timeout;
@@ -42,60 +33,36 @@ struct device {
 	unsigned negotiate_timeout;	/* seconds, one deadline per attempt */
 	bool from_config;
 	bool once;			/* nbdctl attach: a first failure ends it */
-	bool adopting;			/* bound by an earlier run: take it over
-					 * (device_state.c) rather than attach */
-	/* The supervisor's own. */
-	bool tls_kernel_refused;	/* auto: kernel TLS failed once, relay */
+	/* Left attached by an earlier run (device_state.c): taken over
+	 * rather than attached. */
+	bool adopting;
+	char adopt_name[32];		/* the device, "nbd0" */
+	struct cnbd_attach_status was;	/* as it was attached */
+	/* The name this host asked for (set once started): the udev
+	 * link's. Never what the server calls the export (NBD_INFO_NAME). */
+	char export_name[NBD_MAX_STRING + 1];
 
 	/* Under device_lock. */
 	unsigned refs;
-	char name[64];			/* the bound /dev/nbdX, "" until chosen */
-	enum device_state state;
-	uint64_t size;
-	uint32_t blksize;
-	uint16_t flags;
-	char export_name[NBD_MAX_STRING + 1];
-	unsigned reconnects;
-	char error[512];		/* the last thing that went wrong */
-	bool stop;			/* detach or shutdown asked for */
-	bool force;			/* detach even though in use */
-	bool kicked;			/* try now (udev-add) */
-	bool bound;			/* handed to the kernel (or being) */
-	int negotiating;		/* the socket being negotiated, or -1:
-					 * a detach shuts it down (so that it
-					 * never waits for the deadline) */
-	bool ended;			/* the binding's kernel side ended */
-	bool changed;			/* the binding saw connections die */
-	const char *binding;		/* "netlink", "ioctl"; "" until chosen */
-	const char *tls_used;		/* "off", "kernel", "relay"; the mode
-					 * until a connection is carried */
-	char tls_detail[64];		/* "TLS1.3 AES-256-GCM" */
-	bool first_done;		/* the first attach has succeeded or failed */
-	int first_rc;
-	bool finished;			/* the supervisor has exited */
+	struct cnbd_attach *attach;	/* from device_start_locked() on */
+	bool finished;			/* its attachment has ended */
 	pthread_cond_t cond;
 	struct device *next;
 };
 
 extern pthread_mutex_t device_lock;
 
-/* The identifier the kernel is given for a device of this URI: the URI,
- * or its digest when the kernel could not show it whole (backend_id.c).
- * malloc'd; NULL when out of memory. */
-#define BACKEND_ID_MAX	4000
-char *backend_id(const char *uri);
-
-const char *device_state_name(enum device_state s);
-
 /* A device from a devices-file entry (not yet in the table), with one
  * reference for the caller. */
 struct device *device_new(const struct device_conf *dc, bool from_config,
 			  char *err, size_t errlen);
 
-/* Adds d to the table and starts its supervisor. Called with device_lock
- * held; the caller keeps its reference (and puts it when done). -1 with a
- * reason when the named device is already managed, or the daemon is
- * shutting down. */
+/* Adds d to the table and starts its attachment. Called with
+ * device_lock held; the caller keeps its reference (and puts it when
+ * done). -1 with a reason when the named device is already managed, the
+ * daemon is shutting down, or the attachment could not start (for one to
+ * take over: err "" when the kernel no longer serves it, which is
+ * logged and its record removed). */
 int device_start_locked(struct device *d, char *err, size_t errlen);
 void device_get_locked(struct device *d);
 void device_put_locked(struct device *d);
@@ -103,9 +70,12 @@ void device_put_locked(struct device *d);
  * when abs is not NULL. */
 void device_wait_locked(struct device *d, const struct timespec *abs);
 void device_wake_locked(struct device *d);
-/* Asks d to stop (detach, shutdown): wakes its supervisor, and cuts a
- * negotiation short by shutting its socket down. */
-void device_stop_locked(struct device *d, bool force);
+/* Asks d to stop (detach, shutdown); a negotiation is cut short. */
+void device_stop_locked(struct device *d);
+/* What d's attachment says now (a zeroed status before it started). */
+void device_status(const struct device *d, struct cnbd_attach_status *st);
+/* What log lines call d: the device taken over, or its spec. */
+const char *device_label(const struct device *d);
 
 /* By bound name ("nbd0"), or the spec of a device not bound yet. */
 struct device *device_find_locked(const char *name);
@@ -113,10 +83,8 @@ struct device *device_find_locked(const char *name);
 bool device_name_taken_locked(const char *name, const struct device *self);
 struct device *device_first_locked(void);
 
-/* The supervisor removes its device when it ends. */
-void device_remove_locked(struct device *d);
 /* Shutdown: stop every device and wait (up to timeout_s) for all of
- * their supervisors to end. No new device starts afterwards. */
+ * their attachments to end. No new device starts afterwards. */
 void devices_stop_all(unsigned timeout_s);
 
 #endif

@@ -9,11 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attach/sysfs_nbd.h"
+#include "common/log.h"
+#include "common/parse.h"
 #include "device_state.h"
-#include "log.h"
-#include "netlink_cmds.h"
-#include "parse.h"
-#include "sysfs_nbd.h"
 
 static char state_dir[256] = "/run/cnbd/devices";
 
@@ -55,13 +54,12 @@ static void put_number(FILE *f, const char *key, uint64_t n)
 	fprintf(f, "%s = %" PRIu64 "\n", key, n);
 }
 
-void device_state_save(struct device *d)
+void device_state_save(const struct device *d, const struct cnbd_attach_status *st)
 {
 	char path[320], tmp[340];
 	FILE *f;
 
-	pthread_mutex_lock(&device_lock);
-	record_path(d->name, path, sizeof(path));
+	record_path(st->device, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		goto fail;
@@ -69,7 +67,7 @@ void device_state_save(struct device *d)
 	if (!f)
 		goto fail;
 	fprintf(f, "; nbd-clientd: %s as it was attached, for a restarted daemon to take over\n",
-		d->name);
+		st->device);
 	put_value(f, "spec", d->spec);
 	put_value(f, "uri", d->uri_text);
 	put_number(f, "connections", d->connections);
@@ -77,21 +75,19 @@ void device_state_save(struct device *d)
 	put_number(f, "timeout", d->timeout);
 	put_number(f, "dead-timeout", d->dead_timeout);
 	put_number(f, "negotiate-timeout", d->negotiate_timeout);
-	put_number(f, "size", d->size);
-	put_number(f, "blksize", d->blksize);
-	put_number(f, "flags", d->flags);
+	put_number(f, "size", st->size);
+	put_number(f, "blksize", st->block_size);
+	put_number(f, "flags", st->flags);
 	put_number(f, "from-config", d->from_config);
 	put_value(f, "tls-mode", device_tls_mode_name(d->tls_mode));
-	put_value(f, "tls", d->tls_used);
+	put_value(f, "tls", st->tls);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		goto fail;
-	pthread_mutex_unlock(&device_lock);
 	return;
 fail:
 	log_warn("%s: cannot record it in %s (a restarted daemon will not take it over): %s",
-		 d->name, path, strerror(errno));
+		 st->device, path, strerror(errno));
 	unlink(tmp);
-	pthread_mutex_unlock(&device_lock);
 }
 
 void device_state_forget(const char *name)
@@ -252,29 +248,6 @@ out:
 	return rc;
 }
 
-/* Whether the kernel still serves name with this record's identity. */
-static bool still_attached(const char *name, const struct record *r, char *why, size_t len)
-{
-	char *id = backend_id(r->conf.uri);
-	/* Room for the identifier and one byte more: a longer one differs. */
-	size_t blen = id ? strlen(id) + 2 : 1;
-	char *backend = malloc(blen);
-	bool connected = false, same;
-
-	same = id && backend && nbd_backend(name, backend, blen) == 0 && !strcmp(backend, id);
-	free(backend);
-	free(id);
-	if (!same) {
-		snprintf(why, len, "the kernel no longer has it attached to %s", r->conf.uri);
-		return false;
-	}
-	if (nbd_nl_status((unsigned)strtoul(name + 3, NULL, 10), &connected, why, len) < 0)
-		return false;
-	if (!connected)
-		snprintf(why, len, "the kernel no longer has it connected");
-	return connected;
-}
-
 static struct device *adoptable(const char *name)
 {
 	struct record r = { .conf.binding = BINDING_NETLINK,
@@ -288,22 +261,19 @@ static struct device *adoptable(const char *name)
 	    r.conf.connections > DEVICE_MAX_CONNECTIONS || !r.blksize) {
 		log_warn("%s: not taking it over: %s is damaged%s%s", name, path,
 			 err[0] ? ": " : "", err[0] ? err : "");
-	} else if (!still_attached(name, &r, err, sizeof(err))) {
-		log_info("%s: not taking it over: %s", name, err);
 	} else if ((d = device_new(&r.conf, r.from_config, err, sizeof(err)))) {
-		snprintf(d->name, sizeof(d->name), "%s", name);
-		d->size = r.size;
-		d->blksize = r.blksize;
-		d->flags = (uint16_t)r.flags;
-		/* d->export_name is the URI's (device_new): an earlier run
-		 * may have recorded the server's NBD_INFO_NAME here. */
+		/* Whether the kernel still serves it so is the attach API's
+		 * to find out (device_start_locked). d->export_name is the
+		 * URI's (device_new): an earlier run may have recorded the
+		 * server's NBD_INFO_NAME here. */
+		snprintf(d->adopt_name, sizeof(d->adopt_name), "%s", name);
+		d->was.size = r.size;
+		d->was.block_size = r.blksize;
+		d->was.flags = (uint16_t)r.flags;
+		d->was.tls = !strcmp(r.tls_used, "relay") ? "relay" :
+			     !strcmp(r.tls_used, "kernel") ? "kernel" : "off";
 		d->adopting = true;
 		d->once = false;	/* it was attached: it stays supervised */
-		/* A relay died with the daemon that ran it. */
-		if (!strcmp(r.tls_used, "relay"))
-			d->tls_used = "relay";
-		else if (!strcmp(r.tls_used, "kernel"))
-			d->tls_used = "kernel";
 	} else {
 		log_warn("%s: not taking it over: %s", name, err);
 	}

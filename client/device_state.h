@@ -16,14 +16,15 @@
 
 /* The directory of the records: "<control socket's directory>/devices". */
 void device_state_init(const char *control_socket);
-/* Records d (bound now, netlink). Best effort: a failure is logged. */
-void device_state_save(struct device *d);
+/* Records d, bound now with netlink as st says. Best effort: a failure
+ * is logged. */
+void device_state_save(const struct device *d, const struct cnbd_attach_status *st);
 /* Removes the record of the device named name, if any. */
 void device_state_forget(const char *name);
-/* Every device a previous run left attached and the kernel still serves
- * with the same identifier becomes a device to adopt (d->adopting), with
- * one reference for the caller; stale records are removed. Returns how
- * many were found; *out is malloc'd. */
+/* Every device a previous run left attached becomes a device to adopt
+ * (d->adopting), with one reference for the caller; damaged records are
+ * removed (and stale ones when the device starts: device_start_locked).
+ * Returns how many were found; *out is malloc'd. */
 size_t device_state_load(struct device ***out);
 
 #endif

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "devices_conf.h"
-#include "ini_lines.h"
-#include "parse.h"
-#include "sysfs_nbd.h"
-#include "uri.h"
+#include "common/ini_lines.h"
+#include "common/parse.h"
+#include "attach/sysfs_nbd.h"
+#include "clientlib/uri.h"
 
 #define DEVICES_CONF_MAX	(1024 * 1024)
 

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cnbd/attach.h>
+
 #define DEVICES_CONF_DEFAULT	CNBD_SYSCONFDIR "/cnbd/devices.conf"
 #define DEVICE_MAX_CONNECTIONS	64
 #define DEVICE_DEFAULT_TIMEOUT	30
@@ -31,16 +33,19 @@
 #define DEVICE_DEFAULT_NEGOTIATE_TIMEOUT	30
 #define DEVICE_MAX_NEGOTIATE_TIMEOUT	600
 
+/* The attach API's, by the names the file uses. */
 enum device_binding {
-	BINDING_AUTO,		/* netlink where the kernel has it, else ioctl */
-	BINDING_NETLINK,
-	BINDING_IOCTL,
+	BINDING_AUTO = CNBD_ATTACH_BINDING_AUTO,	/* netlink where the kernel
+							 * has it, else ioctl */
+	BINDING_NETLINK = CNBD_ATTACH_BINDING_NETLINK,
+	BINDING_IOCTL = CNBD_ATTACH_BINDING_IOCTL,
 };
 
 enum device_tls_mode {
-	TLS_MODE_AUTO,		/* kernel TLS where it works, else the relay */
-	TLS_MODE_KERNEL,	/* kernel TLS or nothing */
-	TLS_MODE_RELAY,		/* the daemon relays, always */
+	TLS_MODE_AUTO = CNBD_ATTACH_TLS_AUTO,		/* kernel TLS where it works,
+							 * else the relay */
+	TLS_MODE_KERNEL = CNBD_ATTACH_TLS_KERNEL,	/* kernel TLS or nothing */
+	TLS_MODE_RELAY = CNBD_ATTACH_TLS_RELAY,		/* the daemon relays, always */
 };
 
 struct device_conf {

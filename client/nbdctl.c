@@ -6,15 +6,20 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control_client.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
+#include "nbdctl_json.h"
 
 static const struct nbdctl_command *const commands[] = {
 	&nbdctl_attach_command,
 	&nbdctl_detach_command,
 	&nbdctl_list_command,
+	&nbdctl_wait_command,
+	&nbdctl_reload_command,
 	&nbdctl_exports_command,
 	&nbdctl_udev_add_command,
 	&nbdctl_udev_name_command,
@@ -62,16 +67,52 @@ int nbdctl_daemon_call(const struct nbdctl_options *opts, const char *name,
 	return 1;
 }
 
+char *nbdctl_escape(const char *s)
+{
+	char *out = malloc(4 * strlen(s) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		const unsigned char *p = (const unsigned char *)s;
+		size_t len = 1;
+		int32_t c = *p < 0x80 ? *p : utf8_decode(p, &len);
+
+		/* C0 and C1 controls, DEL, and bytes that are not UTF-8 (a
+		 * lone 0x9b is CSI to a Latin-1 terminal). */
+		if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\\') {
+			for (size_t i = 0; i < len; i++)
+				o += sprintf(o, "\\x%02x", p[i]);
+		} else {
+			memcpy(o, s, len);
+			o += len;
+		}
+		s += len;
+	}
+	*o = '\0';
+	return out;
+}
+
 void nbdctl_print_escaped(const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = *s;
+	char *e = nbdctl_escape(s);
 
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
+	fputs(e ? e : "?", stdout);
+	free(e);
+}
+
+int nbdctl_print_info(void *opaque, const char *line)
+{
+	char value[CONTROL_LINE_MAX];
+	const char *eq = strchr(line, '=');
+
+	(void)opaque;
+	if (!eq || control_unescape(eq + 1, value, sizeof(value)) < 0)
+		return 1;
+	printf("%.*s: ", (int)(eq - line), line);
+	nbdctl_print_escaped(value);
+	putchar('\n');
+	return 0;
 }
 
 static const struct nbdctl_command *find_command(const char *name)

@@ -14,25 +14,55 @@
 #include <string.h>
 
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
-#include "sysfs_nbd.h"
-#include "uri.h"
+#include "nbdctl_progress.h"
+#include "attach/sysfs_nbd.h"
+#include "clientlib/uri.h"
 
 /* Connecting, negotiating and binding each have their own bounds in the
  * daemon; this only keeps nbdctl from waiting forever. */
 #define ATTACH_TIMEOUT_S	120
 #define DETACH_TIMEOUT_S	60
 
-static int print_device(void *opaque, const char *line)
+/* Kept, and printed once the status line is gone. */
+static int note_device(void *opaque, const char *line)
 {
-	char dev[64];
+	char *dev = opaque;
 
-	(void)opaque;
-	if (control_field(line, "device", dev, sizeof(dev)) < 0)
-		return -1;
-	printf("%s\n", dev);
-	return 0;
+	return control_field(line, "device", dev, 64) < 0 ? -1 : 0;
+}
+
+struct watch {
+	const struct nbdctl_options *opts;
+	const char *uri;
+};
+
+/* The device an attach of this URI made (the newest, if several). */
+static bool attaching(const char *line, void *arg)
+{
+	const struct watch *w = arg;
+	char source[16], *uri = malloc(strlen(line) + 1);
+	bool same;
+
+	same = uri && control_field(line, "uri", uri, strlen(line) + 1) == 0 &&
+	       !strcmp(uri, w->uri) &&
+	       control_field(line, "source", source, sizeof(source)) == 0 &&
+	       !strcmp(source, "nbdctl");
+	free(uri);
+	return same;
+}
+
+/* The status line's words: the device's state and last error. */
+static void attach_refresh(void *opaque, char *detail, size_t len)
+{
+	struct watch *w = opaque;
+	char err[256], *line = nbdctl_find_device(w->opts, attaching, w, err, sizeof(err));
+
+	detail[0] = '\0';
+	if (line)
+		nbdctl_describe_device(line, detail, len);
+	free(line);
 }
 
 static int parse_number(const char *what, const char *s, unsigned max, unsigned *out)
@@ -116,7 +146,9 @@ static int parse_attach(int argc, char **argv, struct attach_args *a)
 
 static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 {
-	char request[CONTROL_LINE_MAX], err[512];
+	char request[CONTROL_LINE_MAX], err[1024], label[256], dev[64] = "";
+	struct progress *p;
+	struct watch w;
 	struct attach_args a;
 	struct nbd_uri uri;
 	int rc = parse_attach(argc, argv, &a);
@@ -157,8 +189,20 @@ static int attach_run(int argc, char **argv, const struct nbdctl_options *opts)
 			 " tls-mode=%s", a.tls_mode);
 	/* The daemon answers within the negotiation's deadline plus the
 	 * binding's own bounds. */
-	return nbdctl_daemon_call(opts, "attach", request,
-				  ATTACH_TIMEOUT_S + a.negotiate_timeout, print_device, NULL);
+	w = (struct watch){ .opts = opts, .uri = a.uri };
+	snprintf(label, sizeof(label), "attaching %s", a.uri);
+	p = progress_start(label, attach_refresh, &w);
+	rc = control_call("nbd-clientd", opts->socket, request,
+			  ATTACH_TIMEOUT_S + a.negotiate_timeout, note_device, dev, err,
+			  sizeof(err));
+	/* Gone before anything else is said on the terminal. */
+	progress_stop(p);
+	if (rc != CONTROL_OK) {
+		fprintf(stderr, "nbdctl attach: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", dev);
+	return 0;
 }
 
 const struct nbdctl_command nbdctl_attach_command = {

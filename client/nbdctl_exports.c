@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 #include "nbdctl.h"
 
 #define EXPORTS_TIMEOUT_S	10
 /* The whole listing: a server that drips its replies is given up. */
 #define EXPORTS_DEADLINE_S	60
 
-struct export_list {
+struct listed_exports {
 	char **names;
 	char **descs;
 	size_t n, cap;
@@ -27,7 +27,7 @@ struct export_list {
 
 static int collect(void *opaque, const char *name, const char *desc)
 {
-	struct export_list *l = opaque;
+	struct listed_exports *l = opaque;
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
@@ -66,7 +66,7 @@ static void print_long(struct nbd_client *c, const char *name, const char *desc)
 
 static int list_exports(const char *text, bool longform)
 {
-	struct export_list l = { 0 };
+	struct listed_exports l = { 0 };
 	struct nbd_client c;
 	struct nbd_uri uri;
 	char err[512];

@@ -13,10 +13,10 @@
 
 #include "cnbd/protocol.h"
 #include "control_client.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "nbdctl.h"
-#include "sysfs_nbd.h"
-#include "uri.h"
+#include "attach/sysfs_nbd.h"
+#include "clientlib/uri.h"
 
 /* udev gives a RUN program little time; these answers are immediate. */
 #define UDEV_TIMEOUT_S	2

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "config_priv.h"
-#include "ini_lines.h"
-#include "parse.h"
+#include "common/ini_lines.h"
+#include "common/parse.h"
 
 int config_twice(int *first, int line, const char *key, char *err, size_t errlen)
 {
@@ -89,6 +89,19 @@ int config_set_number(int *dst, uint64_t max, int *first, int line,
 	}
 	*dst = (int)n;
 	return 0;
+}
+
+/* Repeatable, like listen: each line adds entries to its list. */
+int config_acl_key(struct acl *a, const char *key, const char *value,
+		   char *err, size_t errlen)
+{
+	char why[256];
+	struct acl_list *list = !strcmp(key, "allow") ? &a->allow : &a->deny;
+
+	if (acl_list_parse(list, value, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", key, why);
+	return -1;
 }
 
 static struct export_config *find_config_export(const struct server_config *cfg,
@@ -175,6 +188,11 @@ static int check_whole(struct config_parse *p, char *err, size_t errlen)
 
 	if (config_tls_check(cfg, err, errlen) < 0)
 		return -1;
+	if (cfg->statistics_file && !cfg->statistics) {
+		snprintf(err, errlen, "%s:%d: statistics-file: there are no statistics to write (statistics = off on line %d)",
+			 cfg->source, p->server.statistics_file, p->server.statistics);
+		return -1;
+	}
 	for (size_t i = 0; i < cfg->nexports; i++)
 		if (config_export_check(&cfg->exports[i], &p->lines[i], err, errlen) < 0 ||
 		    config_check_export_tls(cfg, &cfg->exports[i], p->lines[i].tls,
@@ -226,6 +244,8 @@ static int set_defaults(struct server_config *cfg, const char *name)
 	cfg->handshake_timeout = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
 	cfg->max_workers = CONFIG_DEFAULT_MAX_WORKERS;
 	cfg->unix_mode = CONFIG_DEFAULT_UNIX_MODE;
+	cfg->statistics = true;
+	cfg->statistics_interval = CONFIG_DEFAULT_STATS_INTERVAL;
 	cfg->listen = calloc(1, sizeof(*cfg->listen));
 	cfg->source = strdup(name);
 	cfg->user = strdup(CONFIG_DEFAULT_USER);
@@ -300,7 +320,9 @@ void config_free(struct server_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->exports_dir);
 	free(cfg->control);
+	free(cfg->statistics_file);
 	free(cfg->tls.certificates);
 	free(cfg->tls.psk_file);
+	acl_free(&cfg->acl);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "export.h"
+#include "acl.h"
+#include "cnbd/serve.h"
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:10809"
 #define CONFIG_DEFAULT_USER		"nbd"
@@ -23,6 +24,8 @@
 #define CONFIG_DEFAULT_MAX_WORKERS	1024
 #define CONFIG_DEFAULT_UNIX_MODE	0666
 #define CONFIG_DEFAULT_CONTROL		"/run/cnbd/serverd.sock"
+/* Seconds between two writes of statistics-file. */
+#define CONFIG_DEFAULT_STATS_INTERVAL	15
 /* What the control socket's add calls where a file would name itself. */
 #define CONFIG_RUNTIME_SOURCE		"control socket"
 
@@ -35,6 +38,7 @@ struct export_config {
 	size_t nparams;
 	char *source;			/* the file, or CONFIG_RUNTIME_SOURCE */
 	int line;			/* of the [NAME] header; 0 at run time */
+	struct acl acl;			/* allow, deny: checked by the master */
 };
 
 /* [server] tls and its credentials. The lines (0: not given) are kept
@@ -73,6 +77,10 @@ struct server_config {
 	char *control;			/* the control socket; NULL: none */
 	bool control_given;		/* else the default, where it can be */
 	struct tls_config tls;
+	struct acl acl;			/* allow, deny: applied at accept */
+	bool statistics;		/* workers count what they serve */
+	char *statistics_file;		/* Prometheus text; NULL: none */
+	int statistics_interval;	/* seconds between writes of it */
 	struct export_config *exports;	/* main file first, then each drop-in */
 	size_t nexports;
 };
@@ -102,6 +110,10 @@ int config_check_export_tls(const struct server_config *cfg,
 /* A name a section could carry: 1 to 49 bytes, not "server", nothing a
  * file could not hold. 0, or -1 with the reason in err. */
 int config_check_name(const char *name, char *err, size_t errlen);
+/* allow = or deny = (acl.h) into a, for [server] and exports alike:
+ * 0, or -1 with the reason in err. */
+int config_acl_key(struct acl *a, const char *key, const char *value,
+		   char *err, size_t errlen);
 /* "file:line: " for messages about ec ("" for a run-time export). */
 const char *config_where(const struct export_config *ec, char *buf, size_t len);
 void config_export_free(struct export_config *ec);

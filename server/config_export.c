@@ -10,7 +10,7 @@
 
 #include "cnbd/protocol.h"
 #include "config_priv.h"
-#include "parse.h"
+#include "common/parse.h"
 
 #define DEFAULT_MIN_BLOCK	1
 #define DEFAULT_PREF_BLOCK	4096
@@ -177,6 +177,8 @@ int config_export_key(struct export_config *ec, struct export_lines *l,
 		return set_max_connections(ec, l, line, value, err, errlen);
 	if (!strcmp(key, "tls"))
 		return set_tls(ec, l, line, value, err, errlen);
+	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
+		return config_acl_key(&ec->acl, key, value, err, errlen);
 	return add_param(ec, key, value, err, errlen);
 }
 
@@ -258,5 +260,6 @@ void config_export_free(struct export_config *ec)
 	free(ec->source);
 	free(ec->exp.name);
 	free(ec->exp.description);
+	acl_free(&ec->acl);
 	memset(ec, 0, sizeof(*ec));
 }

@@ -19,6 +19,7 @@ struct export_lines {
 struct server_lines {
 	int user, backend_dir, default_export, handshake_timeout, max_workers;
 	int pidfile, unix_mode, exports_dir, control;
+	int statistics, statistics_file, statistics_interval;
 	bool listen_given;
 };
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config_priv.h"
-#include "trusted_path.h"
+#include "common/trusted_path.h"
 
 /* A configuration file is small; refuse to slurp something that is not. */
 #define CONFIG_MAX_BYTES	(1 << 20)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "config_priv.h"
-#include "ini_lines.h"
+#include "common/ini_lines.h"
 
 int config_check_name(const char *name, char *err, size_t errlen)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "config_priv.h"
-#include "listen.h"
+#include "common/listen.h"
 
 /* The first listen line replaces the default; later ones add to it. */
 static int add_listen(struct config_parse *p, const char *value,
@@ -73,6 +73,18 @@ static int set_control(struct config_parse *p, const char *value, int line,
 	return 0;
 }
 
+static int set_interval(struct server_config *cfg, struct server_lines *l, int line,
+			const char *value, char *err, size_t errlen)
+{
+	if (config_set_number(&cfg->statistics_interval, 3600, &l->statistics_interval, line,
+			      "statistics-interval", value, err, errlen) < 0)
+		return -1;
+	if (cfg->statistics_interval)
+		return 0;
+	snprintf(err, errlen, "statistics-interval: 0 is not from 1 to 3600 seconds");
+	return -1;
+}
+
 int config_server_key(struct config_parse *p, const char *key, const char *value,
 		      int line, char *err, size_t errlen)
 {
@@ -108,8 +120,18 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 		return set_unix_mode(p, value, line, err, errlen);
 	if (config_is_tls_key(key))
 		return config_tls_key(p, key, value, line, err, errlen);
+	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
+		return config_acl_key(&cfg->acl, key, value, err, errlen);
+	if (!strcmp(key, "statistics"))
+		return config_set_bool(&cfg->statistics, &l->statistics, line, key, value,
+				       err, errlen);
+	if (!strcmp(key, "statistics-file"))
+		return config_set_path(&cfg->statistics_file, &l->statistics_file, line, key,
+				       value, err, errlen);
+	if (!strcmp(key, "statistics-interval"))
+		return set_interval(cfg, l, line, value, err, errlen);
 	snprintf(err, errlen,
-		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer)",
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer, allow, deny, statistics, statistics-file, statistics-interval)",
 		 key);
 	return -1;
 }

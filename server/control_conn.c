@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "control_socket.h"
-#include "log.h"
+#include "common/log.h"
 
 /* Root, and the user the server runs as (who could signal it anyway). */
 static bool permitted(const struct control_client *cl)

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "control_socket.h"
-#include "log.h"
-#include "unix_listen.h"
+#include "common/log.h"
+#include "common/unix_listen.h"
 
 void control_reply_line(struct control_reply *r, const char *fmt, ...)
 {

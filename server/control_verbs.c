@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket's requests: list, add, remove, reload. Words are
+ * The control socket's requests: list, add, remove, reload, stats, and the
+ * commands a backend takes on an export (commit, reset). Words are
  * separated by spaces; a name or value that holds a space, '%', '=' or a
  * control byte is percent-escaped (%20), the way nbd-clientd's control
  * socket does it, with the same code.
@@ -11,20 +12,20 @@
 #include <string.h>
 
 #include "cnbd/protocol.h"
-#include "control_text.h"
+#include "common/control_text.h"
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
 
 #define MAX_WORDS	64
 #define WORD_MAX	4096
 
-struct request {
+struct control_words {
 	char *words[MAX_WORDS];
 	size_t n;
 };
 
-static int split(char *line, struct request *rq)
+static int split(char *line, struct control_words *rq)
 {
 	char *save = NULL;
 
@@ -65,7 +66,7 @@ static void list_one(struct master *m, const struct export_entry *e,
 			   esc(d->exp.description, desc, sizeof(desc)));
 }
 
-static void verb_list(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_list(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	if (rq->n != 1) {
 		control_reply_line(r, "error: usage: list");
@@ -78,7 +79,7 @@ static void verb_list(struct master *m, struct request *rq, struct control_reply
 
 /* "KEY=VALUE" words, unescaped in place: '=' is always escaped inside
  * either, so the first one separates them. */
-static int take_pairs(struct request *rq, struct cnbd_param *pairs, char *err, size_t len)
+static int take_pairs(struct control_words *rq, struct cnbd_param *pairs, char *err, size_t len)
 {
 	for (size_t i = 2; i < rq->n; i++) {
 		char *w = rq->words[i], *eq = strchr(w, '=');
@@ -127,7 +128,7 @@ static int add_export(struct master *m, const char *name, struct cnbd_param *pai
 	return -1;
 }
 
-static void verb_add(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_add(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	struct cnbd_param pairs[MAX_WORDS];
 	char err[1024];
@@ -150,7 +151,7 @@ static void verb_add(struct master *m, struct request *rq, struct control_reply 
 	control_reply_line(r, "ok");
 }
 
-static void verb_remove(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_remove(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	bool force = rq->n == 3 && !strcmp(rq->words[2], "--force");
 	struct export_entry *e;
@@ -185,7 +186,7 @@ static void verb_remove(struct master *m, struct request *rq, struct control_rep
 	control_reply_line(r, "ok");
 }
 
-static void verb_reload(struct master *m, struct request *rq, struct control_reply *r)
+static void verb_reload(struct master *m, struct control_words *rq, struct control_reply *r)
 {
 	char summary[1024], err[1024], word[3 * 1024];
 
@@ -203,25 +204,79 @@ static void verb_reload(struct master *m, struct request *rq, struct control_rep
 	control_reply_line(r, "ok");
 }
 
+static void verb_stats(struct master *m, struct control_words *rq, struct control_reply *r)
+{
+	master_control_stats(m, rq->words, rq->n, r);
+}
+
+/* "commit NAME", "reset NAME": the export's backend (a stack: its first
+ * level that takes it) does the work, in the master. Only while no
+ * connection holds the export: what the command rewrites, a worker would
+ * be reading and writing. The master answers nothing else meanwhile, so
+ * no lease can be granted before it is done. */
+static void verb_export_command(struct master *m, struct control_words *rq,
+				struct control_reply *r)
+{
+	const char *verb = rq->words[0];
+	const struct export_entry *e;
+	const struct cnbd_export *exp;
+	char msg[1024] = "", word[3 * 1024], *name;
+	unsigned held;
+
+	if (rq->n != 2) {
+		control_reply_line(r, "error: usage: %s NAME", verb);
+		return;
+	}
+	name = rq->words[1];
+	if (control_unescape(name, name, strlen(name) + 1) < 0 ||
+	    !(e = export_list_get(&m->exports, name))) {
+		control_reply_line(r, "error: no export named '%s'", rq->words[1]);
+		return;
+	}
+	exp = &e->def.exp;
+	held = worker_list_leases(&m->workers, name);
+	if (held) {
+		control_reply_line(r, "error: export '%s' has %u connection%s; %s needs none (disconnect the clients, or remove the export with --force first)",
+				   name, held, held == 1 ? "" : "s", verb);
+		return;
+	}
+	if (!exp->backend || !exp->backend->export_command) {
+		control_reply_line(r, "error: export '%s': backend %s has no commands",
+				   name, exp->backend ? exp->backend->name : "?");
+		return;
+	}
+	if (exp->backend->export_command(exp->handle, verb, msg, sizeof(msg)) < 0) {
+		log_error("control: %s of export '%s' failed: %s", verb, name, msg);
+		control_reply_line(r, "error: export '%s': %s", name, msg[0] ? msg : "failed");
+		return;
+	}
+	log_info("control: %s of export '%s': %s", verb, name, msg);
+	control_reply_line(r, "result=%s", esc(msg, word, sizeof(word)));
+	control_reply_line(r, "ok");
+}
+
 void master_control_request(void *master, char *line, struct control_reply *r)
 {
 	static const struct {
 		const char *name;
-		void (*fn)(struct master *m, struct request *rq, struct control_reply *r);
+		void (*fn)(struct master *m, struct control_words *rq, struct control_reply *r);
 	} verbs[] = {
 		{ "list", verb_list },
 		{ "add", verb_add },
 		{ "remove", verb_remove },
 		{ "reload", verb_reload },
+		{ "stats", verb_stats },
+		{ "commit", verb_export_command },
+		{ "reset", verb_export_command },
 	};
-	struct request rq;
+	struct control_words rq;
 
 	if (split(line, &rq) < 0) {
 		control_reply_line(r, "error: more than %d words", MAX_WORDS);
 		return;
 	}
 	if (!rq.n) {
-		control_reply_line(r, "error: empty request (known: list, add, remove, reload)");
+		control_reply_line(r, "error: empty request (known: list, add, remove, reload, stats, commit, reset)");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
@@ -230,6 +285,6 @@ void master_control_request(void *master, char *line, struct control_reply *r)
 			return;
 		}
 	}
-	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload)",
+	control_reply_line(r, "error: unknown request '%.64s' (known: list, add, remove, reload, stats, commit, reset)",
 			   rq.words[0]);
 }

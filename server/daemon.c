@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 
 int pidfile_write(const char *path)
 {

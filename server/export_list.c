@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,4 +141,10 @@ const struct cnbd_export *export_list_find(const struct export_list *t,
 const struct cnbd_export *export_list_at(const struct export_list *t, size_t i)
 {
 	return i < t->n ? &t->v[i]->def.exp : NULL;
+}
+
+const struct export_config *export_list_config(const struct cnbd_export *exp)
+{
+	return (const struct export_config *)((const char *)exp -
+					       offsetof(struct export_config, exp));
 }

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "export.h"
+#include "cnbd/serve.h"
 
 struct export_entry {
 	struct export_config def;	/* def.exp is what a worker serves */
@@ -61,5 +61,8 @@ void export_entry_free(struct export_entry *e);
 const struct cnbd_export *export_list_find(const struct export_list *t,
 					    const char *name);
 const struct cnbd_export *export_list_at(const struct export_list *t, size_t i);
+/* The definition an export of such a table belongs to (what find and
+ * at return is always an entry's def.exp). */
+const struct export_config *export_list_config(const struct cnbd_export *exp);
 
 #endif

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend_load.h"
-#include "backend_lookup.h"
+#include "backend/backend_load.h"
+#include "backend/backend_lookup.h"
+#include "backend/stack.h"
 #include "export_open.h"
-#include "log.h"
+#include "export_stack.h"
+#include "common/log.h"
 
 static int open_storage(struct export_config *ec, const char *backend_dir,
 			bool require_root_owned, char *err, size_t errlen);
@@ -149,7 +151,8 @@ static int open_storage(struct export_config *ec, const char *backend_dir,
 			bool require_root_owned, char *err, size_t errlen)
 {
 	struct cnbd_export *e = &ec->exp;
-	char why[512], where[512];
+	char why[1024], where[512];
+	int stacked;
 
 	config_where(ec, where, sizeof(where));
 	e->backend = backend_load(backend_dir, ec->backend_name,
@@ -157,6 +160,16 @@ static int open_storage(struct export_config *ec, const char *backend_dir,
 	if (!e->backend) {
 		snprintf(err, errlen, "%sexport '%s': %s", where, e->name, why);
 		return -1;
+	}
+	stacked = export_open_stack(ec, e->backend, backend_dir, require_root_owned,
+				    why, sizeof(why));
+	if (stacked < 0) {
+		snprintf(err, errlen, "%sexport '%s': %s", where, e->name, why);
+		return -1;
+	}
+	if (stacked) {
+		log_debug("export '%s': stack %s opened", e->name, e->backend->name);
+		return 0;
 	}
 	if (!e->backend->open_export) {
 		/* A backend without export-level state serves with a NULL
@@ -188,9 +201,13 @@ void export_close(struct export_config *ec)
 {
 	struct cnbd_export *e = &ec->exp;
 
+	bool stacked = e->handle && stack_of(e->backend, e->handle);
+
 	if (e->handle && e->backend->close_export)
 		e->backend->close_export(e->handle);
 	e->handle = NULL;
+	if (stacked)
+		e->backend = NULL;	/* the stack's ops went with it */
 }
 
 int export_open_all(struct server_config *cfg, bool require_root_owned,

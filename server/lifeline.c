@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "lifeline.h"
-#include "log.h"
+#include "common/log.h"
 
 int lifeline_create(struct lifeline *l)
 {

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "log_rate.h"
 #include "master.h"
 

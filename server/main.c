@@ -15,27 +15,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "config.h"
 #include "daemon.h"
 #include "export_list.h"
 #include "export_open.h"
 #include "lifeline.h"
-#include "listen.h"
-#include "log.h"
+#include "common/listen.h"
+#include "common/log.h"
 #include "master.h"
 #include "privdrop.h"
 #include "sandbox.h"
+#include "common/service_notify.h"
 #include "tls_kernel.h"
 #include "tls_load.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG	CNBD_SYSCONFDIR "/cnbd/nbd-serverd.conf"
 
-struct options {
+struct serverd_options {
 	bool foreground;
 	const char *config;
 	const char *backend_dir;	/* overrides [server] backend-dir */
 	int verbose;
+	bool journal;			/* "<N>" priority prefixes on stderr */
 	bool no_sandbox;		/* debugging under valgrind only */
 };
 
@@ -48,6 +51,9 @@ static void usage(FILE *out)
 		"  -c, --config FILE      configuration file (default %s)\n"
 		"  -B, --backend-dir DIR  load backends from DIR (default %s)\n"
 		"  -v, --verbose          log debug messages too\n"
+		"      --journal          prefix log lines with their priority, as\n"
+		"                         journald reads them (the default when stderr\n"
+		"                         is the journal)\n"
 		"      --no-sandbox       run workers without their seccomp filter, for\n"
 		"                         valgrind, which cannot run under one; never\n"
 		"                         in production\n"
@@ -58,13 +64,14 @@ static void usage(FILE *out)
 		DEFAULT_CONFIG, CNBD_BACKENDDIR);
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+static int parse_args(int argc, char **argv, struct serverd_options *o)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "backend-dir", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "journal", no_argument, NULL, 'J' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -78,6 +85,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'c': o->config = optarg; break;
 		case 'B': o->backend_dir = optarg; break;
 		case 'v': o->verbose++; break;
+		case 'J': o->journal = true; break;
 		case 'S': o->no_sandbox = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("nbd-serverd (cnbd) %s\n", CNBD_VERSION); exit(0);
@@ -93,7 +101,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 }
 
 /* The file reloads re-read: absolute, since a daemon works from "/". */
-static int config_path(const struct options *o, char **path)
+static int config_path(const struct serverd_options *o, char **path)
 {
 	const char *given = o->config;
 
@@ -110,7 +118,7 @@ static int config_path(const struct options *o, char **path)
 	return 0;
 }
 
-static int load_config(const struct options *o, const char *path,
+static int load_config(const struct serverd_options *o, const char *path,
 		       struct server_config *cfg)
 {
 	char err[1024];
@@ -138,10 +146,32 @@ static int load_config(const struct options *o, const char *path,
 	return 0;
 }
 
+/* Sockets systemd passed stand for the listen lines (activation.h). */
+static int adopt_listeners(struct master *m)
+{
+	char err[512];
+
+	if (m->activated < 0) {
+		log_error("socket activation: LISTEN_FDS is not a number of descriptors");
+		return -1;
+	}
+	if (activation_adopt(m->activated, &m->ls, &m->nls, err, sizeof(err)) < 0) {
+		log_error("socket activation: %s", err);
+		return -1;
+	}
+	log_info("socket activation: serving the %d socket%s systemd passed; the configuration's listen lines are not opened",
+		 m->activated, m->activated == 1 ? "" : "s");
+	for (size_t i = 0; i < m->nls; i++)
+		log_info("listening on %s (from systemd)", m->ls[i].name);
+	return 0;
+}
+
 static int open_listeners(const struct server_config *cfg, struct master *m)
 {
 	char err[512];
 
+	if (m->activated)
+		return adopt_listeners(m);
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		if (listen_open(cfg->listen[i], cfg->unix_mode, &m->ls, &m->nls,
 				err, sizeof(err)) < 0) {
@@ -176,7 +206,7 @@ static int open_control(struct master *m)
 	return 0;
 }
 
-static int prepare(const struct options *o, struct master *m,
+static int prepare(const struct serverd_options *o, struct master *m,
 		   struct privdrop_target *drop)
 {
 	struct server_config *cfg = &m->cfg;
@@ -239,6 +269,10 @@ static void cleanup(struct master *m)
 	config_free(&m->cfg);
 	cnbd_tls_free(m->tls);
 	worker_list_free(&m->workers);
+	stats_table_free(&m->stats);
+	if (m->stats_dir >= 0)
+		close(m->stats_dir);
+	free(m->stats_dir_for);
 	listen_free(m->ls, m->nls);
 	if (m->self_exe >= 0)
 		close(m->self_exe);
@@ -246,10 +280,10 @@ static void cleanup(struct master *m)
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct serverd_options o = { 0 };
 	struct privdrop_target drop;
 	struct master m = { .sigfd = -1, .life = { -1, -1 }, .drop = &drop,
-			    .waiting_fd = -1, .self_exe = -1 };
+			    .waiting_fd = -1, .self_exe = -1, .stats_dir = -1 };
 	char *path = NULL;
 	int rc = 1;
 
@@ -258,11 +292,15 @@ int main(int argc, char **argv)
 		return worker_main(argc, argv);
 
 	/* Whatever the starting process left open would reach every worker:
-	 * keep only stdin, stdout and stderr (as sshd does with closefrom). */
-	close_range(3, ~0U, 0);
+	 * keep only stdin, stdout and stderr (as sshd does with closefrom),
+	 * and the sockets systemd passed, which follow them. */
+	m.activated = activation_count();
+	close_range(3 + (m.activated > 0 ? m.activated : 0), ~0U, 0);
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
 	log_init("nbd-serverd", false, o.verbose);
+	if (o.journal)
+		log_set_journal(true);
 	/* A client that vanishes mid-reply must not kill anyone. */
 	signal(SIGPIPE, SIG_IGN);
 	export_list_init(&m.exports);
@@ -300,6 +338,8 @@ int main(int argc, char **argv)
 	log_info("nbd-serverd %s: %zu export%s%s%s", CNBD_VERSION, m.exports.n,
 		 m.exports.n == 1 ? "" : "s", drop.enabled ? ", workers run as " : "",
 		 drop.enabled ? drop.user : "");
+	/* Every socket listens: a client that connects now is served. */
+	service_notify_ready();
 	rc = master_run(&m) == 0 ? 0 : 1;
 	pidfile_remove(m.cfg.pidfile);
 out:

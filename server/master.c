@@ -15,9 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
+#include "common/peer.h"
+#include "common/service_notify.h"
 #include "worker.h"
 
 /* After a poll() failure, wait this long before the next try. */
@@ -90,6 +91,7 @@ static bool handle_signals(struct master *m)
 			break;
 		default:
 			log_info("%s: shutting down", strsignal(si.ssi_signo));
+			service_notify_stopping();
 			go_on = false;
 		}
 	}
@@ -145,15 +147,21 @@ static bool accept_paused(const struct master *m, int64_t now)
 	return now < m->paused_until || m->waiting_fd >= 0;
 }
 
-static int poll_timeout(const struct master *m)
+/* status: when a STATUS= change held back is due (ms), or -1. */
+static int poll_timeout(const struct master *m, int status)
 {
 	int64_t now = master_now_ms();
 	int64_t paused_until = m->paused_until;
 	int t = control_timeout(&m->control, now);
 	int lease = master_lease_timeout(m, now);
+	int stats = master_stats_file_timeout(m, now);
 
 	if (lease >= 0 && (t < 0 || lease < t))
 		t = lease;
+	if (stats >= 0 && (t < 0 || stats < t))
+		t = stats;
+	if (status >= 0 && (t < 0 || status < t))
+		t = status;
 	/* At max-workers only a worker's end (SIGCHLD) makes room. */
 	if (accept_paused(m, now) && !m->at_max_workers &&
 	    (t < 0 || paused_until - now < t))
@@ -184,6 +192,7 @@ static bool service(struct master *m, struct poll_set *ps)
 	/* Also with no events: deadlines. */
 	control_service(&m->control, ps->control, master_now_ms(),
 			master_control_request, m);
+	master_stats_file_tick(m);
 	if (go_on && m->waiting_fd >= 0 && master_now_ms() >= m->paused_until)
 		master_start_waiting(m);
 	for (size_t i = 0; go_on && i < ps->n; i++)
@@ -195,14 +204,16 @@ static bool service(struct master *m, struct poll_set *ps)
 int master_run(struct master *m)
 {
 	struct poll_set ps = { 0 };
-	int rc = -1;
+	int rc = -1, status;
 
 	for (;;) {
 		if (build_poll_set(m, &ps, accept_paused(m, master_now_ms())) < 0) {
 			log_error("out of memory");
 			goto out;
 		}
-		if (poll(ps.pfds, ps.n, poll_timeout(m)) < 0 && errno != EINTR) {
+		/* Whatever the last round changed, systemctl status shows. */
+		status = master_status_update(m);
+		if (poll(ps.pfds, ps.n, poll_timeout(m, status)) < 0 && errno != EINTR) {
 			/* Say, a limit lowered below what is open: wait, retry. */
 			log_error("poll: %s: retrying in %d ms", strerror(errno),
 				  POLL_RETRY_MS);
@@ -225,6 +236,7 @@ out:
 	if (m->waiting_fd >= 0)
 		close(m->waiting_fd);
 	m->waiting_fd = -1;
+	acl_peer_free(&m->waiting_peer);
 	master_end_workers(m);
 	return rc;
 }

@@ -15,10 +15,12 @@
 #include "control_socket.h"
 #include "export_list.h"
 #include "lifeline.h"
-#include "listen.h"
+#include "common/listen.h"
 #include "log_rate.h"
 #include "monitor.h"
 #include "privdrop.h"
+#include "stats.h"
+#include "common/service_notify.h"
 #include "worker_list.h"
 
 struct lease_wait;
@@ -42,11 +44,13 @@ struct master {
 	/* Its descriptors, none of which a worker keeps */
 	struct listener *ls;
 	size_t nls;
+	int activated;			/* sockets systemd passed (activation.h) */
 	int sigfd;			/* signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP */
 	struct lifeline life;
 	struct control control;		/* control.fd -1: none */
 	int waiting_fd;			/* accepted, waiting for a lease socket */
 	bool waiting_unix;
+	struct acl_peer waiting_peer;	/* who waiting_fd is */
 	int64_t paused_until;		/* ms: a shortage paused accepting */
 
 	struct worker_list workers;
@@ -57,6 +61,13 @@ struct master {
 	int64_t shortage_logged_at;	/* ms, CLOCK_MONOTONIC; 0: not yet */
 	bool at_max_workers;		/* said once per episode */
 	struct log_rate worker_log;	/* lines a worker's requests cause */
+	struct log_rate refusal_log;	/* exports' allow/deny lists refusing */
+	struct log_rate accept_log;	/* [server] allow/deny refusing at accept */
+	struct stats_table stats;	/* per export, by name */
+	int64_t stats_written_at;	/* ms: statistics-file last written */
+	int stats_dir;			/* its directory; -1: not open */
+	char *stats_dir_for;		/* the statistics-file it was opened for */
+	struct service_status status;	/* the STATUS= line systemd has */
 };
 
 /* Blocks the signals the master handles and returns a signalfd for them
@@ -70,9 +81,10 @@ int master_run(struct master *m);
 int64_t master_now_ms(void);
 
 /* master_accept.c */
-/* Starts a worker for the client's fd (closed here); see worker_spawn.h. */
-int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
-			bool no_zeroes);
+/* Starts a worker for the client's fd (closed here), who is *id (moved
+ * into the worker's record, or freed); see worker_spawn.h. */
+int master_start_worker(struct master *m, int fd, struct acl_peer *id, const char *peer,
+			bool tls_first, bool no_zeroes);
 /* True (and said once) while max-workers are running. */
 bool master_at_max_workers(struct master *m);
 /* Accepts what waits on l and starts a worker for each connection. */
@@ -103,6 +115,8 @@ struct mon_reply *master_reply(uint32_t type);
  * loses its answer. */
 void master_monitor_answer(struct master *m, struct worker *w,
 			   const struct mon_reply *r, const int *fds, size_t nfds);
+/* Whether exp's allow and deny lists admit w's client. */
+bool master_admits(const struct worker *w, const struct cnbd_export *exp);
 /* What LIST and INFO may show of exp to worker w. */
 void master_describe(const struct master *m, const struct worker *w,
 		     const struct cnbd_export *exp, struct mon_export *out);
@@ -118,10 +132,39 @@ void master_lease_retry(struct master *m);
 /* Milliseconds until the first waiting request times out; -1: none. */
 int master_lease_timeout(const struct master *m, int64_t now);
 
+/* master_stats.c (stats.h): the counting. */
+struct stats_entry *stats_table_get(struct stats_table *t, const char *name);
+void stats_table_free(struct stats_table *t);
+/* w was granted its lease: its counting starts. */
+void master_stats_leased(struct master *m, struct worker *w);
+/* Adds what w's page says it did since the last fold to its export. */
+void master_stats_fold(struct master *m, struct worker *w);
+/* Every worker folded, an entry for every export, none for the gone. */
+void master_stats_fold_all(struct master *m);
+/* What w's connection did since its lease (as last folded); false when
+ * it is not counted. */
+bool master_stats_connection(const struct worker *w, struct stats_counters *out);
+
+/* stats_prom.c: the Prometheus text exposition of the export totals
+ * (folded first), as a NUL-terminated buffer to free; NULL when out of
+ * memory. */
+char *master_stats_prometheus(struct master *m);
+/* statistics-file: the ms until it is due (0: now; -1: no file), and
+ * writing it when it is. */
+int master_stats_file_timeout(const struct master *m, int64_t now);
+void master_stats_file_tick(struct master *m);
+/* master_status.c: the STATUS= line (exports, connections) sent if it
+ * changed; returns the ms until a change held back is due, or -1. */
+int master_status_update(struct master *m);
+
 /* reload.c: re-reads the files. 0, or -1 with "file:line: reason" in
  * err and nothing changed. summary tells what changed. */
 int master_reload(struct master *m, char *summary, size_t slen,
 		  char *err, size_t errlen);
+
+/* control_stats.c: "stats [NAME | --prometheus]" (words[0] is "stats"). */
+void master_control_stats(struct master *m, char **words, size_t n,
+			  struct control_reply *r);
 
 /* control_verbs.c: the control socket's requests. */
 void master_control_request(void *master, char *line, struct control_reply *r);

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
+#include "common/peer.h"
 #include "worker_spawn.h"
 
 /* After EMFILE and friends, stop accepting this long. */
@@ -28,24 +28,29 @@
 /* While a shortage lasts, log it this often. */
 #define SHORTAGE_LOG_MS		5000
 
-/* Starts the worker for the client's fd with the monitor socketpair sv
- * (made by monitor_socketpair). Closes fd and sv[1]; sv[0] is the
- * worker's record's from then on. 0, or -1 (logged; the connection is
- * dropped). */
-static int start_with(struct master *m, int fd, const char *peer, bool tls_first,
-		      bool no_zeroes, const int sv[2])
+/* Starts the worker for the client's fd, who is *id, with the monitor
+ * socketpair sv (made by monitor_socketpair). Closes fd and sv[1]; sv[0]
+ * and *id are the worker's record's from then on. 0, or -1 (logged; the
+ * connection is dropped). */
+static int start_with(struct master *m, int fd, struct acl_peer *id, const char *peer,
+		      bool tls_first, bool no_zeroes, const int sv[2])
 {
 	struct worker_start ws = { .client_fd = fd, .peer = peer, .monitor_fd = sv[1],
-				   .tls_first = tls_first, .no_zeroes = no_zeroes };
+				   .tls_first = tls_first, .no_zeroes = no_zeroes,
+				   .stats_fd = -1 };
+	/* Without a page (out of descriptors) the worker serves uncounted. */
+	struct worker_stats *stats = m->cfg.statistics ? worker_stats_new(&ws.stats_fd) : NULL;
+	struct worker *w;
 	pid_t pid;
 
 	pid = worker_spawn(m, &ws);
 	close(fd);
 	close(sv[1]);
+	if (ws.stats_fd >= 0)
+		close(ws.stats_fd);
 	if (pid < 0) {
 		log_error("cannot start a worker for %s: %s", peer, strerror(errno));
-		close(sv[0]);
-		return -1;
+		goto fail;
 	}
 	log_info("connection from %s: worker %d%s", peer, (int)pid,
 		 tls_first ? " (TLS)" : "");
@@ -53,15 +58,24 @@ static int start_with(struct master *m, int fd, const char *peer, bool tls_first
 		/* Untracked, it could hold a lease nobody counts. */
 		log_error("out of memory tracking worker %d: ending it", (int)pid);
 		kill(pid, SIGKILL);
-		close(sv[0]);
-		return -1;
+		goto fail;
 	}
-	worker_list_get(&m->workers, pid)->tls_first = tls_first;
+	w = worker_list_get(&m->workers, pid);
+	w->tls_first = tls_first;
+	w->stats = stats;
+	w->peer = *id;
+	memset(id, 0, sizeof(*id));
+	snprintf(w->peer_name, sizeof(w->peer_name), "%s", peer);
 	return 0;
+fail:
+	close(sv[0]);
+	acl_peer_free(id);
+	worker_stats_free(stats);
+	return -1;
 }
 
-int master_start_worker(struct master *m, int fd, const char *peer, bool tls_first,
-			bool no_zeroes)
+int master_start_worker(struct master *m, int fd, struct acl_peer *id, const char *peer,
+			bool tls_first, bool no_zeroes)
 {
 	int sv[2];
 
@@ -69,12 +83,14 @@ int master_start_worker(struct master *m, int fd, const char *peer, bool tls_fir
 		log_error("cannot make a monitor socket for %s: %s: dropping the connection",
 			  peer, strerror(errno));
 		close(fd);
+		acl_peer_free(id);
 		return -1;
 	}
-	return start_with(m, fd, peer, tls_first, no_zeroes, sv);
+	return start_with(m, fd, id, peer, tls_first, no_zeroes, sv);
 }
 
-static void spawn(struct master *m, int fd, bool is_unix, const int sv[2])
+static void spawn(struct master *m, int fd, bool is_unix, struct acl_peer *id,
+		  const int sv[2])
 {
 	char peer[PEER_NAME_MAX];
 	int one = 1;
@@ -83,7 +99,28 @@ static void spawn(struct master *m, int fd, bool is_unix, const int sv[2])
 	if (!is_unix)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	peer_name(fd, peer, sizeof(peer));
-	start_with(m, fd, peer, false, false, sv);
+	start_with(m, fd, id, peer, false, false, sv);
+}
+
+/* [server] allow and deny, from the address alone: a refused client is
+ * closed before any worker exists for it, and nothing it sent is read.
+ * True when fd may go on (its identity in *id). */
+static bool admitted(struct master *m, int fd, struct acl_peer *id)
+{
+	char peer[PEER_NAME_MAX];
+
+	if (acl_peer_of(fd, id) < 0) {
+		log_rated(&m->accept_log, LOG_WARNING,
+			  "out of memory learning who a new connection is: dropping it");
+		return false;
+	}
+	if (acl_admits(&m->cfg.acl, id))
+		return true;
+	peer_name(fd, peer, sizeof(peer));
+	log_rated(&m->accept_log, LOG_INFO,
+		  "refused a connection from %s: [server] allow/deny", peer);
+	acl_peer_free(id);
+	return false;
 }
 
 static bool is_shortage(int err)
@@ -138,6 +175,7 @@ int master_start_waiting(struct master *m)
 		log_error("cannot make a monitor socket: %s: dropping a connection",
 			  strerror(errno));
 		close(m->waiting_fd);
+		acl_peer_free(&m->waiting_peer);
 		m->waiting_fd = -1;
 		return 0;
 	}
@@ -145,7 +183,7 @@ int master_start_waiting(struct master *m)
 		log_info("accepting again after %u refused tries", m->shortages);
 	m->shortages = 0;
 	m->shortage_logged_at = 0;
-	spawn(m, m->waiting_fd, m->waiting_unix, sv);
+	spawn(m, m->waiting_fd, m->waiting_unix, &m->waiting_peer, sv);
 	m->waiting_fd = -1;
 	return 0;
 }
@@ -160,6 +198,10 @@ void master_accept(struct master *m, const struct listener *l)
 		if (master_start_waiting(m) < 0)
 			return;
 		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0 && !admitted(m, fd, &m->waiting_peer)) {
+			close(fd);
+			continue;
+		}
 		if (fd >= 0) {
 			m->waiting_fd = fd;
 			m->waiting_unix = l->is_unix;

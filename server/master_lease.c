@@ -27,9 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "export_pack.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "backend/export_pack.h"
+#include "backend/stack.h"
+#include "common/log.h"
 #include "master.h"
 
 #define LEASE_WAIT_MS	250
@@ -64,6 +65,11 @@ static enum verdict decide(struct master *m, const struct worker *w,
 			 rq->name);
 		return REFUSE;
 	}
+	/* The engine refuses first; this is for a worker that asks anyway. */
+	if (!master_admits(w, exp)) {
+		snprintf(why, len, "export '%s' is not open to this client", rq->name);
+		return REFUSE;
+	}
 	if (exp->tls_required && !w->tls_first) {
 		snprintf(why, len, "export '%s' is served over TLS only", rq->name);
 		return REFUSE;
@@ -94,15 +100,28 @@ static uint32_t backend_index(const struct cnbd_backend *be)
 	return UINT32_MAX;
 }
 
+/* A stack goes over as the list of its levels: the worker holds the
+ * same .so files and rebuilds it from them. */
+static void describe_levels(const struct stack *st, struct mon_export *out)
+{
+	_Static_assert(MON_LEVELS_MAX == STACK_MAX_LEVELS, "one stack, one message");
+	out->nlevels = st->n;
+	for (size_t i = 0; i < st->n; i++)
+		out->level_index[i] = backend_index(st->lv[i].ops);
+}
+
 /* Fills r with the export and pack with its backend's state for w. */
 static int hand_over(struct master *m, struct worker *w, const struct cnbd_export *exp,
 		     struct mon_reply *r, struct cnbd_pack *pack)
 {
 	const struct cnbd_backend *be = exp->backend;
+	const struct stack *st = stack_of(be, exp->handle);
 
 	master_describe(m, w, exp, &r->exp);
 	r->exp.backend_index = backend_index(be);
-	if (!be->open_export)
+	if (st)
+		describe_levels(st, &r->exp);
+	if (!be->export_pack || (!st && !be->open_export))
 		return 0;
 	errno = 0;
 	log_clear_last_error();
@@ -136,6 +155,7 @@ static void answer(struct master *m, struct worker *w, const char *name,
 		granted = false;
 	}
 	if (granted) {
+		master_stats_leased(m, w);
 		/* The name, and so the reason, comes from the worker. */
 		log_debug("worker %d: lease on '%s' (%u held)", (int)w->pid,
 			  log_escape(name, esc, sizeof(esc)), worker_list_leases(&m->workers, name));

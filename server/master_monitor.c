@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "peer.h"
+#include "common/peer.h"
 #include "sandbox.h"
 #include "worker_spawn.h"
 
@@ -34,8 +34,15 @@ void master_monitor_answer(struct master *m, struct worker *w,
 			  (int)w->pid, strerror(errno));
 }
 
+bool master_admits(const struct worker *w, const struct cnbd_export *exp)
+{
+	return acl_admits(&export_list_config(exp)->acl, &w->peer);
+}
+
 /* A tls = require export is a name and nothing more to a worker that
- * has not begun with TLS: the engine answers TLS_REQD for it. */
+ * has not begun with TLS: the engine answers TLS_REQD for it. So is an
+ * export whose allow/deny lists refuse the worker's client: the engine
+ * answers POLICY. */
 void master_describe(const struct master *m, const struct worker *w,
 		     const struct cnbd_export *exp, struct mon_export *out)
 {
@@ -47,6 +54,10 @@ void master_describe(const struct master *m, const struct worker *w,
 	out->tls_required = exp->tls_required;
 	snprintf(out->name, sizeof(out->name), "%s", exp->name);
 	out->generation = exp->generation;
+	if (!master_admits(w, exp)) {
+		out->refused = 1;
+		return;
+	}
 	if (exp->tls_required && !w->tls_first)
 		return;
 	out->readonly = exp->readonly;
@@ -72,6 +83,17 @@ static void answer_export(struct master *m, struct worker *w, const struct mon_r
 	else
 		exp = export_list_at(&m->exports, rq->index);
 	master_describe(m, w, exp, &r->exp);
+	/* LIST leaves it out: not even its name goes to the worker. A
+	 * FIND is INFO, GO or a meta context option: refused. */
+	if (r->exp.refused && rq->type == MON_AT) {
+		memset(r->exp.name, 0, sizeof(r->exp.name));
+	} else if (r->exp.refused && w->refusal_logged != exp->generation) {
+		/* Once, not again for the GO after an INFO (nbdinfo). */
+		w->refusal_logged = exp->generation;
+		log_rated(&m->refusal_log, LOG_INFO,
+			  "worker %d %s: export '%s' refused by its allow/deny lists",
+			  (int)w->pid, w->peer_name, exp->name);
+	}
 	master_monitor_answer(m, w, r, NULL, 0);
 }
 
@@ -92,11 +114,15 @@ static void answer_sandbox(struct master *m, struct worker *w, const struct mon_
 }
 
 /* The client's socket, handed back after STARTTLS's ACK, goes to a
- * fresh worker that begins with the handshake. */
+ * fresh worker that begins with the handshake. It is the same client:
+ * the new worker is who the old one was, as the master learnt at
+ * accept, whatever socket the old one sent (it could be its monitor's,
+ * whose peer is the master itself). */
 static void hand_off(struct master *m, struct worker *w, const struct mon_request *rq,
 		     int client_fd)
 {
 	char peer[PEER_NAME_MAX];
+	struct acl_peer id;
 
 	if (client_fd < 0 || !m->tls || w->tls_first || w->handed_off) {
 		log_rated(&m->worker_log, LOG_WARNING,
@@ -106,8 +132,15 @@ static void hand_off(struct master *m, struct worker *w, const struct mon_reques
 		return;
 	}
 	w->handed_off = true;
-	peer_name(client_fd, peer, sizeof(peer));
-	master_start_worker(m, client_fd, peer, true, rq->flags & 1);
+	if (acl_peer_copy(&id, &w->peer) < 0) {
+		log_error("worker %d: out of memory for its TLS hand-off: dropping the connection",
+			  (int)w->pid);
+		close(client_fd);
+		return;
+	}
+	snprintf(peer, sizeof(peer), "%s", w->peer_name);
+	/* w may move: the list grows by the new worker. */
+	master_start_worker(m, client_fd, &id, peer, true, rq->flags & 1);
 }
 
 static void dispatch(struct master *m, struct worker *w, const struct mon_request *rq,

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
-#include "tls_keyholder.h"
+#include "engine/tls_keyholder.h"
 
 static void answer(struct master *m, struct worker *w, struct mon_reply *r, int status)
 {

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
 #include "sandbox.h"
 
@@ -53,6 +53,8 @@ void master_reap(struct master *m)
 			master_monitor_last_words(m, w);
 			w = worker_list_get(&m->workers, pid);
 		}
+		if (w)	/* its last counts, before its page goes */
+			master_stats_fold(m, w);
 		log_exit(m, w, pid, status);
 		if (w && w->lease)
 			log_debug("worker %d: lease on '%s' ended", (int)pid, w->lease);

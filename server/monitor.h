@@ -47,6 +47,7 @@
 #define MON_WHY_MAX		255
 #define MON_DATA_MAX		2048	/* signing input, a PSK identity */
 #define MON_FDS_MAX		CNBD_PACK_MAX_FDS
+#define MON_LEVELS_MAX		8	/* STACK_MAX_LEVELS */
 /* An answer's payload: the largest of a pack and TLS's public part. */
 #define MON_REPLY_DATA_MAX	65536
 /* The master answers at once; this only bounds a master gone wrong. */
@@ -81,6 +82,7 @@ struct mon_export {
 	uint8_t found;
 	uint8_t readonly;
 	uint8_t tls_required;
+	uint8_t refused;		/* not for this client: name only */
 	uint16_t flags;			/* cnbd_export_flags(), without DF */
 	uint32_t min_block, pref_block, max_block;
 	uint64_t size;
@@ -88,6 +90,10 @@ struct mon_export {
 	char name[MON_NAME_MAX + 1];
 	char backend[MON_BACKEND_MAX + 1];
 	uint32_t backend_index;		/* among the worker's --backend list */
+	/* A stack (MON_LEASE): its levels, top first, by the same index;
+	 * 0 levels: backend_index alone. */
+	uint32_t nlevels;
+	uint32_t level_index[MON_LEVELS_MAX];
 	uint32_t description_len;	/* 0: none */
 	char description[NBD_MAX_STRING + 1];
 };

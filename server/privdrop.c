@@ -14,7 +14,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "privdrop.h"
 
 int privdrop_resolve(const char *user, bool user_given, const char *fallback,

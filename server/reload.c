@@ -16,8 +16,9 @@
 #include <string.h>
 
 #include "export_open.h"
-#include "log.h"
+#include "common/log.h"
 #include "master.h"
+#include "common/service_notify.h"
 #include "tls_kernel.h"
 #include "tls_load.h"
 
@@ -90,7 +91,8 @@ static int open_changes(struct master *m, struct plan *p, char *err, size_t errl
 						p->cfg.backend_dir);
 
 		p->change[i] = !old ? ADDED : keep && same_settings(&old->def.exp, &ec->exp) &&
-			       !old->runtime ? UNCHANGED : CHANGED;
+			       acl_equal(&old->def.acl, &ec->acl) && !old->runtime ?
+			       UNCHANGED : CHANGED;
 		if (keep) {
 			ec->exp.backend = old->def.exp.backend;
 			ec->exp.handle = old->def.exp.handle;
@@ -225,6 +227,8 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 
 	for (size_t i = 0; !listen && i < o->nlisten; i++)
 		listen = strcmp(o->listen[i], n->listen[i]) != 0;
+	/* Activated sockets stand for the listen lines (activation.h). */
+	listen = listen && !m->activated;
 	restart[0] = '\0';
 	note_restart(listen, "listen", n->source, restart, len);
 	note_restart(!same_string(o->user, n->user), "user", n->source, restart, len);
@@ -238,6 +242,13 @@ static void apply_settings(struct master *m, struct plan *p, char *restart, size
 	SWAP(o->handshake_timeout, n->handshake_timeout);
 	SWAP(o->max_workers, n->max_workers);
 	SWAP(o->exports_dir, n->exports_dir);
+	/* New connections are judged by the new lists; connected ones were
+	 * admitted when they came. */
+	SWAP(o->acl, n->acl);
+	/* New workers count or not; the file is written where it says. */
+	SWAP(o->statistics, n->statistics);
+	SWAP(o->statistics_file, n->statistics_file);
+	SWAP(o->statistics_interval, n->statistics_interval);
 	/* TLS applies at once too: new workers get the new credentials. */
 	SWAP(o->tls, n->tls);
 	SWAP(m->tls, p->tls);
@@ -332,8 +343,12 @@ int master_reload(struct master *m, char *summary, size_t slen,
 {
 	struct plan p = { 0 };
 	char restart[256];
-	int rc = prepare(m, &p, err, errlen);
+	int rc;
 
+	/* systemctl shows "reloading" until READY=1, whatever the outcome:
+	 * a failed reload leaves the server serving as it was. */
+	service_notify_reloading();
+	rc = prepare(m, &p, err, errlen);
 	if (rc == 0) {
 		bool had_tls = m->cfg.tls.mode != CNBD_TLS_OFF;
 
@@ -350,5 +365,6 @@ int master_reload(struct master *m, char *summary, size_t slen,
 	free(p.change);
 	free(p.opened);
 	free(p.fresh);
+	service_notify_ready();
 	return rc;
 }

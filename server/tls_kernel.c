@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "ktls.h"
-#include "log.h"
+#include "common/ktls.h"
+#include "common/log.h"
 #include "tls_kernel.h"
 
 bool tls_kernel_wanted(const struct tls_config *t)

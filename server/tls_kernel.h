@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tls-kernel = auto (not the default): a worker hands its TLS session to the kernel after
- * the handshake (lib/ktls.h), where this kernel can take it. Asked once,
+ * the handshake (lib/common/ktls.h), where this kernel can take it. Asked once,
  * in the master: as root it makes the kernel load the tls module, which
  * a worker (no CAP_NET_ADMIN) could not.
  */

@@ -18,14 +18,15 @@
 #include <unistd.h>
 
 #include "lifeline.h"
-#include "log.h"
+#include "common/log.h"
 #include "monitor.h"
 #include "sandbox.h"
-#include "serve.h"
+#include "cnbd/serve.h"
 #include "worker.h"
 #include "worker_backends.h"
 #include "worker_exports.h"
 #include "worker_spawn.h"
+#include "worker_stats.h"
 #include "worker_tls.h"
 
 #define MAX_BACKENDS	64
@@ -39,7 +40,9 @@ struct worker_args {
 	bool no_zeroes;
 	bool verbose;
 	bool syslog;
+	bool journal;		/* the master's stderr is the journal */
 	bool no_sandbox;
+	bool stats;
 	char *backends[MAX_BACKENDS];
 	size_t nbackends;
 };
@@ -56,7 +59,9 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		{ "no-zeroes", no_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "journal", no_argument, NULL, 'j' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
+		{ "stats", no_argument, NULL, 'C' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ 0 }
 	};
@@ -74,7 +79,9 @@ static int parse_worker_args(int argc, char **argv, struct worker_args *a)
 		case 'z': a->no_zeroes = true; break;
 		case 'v': a->verbose = true; break;
 		case 's': a->syslog = true; break;
+		case 'j': a->journal = true; break;
 		case 'S': a->no_sandbox = true; break;
+		case 'C': a->stats = true; break;
 		case 'b':
 			if (a->nbackends == MAX_BACKENDS)
 				return -1;
@@ -122,6 +129,7 @@ static int serve(const struct worker_args *a)
 	};
 
 	worker_exports_hooks(&hooks, WORKER_FD_MONITOR);
+	worker_stats_hooks(&hooks);
 	if (a->tls_mode != CNBD_TLS_OFF && !a->tls_first)
 		hooks.hand_off_tls = hand_off_tls;
 	if (a->tls_first) {
@@ -161,12 +169,18 @@ int worker_main(int argc, char **argv)
 	}
 	prctl(PR_SET_NAME, "nbd-worker");
 	log_init("nbd-serverd", a.syslog, a.verbose);
+	/* Its environment is not the master's: it cannot see for itself. */
+	log_set_journal(a.journal);
 	snprintf(prefix, sizeof(prefix), "worker %d %s", (int)getpid(), a.peer);
 	log_set_prefix(prefix);
 	if (worker_backends_load(a.backends, a.nbackends, WORKER_FD_BACKENDS) < 0)
 		return 2;
 	if (lifeline_watch(&life) < 0)
 		return 2;
+	/* Uncounted rather than not served: the page is the master's
+	 * business, the connection the client's. */
+	if (a.stats && worker_stats_attach(WORKER_FD_STATS) < 0)
+		log_warn("cannot map the statistics page: %m: this connection is not counted");
 	if (a.tls_first && worker_tls_init() < 0)
 		return 2;
 	if (!a.no_sandbox && enter_sandbox() < 0) {

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "backend_lookup.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "backend/backend_lookup.h"
+#include "common/log.h"
 #include "worker_backends.h"
 
 #define MAX_BACKENDS	64
@@ -32,7 +32,6 @@ static const struct cnbd_backend *resolve_loaded(void *ctx, const char *name,
 
 static struct cnbd_backend *load_one(const char *name, int fd)
 {
-	const struct cnbd_backend *(*entry)(void);
 	struct cnbd_backend *ops;
 	char self[64], err[512];
 	void *dl;
@@ -43,12 +42,7 @@ static struct cnbd_backend *load_one(const char *name, int fd)
 		log_error("backend '%s': %s", name, dlerror());
 		return NULL;
 	}
-	*(void **)&entry = dlsym(dl, CNBD_BACKEND_ENTRY_SYMBOL);
-	if (!entry || !entry()) {
-		log_error("backend '%s' has no entry point", name);
-		return NULL;
-	}
-	ops = backend_adopt(entry(), err, sizeof(err));
+	ops = backend_adopt_object(dl, name, err, sizeof(err));
 	if (!ops)
 		log_error("%s", err);
 	return ops;

@@ -16,8 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export_pack.h"
-#include "log.h"
+#include "backend/export_pack.h"
+#include "backend/stack.h"
+#include "common/log.h"
 #include "monitor.h"
 #include "worker_backends.h"
 #include "worker_exports.h"
@@ -27,6 +28,8 @@ struct held_export {
 	char name[MON_NAME_MAX + 1];
 	char description[NBD_MAX_STRING + 1];
 	uint32_t backend_index;
+	uint32_t nlevels;
+	uint32_t level_index[MON_LEVELS_MAX];
 };
 
 static int monitor_fd = -1;
@@ -43,6 +46,8 @@ static const struct cnbd_export *hold(struct held_export *h, const struct mon_ex
 	memcpy(h->name, m->name, sizeof(h->name));
 	memcpy(h->description, m->description, m->description_len);
 	h->backend_index = m->backend_index;
+	h->nlevels = m->nlevels < MON_LEVELS_MAX ? m->nlevels : MON_LEVELS_MAX;
+	memcpy(h->level_index, m->level_index, sizeof(h->level_index));
 	h->exp = (struct cnbd_export){
 		.name = h->name,
 		.description = m->description_len ? h->description : NULL,
@@ -52,6 +57,7 @@ static const struct cnbd_export *hold(struct held_export *h, const struct mon_ex
 		.max_block = m->max_block,
 		.generation = m->generation,
 		.tls_required = m->tls_required,
+		.refused = m->refused,
 		.size = m->size,
 		.flags = m->flags,
 	};
@@ -115,6 +121,26 @@ static int hook_acquire(void *ctx, const struct cnbd_export *exp, char *why, siz
 	return 0;
 }
 
+/* A stack's levels are backends this worker loaded: rebuilt from them. */
+static const struct cnbd_backend *unpack_stack(const struct held_export *h, bool readonly)
+{
+	const struct cnbd_backend *levels[MON_LEVELS_MAX];
+	struct stack *st;
+
+	for (size_t i = 0; i < h->nlevels; i++) {
+		levels[i] = worker_backend_at(h->level_index[i]);
+		if (!levels[i]) {
+			errno = ENOENT;
+			return NULL;
+		}
+	}
+	st = stack_unpack(levels, h->nlevels, &lease_pack, readonly);
+	if (!st)
+		return NULL;
+	leased.exp.handle = st;
+	return &st->ops;
+}
+
 /* The export handle, rebuilt by its backend from the pack. */
 static const struct cnbd_export *hook_attach(void *ctx, const struct cnbd_export *exp,
 					     char *why, size_t whylen)
@@ -122,22 +148,20 @@ static const struct cnbd_export *hook_attach(void *ctx, const struct cnbd_export
 	const struct cnbd_backend *be = worker_backend_at(leased.backend_index);
 
 	(void)ctx;
+	errno = 0;
+	if (leased.nlevels)
+		be = unpack_stack(&leased, leased.exp.readonly);
+	else if (be && be->open_export &&
+		 !(leased.exp.handle = be->export_unpack(&lease_pack, leased.exp.readonly)))
+		be = NULL;
 	if (!be) {
-		snprintf(why, whylen, "export '%s': its backend is not loaded", exp->name);
+		log_error("export '%s': its backend could not take the export over: %s",
+			  exp->name, errno ? strerror(errno) : "not loaded");
+		snprintf(why, whylen, "export '%s' cannot be opened", exp->name);
+		pack_clear(&lease_pack);
 		return NULL;
 	}
 	leased.exp.backend = be;
-	if (be->open_export) {
-		errno = 0;
-		leased.exp.handle = be->export_unpack(&lease_pack, leased.exp.readonly);
-		if (!leased.exp.handle) {
-			log_error("export '%s': backend %s could not take the export over: %s",
-				  exp->name, be->name, strerror(errno));
-			snprintf(why, whylen, "export '%s' cannot be opened", exp->name);
-			pack_clear(&lease_pack);
-			return NULL;
-		}
-	}
 	/* Whatever the backend did not take out is not its to keep. */
 	pack_clear(&lease_pack);
 	return &leased.exp;

@@ -3,7 +3,7 @@
 #ifndef CNBD_SERVER_WORKER_EXPORTS_H
 #define CNBD_SERVER_WORKER_EXPORTS_H
 
-#include "serve.h"
+#include "cnbd/serve.h"
 
 /* The engine's hooks, answered over the monitor socket monitor_fd. */
 void worker_exports_hooks(struct cnbd_serve_hooks *hooks, int monitor_fd);

@@ -37,6 +37,8 @@ void worker_list_remove(struct worker_list *l, pid_t pid)
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w->lease);
+	acl_peer_free(&w->peer);
+	worker_stats_free(w->stats);
 	*w = l->v[--l->n];
 }
 

@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "acl.h"
+#include "common/peer.h"
+#include "stats.h"
+
 struct worker {
 	pid_t pid;
 	int fd;			/* monitor socket; -1 once the worker closed it */
@@ -28,6 +32,13 @@ struct worker {
 	bool waiting;		/* a lease request waits for room */
 	int sandbox_syscall;	/* reported by its sandbox; -1: none */
 	uint32_t sandbox_arch;
+	/* Its client, as the master learnt it from the socket it accepted
+	 * (a TLS worker inherits the one of the worker that handed off):
+	 * what the exports' allow and deny lists are checked against. */
+	struct acl_peer peer;
+	char peer_name[PEER_NAME_MAX];
+	uint64_t refusal_logged;	/* generation of the export last refused */
+	struct worker_stats *stats;	/* its statistics page; NULL: none */
 };
 
 struct worker_list {

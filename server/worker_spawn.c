@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend_load.h"
-#include "log.h"
+#include "backend/backend_load.h"
+#include "common/log.h"
 #include "master.h"
 #include "tls_kernel.h"
 #include "worker_spawn.h"
@@ -63,8 +63,12 @@ static size_t worker_arguments(const struct master *m, const struct worker_start
 		argv[n++] = "--verbose";
 	if (log_syslog_enabled())
 		argv[n++] = "--syslog";
+	if (log_journal_enabled())
+		argv[n++] = "--journal";
 	if (m->no_sandbox)
 		argv[n++] = "--no-sandbox";
+	if (ws->stats_fd >= 0)
+		argv[n++] = "--stats";
 	for (size_t i = 0; i < nbackends; i++) {
 		const char *name;
 		int fd;
@@ -86,6 +90,9 @@ static int arrange_fds(int *keep, size_t n)
 
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
 		return -1;
+	for (size_t i = 3; i < n; i++)
+		if (keep[i] < 0)	/* nothing to give there */
+			keep[i] = null;
 	for (size_t i = 3; i < n; i++) {
 		keep[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, (int)n);
 		if (keep[i] < 0)
@@ -119,6 +126,7 @@ static void become_worker(const struct master *m, const struct worker_start *ws)
 	keep[WORKER_FD_CLIENT] = ws->client_fd;
 	keep[WORKER_FD_MONITOR] = ws->monitor_fd;
 	keep[WORKER_FD_LIFELINE] = m->life.rd;
+	keep[WORKER_FD_STATS] = ws->stats_fd;
 	for (size_t i = 0; i < nbackends; i++) {
 		const char *name;
 

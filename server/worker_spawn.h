@@ -11,7 +11,8 @@
  *   3          the client's socket
  *   4          its end of the monitor socket (monitor.h)
  *   5          the lifeline (lifeline.h)
- *   6...       the backend .so files the master loaded, in the order of
+ *   6          its statistics page (stats.h; /dev/null when it has none)
+ *   7...       the backend .so files the master loaded, in the order of
  *              the --backend arguments, for the worker to dlopen before
  *              it enters its sandbox: code, never an export's state
  */
@@ -24,7 +25,8 @@
 #define WORKER_FD_CLIENT	3
 #define WORKER_FD_MONITOR	4
 #define WORKER_FD_LIFELINE	5
-#define WORKER_FD_BACKENDS	6
+#define WORKER_FD_STATS		6
+#define WORKER_FD_BACKENDS	7
 
 struct master;
 
@@ -32,6 +34,7 @@ struct master;
 struct worker_start {
 	int client_fd;
 	int monitor_fd;		/* the worker's end */
+	int stats_fd;		/* its statistics page; -1: none */
 	const char *peer;
 	bool tls_first;		/* resume after STARTTLS's ACK (a hand-off) */
 	bool no_zeroes;		/* with tls_first: what the client's flags said */

@@ -3,9 +3,9 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "monitor.h"
-#include "tls_keyholder.h"
+#include "engine/tls_keyholder.h"
 #include "worker_tls.h"
 
 static int monitor = -1;

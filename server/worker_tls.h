@@ -7,7 +7,7 @@
 #ifndef CNBD_SERVER_WORKER_TLS_H
 #define CNBD_SERVER_WORKER_TLS_H
 
-#include "serve.h"
+#include "cnbd/serve.h"
 
 /* GnuTLS's set-up, which the program skips at start (worker_spawn.c):
  * before the sandbox, since it may read files. 0, or -1 (logged). */

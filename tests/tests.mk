@@ -46,3 +46,10 @@ UNIT_EXTRA_test_handshake    += $(B)/tests/lib/engine_harness.o
 UNIT_EXTRA_test_transmission += $(B)/tests/lib/engine_harness.o
 $(B)/tests/lib/engine_harness.o: CPPFLAGS += -Itests/lib
 $(B)/tests/unit/test_handshake.o $(B)/tests/unit/test_transmission.o: CPPFLAGS += -Itests/lib
+
+# unit-sandbox: a unit's capability bounding set, system call filter and
+# address families applied to a daemon, without systemd (tests/lib/unit_sandbox.c).
+PROGRAMS += $(B)/tests/unit-sandbox
+$(B)/tests/unit-sandbox: $(B)/tests/lib/unit_sandbox.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libseccomp) -lcap-ng

@@ -24,6 +24,13 @@
  * set on failure; cnbd_error() attaches a message for the log. The server
  * maps errno to the NBD error the client sees (EIO, ENOSPC, EPERM, ...).
  *
+ * A layer (ABI 1.3) is a backend over another one, its base: copy-on-write,
+ * fault injection, a transformation. It registers with CNBD_LAYER_REGISTER
+ * and sets open_layer_conn; the server loads every level of the stack
+ * itself, opens it from the bottom up, and gives each layer a handle on the
+ * level below (struct cnbd_next) to call through the cnbd_next_* functions.
+ * A data callback a layer leaves NULL passes the call through to its base.
+ *
  * Build one: cc -shared -fPIC $(pkg-config --cflags cnbd-backend) -o x.so x.c
  */
 #ifndef CNBD_BACKEND_H
@@ -38,7 +45,7 @@ extern "C" {
 #endif
 
 #define CNBD_BACKEND_ABI_MAJOR	1
-#define CNBD_BACKEND_ABI_MINOR	2
+#define CNBD_BACKEND_ABI_MINOR	3
 #define CNBD_BACKEND_ABI_VERSION \
 	((CNBD_BACKEND_ABI_MAJOR << 16) | CNBD_BACKEND_ABI_MINOR)
 
@@ -67,6 +74,10 @@ extern "C" {
  * (a backend that reaches its storage over the network, such as rbd).
  * Without it a worker cannot open anything: see docs/backends.md. */
 #define CNBD_BACKEND_NEEDS_NETWORK	(1U << 6)
+/* ABI 1.3, layers only. The layer never writes its base: the server opens
+ * the levels below it read-only, and hands them to a worker read-only
+ * (copy-on-write keeps its writes to itself). */
+#define CNBD_BACKEND_BASE_READONLY	(1U << 7)
 
 /* Flags passed to data calls */
 #define CNBD_FUA	(1U << 0)	/* durable before returning */
@@ -89,6 +100,8 @@ struct cnbd_param {
 
 struct cnbd_extents;	/* opaque: filled through cnbd_add_extent() */
 struct cnbd_pack;	/* opaque: an export handed to a worker (ABI 1.2) */
+struct cnbd_below;	/* opaque: the export below a layer, in the master (ABI 1.3) */
+struct cnbd_next;	/* opaque: a connection of the level below a layer (ABI 1.3) */
 
 struct cnbd_backend {
 	/* Stamped by CNBD_BACKEND_HEADER; never set these by hand. */
@@ -168,6 +181,39 @@ struct cnbd_backend {
 	 * The worker is already sandboxed here: it cannot open files. NULL
 	 * with errno on error. */
 	void *(*export_unpack)(struct cnbd_pack *pack, bool readonly);
+
+	/* ABI 1.3: layers (docs/backends.md, "Layers"). Only in a struct
+	 * registered with CNBD_LAYER_REGISTER, which must set open_layer_conn.
+	 * In a layer, every data callback above (get_size and pread too) may
+	 * be NULL: the call then goes to the level below, as it came. */
+	/* The parameters this layer takes, NULL-terminated. Every other key
+	 * of the export goes on down the stack (LAYER.key names one level
+	 * explicitly). NULL: none. */
+	const char *const *layer_params;
+	/* An export that names this layer with no base gets this one
+	 * (NULL: a base is required). */
+	const char *default_base;
+	/* Master: used instead of open_export. below is the export under
+	 * this layer, already open; it stays valid until close_export. NULL
+	 * here: the export handle is NULL and the layer takes no params. */
+	void *(*open_layer)(struct cnbd_below *below, const struct cnbd_param *params,
+			    size_t nparams);
+	/* Worker (and master, to describe the export): used instead of
+	 * open_conn. next is this connection's handle on the level below,
+	 * open already (read-only with CNBD_BACKEND_BASE_READONLY) and
+	 * closed by the server after close_conn. Required of a layer. */
+	void *(*open_layer_conn)(void *export_handle, struct cnbd_next *next, bool readonly);
+	/* Optional: this export's CNBD_BACKEND_* flags, given below_flags, those
+	 * of the stack under it. Without it: this struct's flags, with
+	 * MULTI_CONN, NONBLOCKING, NOWAIT and NATIVE_FUA only where the stack
+	 * below has them too, ROTATIONAL from below. */
+	uint32_t (*export_flags)(void *export_handle, uint32_t below_flags);
+	/* Optional, any backend: an operator's command on the export, in the
+	 * master, while no connection holds it (nbdctl server commit NAME ->
+	 * "commit"). 0 with a line for the operator in msg; -1 with errno
+	 * (ENOTSUP: not a command of this backend) and a message in msg. */
+	int (*export_command)(void *export_handle, const char *command, char *msg,
+			      size_t msglen);
 	/* Append new fields here, and only here. */
 };
 
@@ -176,6 +222,9 @@ struct cnbd_backend {
 	.struct_size = sizeof(struct cnbd_backend)
 
 #define CNBD_BACKEND_ENTRY_SYMBOL "cnbd_backend_entry"
+/* A layer's entry (ABI 1.3): a server that knows no layers finds no
+ * backend entry in it and refuses it, instead of serving it alone. */
+#define CNBD_LAYER_ENTRY_SYMBOL "cnbd_layer_entry"
 
 /* Defines the entry point. Use once per backend:
  *   static const struct cnbd_backend ops = { CNBD_BACKEND_HEADER, ... };
@@ -185,6 +234,12 @@ struct cnbd_backend {
 	__attribute__((visibility("default"))) \
 	const struct cnbd_backend *cnbd_backend_entry(void); \
 	const struct cnbd_backend *cnbd_backend_entry(void) { return &(ops); }
+
+/* The same for a layer (ABI 1.3). */
+#define CNBD_LAYER_REGISTER(ops) \
+	__attribute__((visibility("default"))) \
+	const struct cnbd_backend *cnbd_layer_entry(void); \
+	const struct cnbd_backend *cnbd_layer_entry(void) { return &(ops); }
 
 /* Host services: provided by the server (and by libcnbd when a program
  * embeds the engine). */
@@ -209,6 +264,47 @@ int cnbd_add_extent(struct cnbd_extents *extents, uint64_t offset,
  * not know are zero. In a worker: only backends the master loaded.
  * NULL with a message (cnbd_error) when it cannot be had. */
 const struct cnbd_backend *cnbd_backend_lookup(const char *name);
+
+/* ABI 1.3: extents of one's own, for a layer that asks the level below
+ * (cnbd_next_extents) and merges what it hears with what it knows.
+ * Holds what is added for [offset, offset + length). NULL on ENOMEM. */
+struct cnbd_extents *cnbd_extents_new(uint64_t offset, uint64_t length);
+size_t cnbd_extents_count(const struct cnbd_extents *extents);
+/* The i-th extent; -1 (EINVAL) past the end. */
+int cnbd_extents_get(const struct cnbd_extents *extents, size_t i, uint64_t *offset,
+		     uint64_t *length, uint32_t *type);
+void cnbd_extents_free(struct cnbd_extents *extents);
+
+/* ABI 1.3: calling the level below a layer. Each does what the call of
+ * the same name does to a backend, through whatever the levels below
+ * implement: a NULL callback there passes on down, and what no level
+ * implements gets the server's default (pwrite: EROFS; flush, trim,
+ * cache: 0; zero: zeros written with pwrite, ENOTSUP with FAST_ZERO;
+ * extents: all data; can_write: 1 if some level writes). A level without
+ * CNBD_BACKEND_PARALLEL is called one call at a time. */
+int64_t cnbd_next_get_size(struct cnbd_next *next);
+int cnbd_next_can_write(struct cnbd_next *next);
+int cnbd_next_pread(struct cnbd_next *next, void *buf, uint32_t count,
+		    uint64_t offset, uint32_t flags);
+int cnbd_next_pwrite(struct cnbd_next *next, const void *buf, uint32_t count,
+		     uint64_t offset, uint32_t flags);
+int cnbd_next_flush(struct cnbd_next *next, uint32_t flags);
+int cnbd_next_trim(struct cnbd_next *next, uint32_t count, uint64_t offset,
+		   uint32_t flags);
+int cnbd_next_zero(struct cnbd_next *next, uint32_t count, uint64_t offset,
+		   uint32_t flags);
+int cnbd_next_cache(struct cnbd_next *next, uint32_t count, uint64_t offset,
+		    uint32_t flags);
+int cnbd_next_extents(struct cnbd_next *next, uint32_t count, uint64_t offset,
+		      uint32_t flags, struct cnbd_extents *extents);
+/* The CNBD_BACKEND_* flags of the stack below. */
+uint32_t cnbd_next_flags(struct cnbd_next *next);
+
+/* Master only (ABI 1.3): a connection of the export below, for a layer's
+ * own work there (learning the size at open_layer, a commit). NULL with
+ * errno. Close it with cnbd_below_close. */
+struct cnbd_next *cnbd_below_open(struct cnbd_below *below, bool readonly);
+void cnbd_below_close(struct cnbd_next *next);
 
 /* Packing an export for a worker (ABI 1.2). At most CNBD_PACK_MAX_FDS
  * descriptors and CNBD_PACK_MAX_BYTES bytes in all. */

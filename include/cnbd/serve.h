@@ -25,7 +25,10 @@ struct cnbd_export {
 	bool readonly;
 	uint32_t min_block;		/* advertised with NBD_INFO_BLOCK_SIZE; */
 	uint32_t pref_block;		/* 0 means the default (1, 4096, 32M) */
-	uint32_t max_block;		/* also the largest READ/WRITE accepted */
+	uint32_t max_block;		/* also the largest READ/WRITE accepted
+					 * from a client that asked for block
+					 * sizes; one that did not is served up
+					 * to 64 MiB (or max_block if larger) */
 	unsigned max_connections;	/* 0: unlimited */
 	const struct cnbd_backend *backend;
 	void *handle;			/* the export handle backend calls get */
@@ -38,6 +41,11 @@ struct cnbd_export {
 	uint16_t flags;			/* cnbd_export_flags(); DF is added.
 					 * 0: not known (INFO then answers an
 					 * error; GO still goes on) */
+	/* Set by find_export or export_at when this client may not use
+	 * the export (access control): LIST leaves it out, INFO, GO and
+	 * the meta context options answer NBD_REP_ERR_POLICY, and
+	 * EXPORT_NAME closes the connection. */
+	bool refused;
 };
 
 /* The transmission flags exp has when served through conn (a backend
@@ -92,6 +100,13 @@ struct cnbd_serve_hooks {
 	 * before the first request is read (nbd-serverd's worker then
 	 * forbids itself any new thread or process). */
 	void (*serving)(void *ctx);
+	/* Optional: called for each request once its reply went out (or
+	 * failed to): its command (NBD_CMD_*, as the client sent it), its
+	 * length, the NBD error the reply carried (0: success), and the
+	 * nanoseconds from reading the request to the end of its reply.
+	 * From any request thread, several at once. */
+	void (*request_done)(void *ctx, uint16_t type, uint32_t count, uint32_t nbd_error,
+			     uint64_t ns);
 };
 
 struct cnbd_serve_options {

@@ -26,7 +26,15 @@ $(CONNRATE): $(B)/tests/bench/connrate.o
 # build): the harness needs only the standard library, and naming Debian's
 # keeps it from depending on someone's PATH. BENCH_ONLY reaches bench.py
 # through the environment whether it is given to make or to the shell.
-bench: all $(CONNRATE)
+# The floor (tests/bench/floor_server.c): an NBD server that does only
+# the system calls, so every row can be read as a multiple of it.
+FLOOR_SERVER = $(B)/tests/bench/floor_server
+
+$(FLOOR_SERVER): $(B)/tests/bench/floor_server.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $<
+
+bench: all $(CONNRATE) $(FLOOR_SERVER)
 	/usr/bin/python3 tests/bench/bench.py --build $(abspath $(B)) --out $(BENCH_OUT)
 
 bench-kernel: all

@@ -8,7 +8,8 @@ bench.py --render build/bench/results.json reprints the report of an
 earlier run without measuring anything.
 
 Knobs (environment), for quick runs while developing:
-  BENCH_ONLY       comma-separated parts to run: fio,tls,iperf,sparse,connrate
+  BENCH_ONLY       comma-separated parts to run: fio,tls,iperf,sparse,connrate,
+                   syscalls
                    (default all; --only does the same)
   BENCH_RUNTIME    seconds per fio run (default 6)
   BENCH_TRIALS     runs per cell, best kept (default 3)
@@ -47,16 +48,21 @@ import iperf  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
 import sparse  # noqa: E402
+import syscalls  # noqa: E402
 import tls  # noqa: E402
 
 GIB = 1 << 30
-PARTS = ["fio", "tls", "iperf", "sparse", "connrate"]
+PARTS = ["fio", "tls", "iperf", "sparse", "connrate", "syscalls"]
+# The rows whose system calls are counted (strace is slow: three is enough
+# to compare the engine with its peer and with the floor).
+SYSCALL_ROWS = ["floor", "cnbd memory", "nbdkit memory"]
 # What each part runs; the peers are needed whatever BENCH_SERVERS keeps,
 # so that a machine without one never prints a table that lacks it.
 PEERS = ["nbdkit", "nbd-server", "qemu-nbd", "nbdinfo"]
 TOOLS = {"fio": ["fio", "nbdcopy"] + PEERS, "iperf": ["iperf3"],
          "tls": ["fio", "nbdcopy", "nbdinfo", "nbdkit", "certtool", "psktool", "setpriv"],
-         "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS}
+         "sparse": ["nbdkit", "nbdcopy", "nbdinfo"], "connrate": PEERS,
+         "syscalls": ["fio", "strace", "nbdkit", "nbdinfo", "nbdcopy"]}
 
 
 def log(msg):
@@ -82,13 +88,19 @@ def machine(runtime, trials, cpu_method, parts):
 def start_all(build, groups, work, size, datafile, keep):
     makers = [
         ("cnbd memory", lambda: servers.cnbd(build, "memory", groups, work, size)),
+        ("cnbd memory no-stats",
+         lambda: servers.cnbd(build, "memory", groups, work, size, statistics=False)),
         ("cnbd file", lambda: servers.cnbd(build, "file", groups, work, size, path=datafile)),
         ("cnbd null", lambda: servers.cnbd(build, "null", groups, work, size)),
+        ("cnbd cow+file", lambda: servers.cnbd_cow(build, groups, work, size, datafile)),
         ("nbdkit memory", lambda: servers.nbdkit("memory", groups, work, size)),
         ("nbdkit file", lambda: servers.nbdkit("file", groups, work, size, path=datafile)),
         ("nbdkit null", lambda: servers.nbdkit("null", groups, work, size)),
+        ("nbdkit cow+file", lambda: servers.nbdkit("file", groups, work, size, path=datafile,
+                                                   name="nbdkit cow+file", filters=["cow"])),
         ("nbd-server file", lambda: servers.nbd_server(groups, work, size, datafile)),
         ("qemu-nbd file", lambda: servers.qemu_nbd(groups, work, size, datafile)),
+        ("floor", lambda: servers.floor(build, groups, work, size)),
     ]
     running = []
     for name, make in makers:
@@ -105,7 +117,7 @@ def start_all(build, groups, work, size, datafile, keep):
 
 def measure(s, args, runtime, outdir, tag):
     nprocs = len(s.group.pids())
-    before = s.cpu_ns()
+    before, split_before = s.cpu_ns(), s.group.split_ns()
     r = fio.run(s.fio_uri(), args, runtime, outdir, tag, home=s.fio_home())
     # A forking server's worker exits after fio disconnects; wait for it so
     # its exit work is charged here and not to the next run.
@@ -113,6 +125,10 @@ def measure(s, args, runtime, outdir, tag):
     while len(s.group.pids()) > nprocs and time.monotonic() < deadline:
         time.sleep(0.02)
     r["cpu_us"] = (s.cpu_ns() - before) / 1000.0 / r["requests"]
+    split_after = s.group.split_ns()
+    if split_before and split_after:
+        r["user_us"], r["sys_us"] = ((a - b) / 1000.0 / r["requests"]
+                                     for a, b in zip(split_after, split_before))
     return r
 
 
@@ -175,6 +191,9 @@ def run(build, out, parts):
         sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
+    floor_bin = os.path.join(build, "tests", "bench", "floor_server")
+    if ("fio" in parts or "syscalls" in parts) and not os.access(floor_bin, os.X_OK):
+        sys.exit("bench: %s is not built (make bench builds it)" % floor_bin)
     if "connrate" in parts and not os.access(conn_bin, os.X_OK):
         sys.exit("bench: %s is not built (make bench builds it)" % conn_bin)
 
@@ -187,14 +206,16 @@ def run(build, out, parts):
     log("server CPU accounting: " + groups.describe())
     res = {"meta": machine(runtime, trials, groups.describe(), parts),
            "workloads": [w[0] for w in workloads], "rows": [], "trials": [],
-           "errors": [], "iperf": {}, "sparse": [], "connrate": None, "tls": None}
+           "errors": [], "iperf": {}, "sparse": [], "connrate": None,
+           "syscalls": None, "tls": None}
     running = []
     t_start = time.monotonic()
     try:
-        if workloads:
-            datafile = os.path.join(work, "data.img")
+        datafile = os.path.join(work, "data.img")
+        if workloads or "syscalls" in parts:
             log("writing 1 GiB of data to %s" % datafile)
             data.write_data(datafile, GIB)
+        if workloads:
             running = start_all(build, groups, work, GIB, datafile, keep)
             res["rows"] = [{"name": s.name, "family": s.family, "storage": s.storage}
                            for s in running]
@@ -217,6 +238,15 @@ def run(build, out, parts):
         if "sparse" in parts and os.environ.get("BENCH_SPARSE", "1") != "0":
             log("sparse copy")
             res["sparse"] = sparse.run(build, groups, work, trials)
+
+        if "syscalls" in parts:
+            rows = [r for r in SYSCALL_ROWS if not keep or any(k in r for k in keep)]
+            log("system calls per request (strace -c -f): " + ", ".join(rows))
+            running = start_all(build, groups, work, GIB, datafile, rows)
+            res["syscalls"] = syscalls.run(running, fio_out, log)
+            for s in running:
+                s.stop()
+            running = []
 
         if "connrate" in parts:
             log("connection rate, %g s per run" % conn_secs)
@@ -262,6 +292,7 @@ def main():
     log("saved %s" % os.path.join(a.out, "results.md"))
     # The report shows each failed cell; the exit status says there was one.
     failed = (res["errors"] + (res["connrate"] or {}).get("errors", [])
+              + (res["syscalls"] or {}).get("errors", [])
               + (res["tls"] or {}).get("errors", []))
     if failed:
         sys.exit("bench: %d cell(s) failed, see the report" % len(failed))

@@ -105,6 +105,20 @@ class Group:
                 return int(f.read())
         return _proc_tree_ns(self.pid)
 
+    def split_ns(self):
+        """(user, system) nanoseconds, where the accounting can tell them
+        apart (cgroup v2's cpu.stat); None otherwise. The system part is
+        the kernel working for the server: system calls and the network
+        stack they run."""
+        if self.method != "cgroup2":
+            return None
+        got = {}
+        with open(os.path.join(self.path, "cpu.stat")) as f:
+            for line in f:
+                k, v = line.split()
+                got[k] = int(v) * 1000
+        return got["user_usec"], got["system_usec"]
+
     def pids(self):
         """Every process still in the group (for a stop that misses none)."""
         if not self.path:

@@ -35,8 +35,13 @@ def cells_of(res):
         c = cells.setdefault((t["server"], t["workload"]), {"rates": [], "cpus": []})
         c["rates"].append(t["iops"] if UNIT[t["workload"]] == "IOPS" else t["mbps"])
         c["cpus"].append(t["cpu_us"])
+        c.setdefault("trials", []).append(t)
     for c in cells.values():
         c["rate"], c["cpu_us"] = max(c["rates"]), min(c["cpus"])
+        # The user/system split of the trial whose CPU is reported.
+        low = min(c["trials"], key=lambda t: t["cpu_us"])
+        if "user_us" in low:
+            c["user_us"], c["sys_us"] = low["user_us"], low["sys_us"]
     for e in res.get("errors", []):
         cells.setdefault((e["server"], e["workload"]), {"rate": None})["error"] = e["error"]
     return cells
@@ -66,12 +71,14 @@ def userspace(rows, cells, wkeys):
            "Each cell: best rate / the server's CPU per request (lowest of the"
            " trials; all processes and threads of the server).",
            "Rows marked (ref) do no storage work (null backends): they show"
-           " protocol cost and are left out of the ratios.",
+           " protocol cost and are left out of the ratios; rows marked (layer)"
+           " serve a layer over the file (cow), compared in their own table.",
            "",
            "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
            "|---|" + "---|" * len(wkeys)]
     for srv in rows:
-        name = srv["name"] + (" (ref)" if srv["family"] == "ref" else "")
+        name = srv["name"] + {"ref": " (ref)", "floor": " (floor)",
+                              "layer": " (layer)"}.get(srv["family"], "")
         line = []
         for k in wkeys:
             c = cells.get((srv["name"], k))
@@ -80,6 +87,63 @@ def userspace(rows, cells, wkeys):
             else:
                 line.append("%s / %s" % (rate(c["rate"], UNIT[k]), us(c["cpu_us"])))
         out.append("| %s | %s |" % (name, " | ".join(line)))
+    return out + [""]
+
+
+def floor_table(rows, cells, wkeys):
+    """Every server's CPU per request as a multiple of the floor server's
+    (tests/bench/floor_server.c: the system calls alone) in the same run."""
+    if not any(s["family"] == "floor" for s in rows):
+        return []
+    out = ["## CPU per request as a multiple of the floor", "",
+           "floor = tests/bench/floor_server.c: no checks, no storage, every"
+           " request header of a recv() answered in one writev(). 1.0x is what"
+           " the system calls cost; the rest is each server's own work.", "",
+           "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+           "|---|" + "---|" * len(wkeys)]
+    for srv in rows:
+        line = []
+        for k in wkeys:
+            c, f = cells.get((srv["name"], k)), cells.get(("floor", k))
+            if not c or not f or c.get("rate") is None or f.get("rate") is None:
+                line.append("n/a")
+            else:
+                split = ""
+                if "user_us" in c:
+                    split = " (%.1f user + %.1f sys µs)" % (c["user_us"], c["sys_us"])
+                line.append("%.2fx%s" % (c["cpu_us"] / f["cpu_us"], split))
+        out.append("| %s | %s |" % (srv["name"], " | ".join(line)))
+    return out + ["Where the time goes: in parentheses, the same trial's CPU per"
+                  " request split into user space and kernel (cgroup cpu.stat"
+                  " user_usec / system_usec); the kernel part is the system calls"
+                  " and the loopback TCP under them.", ""]
+
+
+def layer_table(rows, cells, wkeys):
+    """What a layer costs: cnbd's cow over file against cnbd's file alone
+    and against nbdkit's cow filter over its file plugin, same run. The
+    overlays start empty, so the write rows include the first write's
+    copy-up of each 64 KiB block."""
+    names = {s["name"] for s in rows}
+    if "cnbd cow+file" not in names:
+        return []
+    out = ["## Layers: cow over file", "",
+           "cnbd cow+file = a persistent overlay (`overlay = FILE`), empty at"
+           " the start; nbdkit cow+file = `nbdkit --filter=cow file`; both"
+           " 64 KiB blocks. Rates, and the ratio of cnbd's cow to each.", "",
+           "| workload | cnbd file | cnbd cow+file | nbdkit cow+file | cow / file |"
+           " cnbd cow / nbdkit cow |", "|---|---|---|---|---|---|"]
+
+    def cell(name, k):
+        c = cells.get((name, k))
+        return c if c and c.get("rate") is not None else None
+
+    for k in wkeys:
+        f, c, n = cell("cnbd file", k), cell("cnbd cow+file", k), cell("nbdkit cow+file", k)
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            LABEL[k], *(rate(x["rate"], UNIT[k]) if x else "n/a" for x in (f, c, n)),
+            "%.2fx" % (c["rate"] / f["rate"]) if c and f else "n/a",
+            "%.2fx" % (c["rate"] / n["rate"]) if c and n else "n/a"))
     return out + [""]
 
 
@@ -122,6 +186,11 @@ def _cpu_rows(rows, cells, k):
         r = a["cpu_us"] / b["cpu_us"]
         out.append("| %s CPU/request, %s | %s | %s (%s) | %.2fx | <= 0.5x | %s |" % (
             LABEL[k], kind, us(a["cpu_us"]), us(b["cpu_us"]), theirs, r, verdict(r <= 0.5)))
+        f = cells.get(("floor", k))
+        if f and f.get("rate") is not None:
+            r = a["cpu_us"] / f["cpu_us"]
+            out.append("| %s CPU/request, %s vs floor | %s | %s (floor) | %.2fx | <= 2x | %s |" % (
+                LABEL[k], kind, us(a["cpu_us"]), us(f["cpu_us"]), r, verdict(r <= 2.0)))
     return out
 
 
@@ -284,6 +353,36 @@ def tls_table(t, trials):
                                                     ca["cpu_us"] / cb["cpu_us"]))
         out.append("| %s: %s vs %s | %s |" % (what, a, b, " | ".join(line)))
     return out + [""] + noise(cells)
+def syscalls_table(sc):
+    """System calls per request: the total, and the calls that make it."""
+    cells = {(c["server"], c["workload"]): c["per_request"] for c in sc["cells"]}
+    servers = []
+    for c in sc["cells"]:
+        if c["server"] not in servers:
+            servers.append(c["server"])
+    wkeys = []
+    for c in sc["cells"]:
+        if c["workload"] not in wkeys:
+            wkeys.append(c["workload"])
+    out = ["## System calls per request (strace -c -f, %d requests)" % sc["requests"], "",
+           "Counts only (strace slows every call); each cell: the total per"
+           " request, then the calls above 0.05 per request.", "",
+           "| server | " + " | ".join(LABEL[k] for k in wkeys) + " |",
+           "|---|" + "---|" * len(wkeys)]
+    for srv in servers:
+        line = []
+        for k in wkeys:
+            per = cells.get((srv, k))
+            if per is None:
+                line.append("n/a")
+                continue
+            top = sorted(((n, name) for name, n in per.items() if n >= 0.05), reverse=True)
+            line.append("%.2f: %s" % (sum(per.values()),
+                                      ", ".join("%s %.2f" % (name, n) for n, name in top)))
+        out.append("| %s | %s |" % (srv, " | ".join(line)))
+    for e in sc["errors"]:
+        out.append("- %s %s: %s" % (e["server"], LABEL[e["workload"]], e["error"]))
+    return out + [""]
 
 
 def build(res):
@@ -292,7 +391,8 @@ def build(res):
     ceiling = max(res["iperf"].values()) if res["iperf"] else None
     lines = header(meta)
     if rows:
-        lines += userspace(rows, cells, wkeys) + noise(cells)
+        lines += userspace(rows, cells, wkeys) + floor_table(rows, cells, wkeys) + noise(cells)
+        lines += layer_table(rows, cells, wkeys)
     if res["iperf"]:
         runs = "; ".join("%s %s" % (k, rate(v, "MB/s")) for k, v in res["iperf"].items())
         lines += ["iperf3, one TCP stream over loopback, best of %d: %s. Ceiling used"
@@ -303,6 +403,8 @@ def build(res):
         lines += ratios(rows, cells, wkeys, ceiling, res["sparse"])
     if res.get("tls"):
         lines += tls_table(res["tls"], meta["trials"])
+    if res.get("syscalls"):
+        lines += syscalls_table(res["syscalls"])
     if res.get("connrate"):
         lines += connrate_table(res["connrate"])
     if "seconds" in meta:

@@ -123,18 +123,20 @@ class Server:
         return alive
 
 
-def cnbd(build, storage, groups, workdir, size, path=None, extra=(), tls=None,
-         tls_kernel=None, name=None):
+def cnbd(build, storage, groups, workdir, size, path=None, extra=(), statistics=True,
+         tls=None, tls_kernel=None, name=None):
     """nbd-serverd with one backend; `extra` adds (name, path) file exports
-    to the same server (the sparse-copy test uses it). With `tls` (a
+    to the same server (the sparse-copy test uses it). statistics=False:
+    the row that tells what counting requests costs. With `tls` (a
     tls.Keys), tls = require and its certificates; tls_kernel sets
     tls-kernel."""
-    name = name or "cnbd " + storage
+    name = name or "cnbd " + storage + ("" if statistics else " no-stats")
     s = Server(name, "ref" if storage == "null" else "cnbd", storage, groups, workdir)
     s.tls = tls
     conf = os.path.join(workdir, "%s.conf" % name.replace(" ", "-"))
     lines = ["[server]", "listen = 127.0.0.1:%d" % s.port,
-             "backend-dir = %s" % os.path.join(build, "backends"), "user = nobody"]
+             "backend-dir = %s" % os.path.join(build, "backends"),
+             "user = nobody", "statistics = %s" % ("on" if statistics else "off")]
     if tls:
         lines += ["tls = require", "tls-certificates = %s" % tls.pki]
     if tls_kernel:
@@ -149,13 +151,41 @@ def cnbd(build, storage, groups, workdir, size, path=None, extra=(), tls=None,
     return s.start(argv, size, ["bench"] + [n for n, _ in extra])
 
 
-def nbdkit(storage, groups, workdir, size, path=None, name=None, tls=None):
-    s = Server(name or "nbdkit " + storage, "ref" if storage == "null" else "peer",
-               storage, groups, workdir)
+def cnbd_cow(build, groups, workdir, size, path):
+    """nbd-serverd's cow layer over the file backend, a persistent overlay
+    (shared by every connection, as nbdkit's cow filter's is), fresh for
+    each run."""
+    s = Server("cnbd cow+file", "layer", "cow", groups, workdir)
+    overlay = os.path.join(workdir, "bench.cow")
+    if os.path.exists(overlay):
+        os.unlink(overlay)
+    conf = os.path.join(workdir, "cnbd-cow.conf")
+    lines = ["[server]", "listen = 127.0.0.1:%d" % s.port,
+             "backend-dir = %s" % os.path.join(build, "backends"),
+             "user = nobody", "", "[bench]", "backend = cow", "base = file",
+             "path = %s" % path, "overlay = %s" % overlay]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return s.start([os.path.join(build, "nbd-serverd"), "-f", "-c", conf], size)
+
+
+def floor(build, groups, workdir, size):
+    """tests/bench/floor_server.c: no checks, no storage, batched system
+    calls. Not a peer: the cost every row is read against."""
+    s = Server("floor", "floor", "none", groups, workdir)
+    argv = [os.path.join(build, "tests", "bench", "floor_server"), "-s", str(size),
+            str(s.port)]
+    return s.start(argv, size)
+
+
+def nbdkit(storage, groups, workdir, size, path=None, name=None, filters=(), tls=None):
+    family = "ref" if storage == "null" else "layer" if filters else "peer"
+    s = Server(name or "nbdkit " + storage, family, storage, groups, workdir)
     s.tls = tls
     argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(s.port)]
     if tls:
         argv += ["--tls=require", "--tls-certificates=" + tls.pki]
+    argv += ["--filter=" + f for f in filters]
     argv += ["file", path] if storage == "file" else [storage, str(size)]
     return s.start(argv, size)
 

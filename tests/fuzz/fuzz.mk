@@ -39,6 +39,10 @@ FUZZ_BINS     := $(FUZZ_ALL:%=$(FUZZ_B)/fuzz_%)
 $(FUZZ_B)/lib/%.o $(FUZZ_B)/server/%.o: FUZZ_COV := -fsanitize=fuzzer-no-link
 $(FUZZ_B)/tests/fuzz/%.o: FUZZ_COV := -fsanitize=fuzzer-no-link -DCNBD_LIBFUZZER
 
+# lib/attach/ speaks netlink through libnl, whose headers are not on the
+# default path (lib/attach/attach.mk sets the same for the normal build).
+$(FUZZ_B)/lib/attach/%.o: CPPFLAGS += $(NL_CFLAGS)
+
 # libseccomp's SCMP_A* macros leave a field to zero initialisation, which
 # clang (unlike gcc) warns about.
 $(FUZZ_B)/server/sandbox.o: FUZZ_COV += -Wno-missing-field-initializers

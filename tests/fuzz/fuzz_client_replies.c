@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 #include "fuzz_peer.h"
 #include "fuzz_target.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define SCRIPT_LEN 4
 

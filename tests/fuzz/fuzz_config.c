@@ -13,7 +13,7 @@
 #include "config.h"
 #include "fuzz_target.h"
 #include "fuzz_text.h"
-#include "ini_lines.h"
+#include "common/ini_lines.h"
 
 #define MAX_PAIRS 64
 

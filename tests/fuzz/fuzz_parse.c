@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Target parse: the value parsers every configuration key goes through
- * (lib/parse.c, and the backend host calls built on them), on the input
+ * (lib/common/parse.c, and the backend host calls built on them), on the input
  * as a string. Results are checked against what the header promises.
  */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "cnbd/backend.h"
 #include "fuzz_target.h"
 #include "fuzz_text.h"
-#include "parse.h"
+#include "common/parse.h"
 
 void fuzz_parse(const uint8_t *data, size_t len)
 {

@@ -12,7 +12,7 @@
 #include "cnbd/protocol.h"
 #include "fuzz_engine.h"
 #include "fuzz_target.h"
-#include "wire.h"
+#include "common/wire.h"
 
 static size_t option(uint8_t *p, uint32_t opt, const void *data, uint32_t len)
 {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Target uri: lib/uri.c's NBD URI parser on the input as a string. */
+/* Target uri: lib/clientlib/uri.c's NBD URI parser on the input as a string. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_target.h"
 #include "fuzz_text.h"
-#include "uri.h"
+#include "clientlib/uri.h"
 
 void fuzz_uri(const uint8_t *data, size_t len)
 {

@@ -233,6 +233,11 @@ size = 4G
     s["syntax"] = "[server\nlisten\n=value\n"
     s["exports_dir"] = "[server]\nexports-dir = /nonexistent/cnbd.d\n"
     s["runtime"] = "disk\nbackend=memory\nsize=64M\nreadonly=on\nmax-connections=2\n"
+    s["statistics"] = ("[server]\nstatistics = on\nstatistics-file = /var/lib/x/cnbd.prom\n"
+                       "statistics-interval = 0\n[a]\nbackend = null\n")
+    s["access"] = ("[server]\nallow = 10.0.0.0/8, ::1, unix\ndeny = 10.66.0.0/16\n"
+                   "[a]\nbackend = null\nallow = uid:0, user:root, gid:6, group:root\n"
+                   "deny = fd00::/8, 10.0.0.1/31\n")
     return {k: v.encode() for k, v in s.items()}
 
 

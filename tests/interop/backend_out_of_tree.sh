@@ -3,6 +3,8 @@
 # a staging root, build a backend from ONE .c file with nothing but them,
 # drop it into a fresh backends directory, serve it with nbd-serverd and
 # check with libnbd's tools that clients see exactly what it says.
+# The same for a third party's layer (ABI 1.3): xor, over the file
+# backend and over faulty over memory, its keys and theirs in one section.
 # Then the root-ownership rule: the same .so made group-writable must not
 # be loaded by a server running as root.
 . "$(dirname "$0")/../lib/common.sh"
@@ -231,6 +233,208 @@ else:
 ' || fail "nbdsh saw the wrong data"
 server_alive
 stop_server
+
+# ---- the third-party layer: xor, one file, the installed header only ----
+# Every byte is XORed with key on its way in and out; everything else
+# passes through to the base. It changes data, so (docs/backends.md) the
+# server reports all of it as data, whatever holes the base has.
+cat >"$tmp/xor.c" <<'EOF'
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cnbd/backend.h>
+
+struct xor_conn {
+	unsigned char key;
+	struct cnbd_next *next;
+};
+
+static void *xor_open_layer(struct cnbd_below *below, const struct cnbd_param *params,
+			    size_t n)
+{
+	unsigned char *key = calloc(1, 1);
+	size_t i;
+
+	(void)below;
+	for (i = 0; key && i < n; i++) {
+		int64_t v = strcmp(params[i].key, "key") ? -1 :
+			    cnbd_parse_size("xor: key", params[i].value);
+
+		if (v < 0 || v > 255) {
+			cnbd_error("xor: unknown parameter or bad key '%s'", params[i].key);
+			errno = EINVAL;
+			free(key);
+			return NULL;
+		}
+		*key = (unsigned char)v;
+	}
+	return key;
+}
+
+static void xor_close_export(void *h)
+{
+	free(h);
+}
+
+static int xor_export_pack(void *h, bool readonly, struct cnbd_pack *pack)
+{
+	(void)readonly;
+	return cnbd_pack_bytes(pack, h, 1);
+}
+
+static void *xor_export_unpack(struct cnbd_pack *pack, bool readonly)
+{
+	unsigned char *key = malloc(1);
+
+	(void)readonly;
+	if (key && cnbd_unpack_bytes(pack, key, 1) < 0) {
+		free(key);
+		return NULL;
+	}
+	return key;
+}
+
+static void *xor_open_conn(void *h, struct cnbd_next *next, bool readonly)
+{
+	struct xor_conn *c = malloc(sizeof(*c));
+
+	(void)readonly;
+	if (c) {
+		c->key = *(unsigned char *)h;
+		c->next = next;
+	}
+	return c;
+}
+
+static void xor_close_conn(void *c)
+{
+	free(c);
+}
+
+static void apply(unsigned char *p, uint32_t n, unsigned char key)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] ^= key;
+}
+
+static int xor_pread(void *conn, void *buf, uint32_t count, uint64_t off, uint32_t flags)
+{
+	struct xor_conn *c = conn;
+
+	if (cnbd_next_pread(c->next, buf, count, off, flags) < 0)
+		return -1;
+	apply(buf, count, c->key);
+	return 0;
+}
+
+static int xor_pwrite(void *conn, const void *buf, uint32_t count, uint64_t off,
+		      uint32_t flags)
+{
+	struct xor_conn *c = conn;
+	unsigned char *copy = malloc(count);
+	int rc;
+
+	if (!copy)
+		return -1;
+	memcpy(copy, buf, count);
+	apply(copy, count, c->key);
+	rc = cnbd_next_pwrite(c->next, copy, count, off, flags);
+	free(copy);
+	return rc;
+}
+
+static const char *const xor_keys[] = { "key", NULL };
+
+static const struct cnbd_backend xor_layer = {
+	CNBD_BACKEND_HEADER,
+	.name = "xor",
+	.version = "1.0",
+	.description = "XORs every byte with a key",
+	.flags = CNBD_BACKEND_PARALLEL | CNBD_BACKEND_MULTI_CONN,
+	.close_export = xor_close_export,
+	.export_pack = xor_export_pack,
+	.export_unpack = xor_export_unpack,
+	.close_conn = xor_close_conn,
+	.pread = xor_pread,
+	.pwrite = xor_pwrite,
+	.layer_params = xor_keys,
+	.open_layer = xor_open_layer,
+	.open_layer_conn = xor_open_conn,
+};
+
+CNBD_LAYER_REGISTER(xor_layer)
+EOF
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $cflags \
+	-o "$bdir/xor.so" "$tmp/xor.c" || fail "the third-party layer did not build"
+nm -D --defined-only "$bdir/xor.so" | grep -qw cnbd_layer_entry ||
+	fail "xor.so does not export cnbd_layer_entry"
+# The bases, beside it: the installed file and memory, the build's faulty.
+install -m 0755 "$root/usr/lib/cnbd/backends/file.so" "$root/usr/lib/cnbd/backends/memory.so" \
+	"$CNBD_BUILD/backends/faulty.so" "$bdir/"
+chmod 0755 "$bdir/xor.so"
+truncate -s 2M "$tmp/base.img"
+printf 'abcd' | dd of="$tmp/base.img" bs=1 seek=65536 conv=notrunc status=none
+chmod 0644 "$tmp/base.img"
+
+port=$(free_port)
+conf=$tmp/layer.conf
+write_server_config "$conf" "127.0.0.1:$port"
+sed -i "s|^backend-dir = .*|backend-dir = $bdir|" "$conf"
+add_export "$conf" x backend=xor base=file path="$tmp/base.img" key=90
+add_export "$conf" deep backend=xor "base=faulty, memory" xor.key=1 size=4M fail-read=1M-4K
+start_server "$conf"
+
+nbdsh -u "nbd://127.0.0.1:$port/x" -c '
+assert h.get_size() == 2 << 20
+assert h.pread(4, 65536) == bytes(c ^ 90 for c in b"abcd"), h.pread(4, 65536)
+assert h.pread(8, 0) == bytes([90]) * 8
+h.pwrite(b"hello", 1000)
+h.flush()
+assert h.pread(5, 1000) == b"hello"
+assert h.can_trim() and h.can_zero() and not h.can_fast_zero()
+' || fail "nbdsh through the xor layer saw the wrong data"
+python3 - "$tmp/base.img" <<'EOF' || fail "the base does not hold the XORed bytes"
+import sys
+with open(sys.argv[1], "rb") as f:
+    f.seek(1000)
+    assert f.read(5) == bytes(c ^ 90 for c in b"hello")
+EOF
+# The base is sparse, but a hole XORed reads as 0x5a: all data.
+nbdinfo --map "nbd://127.0.0.1:$port/x" >"$tmp/xmap" || fail "nbdinfo --map failed"
+[ "$(awk '{print $1, $2, $3}' "$tmp/xmap")" = "0 2097152 0" ] ||
+	{ cat "$tmp/xmap" >&2; fail "the xor layer's map is not all data"; }
+
+# Three levels: xor's key by its prefix, faulty's and memory's by their
+# own lists; a read of faulty's bad range fails through xor.
+nbdsh -u "nbd://127.0.0.1:$port/deep" -c '
+import errno
+assert h.get_size() == 4 << 20
+assert h.pread(16, 0) == bytes([1]) * 16
+try:
+    h.pread(4096, 1 << 20)
+except nbd.Error as e:
+    assert e.errno in ("EIO", errno.EIO), e
+else:
+    raise AssertionError("faulty under xor did not fail the read")
+h.pwrite(b"\x01\x02", 5)
+assert h.pread(2, 5) == b"\x01\x02"
+' || fail "the xor-faulty-memory stack misbehaved"
+server_alive
+stop_server
+
+# A layer's unknown key is the layer's to refuse, named by its prefix.
+conf2=$tmp/badlayer.conf
+write_server_config "$conf2" "127.0.0.1:$(free_port)"
+sed -i "s|^backend-dir = .*|backend-dir = $bdir|" "$conf2"
+add_export "$conf2" x backend=xor base=file path="$tmp/base.img" xor.colour=blue
+if timeout 10 "$SERVERD" -f -c "$conf2" >"$tmp/badlayer.log" 2>&1; then
+	fail "nbd-serverd started with a key the layer refused"
+fi
+grep -q "layer 'xor' cannot open it: xor: unknown parameter or bad key 'colour'" "$tmp/badlayer.log" ||
+	{ cat "$tmp/badlayer.log" >&2; fail "the layer's refusal did not reach the log"; }
 
 # ---- a backend that keeps export state but cannot hand it to a worker
 # (built as before ABI 1.2) is refused at start, with the reason ----

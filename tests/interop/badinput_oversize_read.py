@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""A READ larger than the advertised maximum payload (1 MiB here) is
-refused without a hang: an error reply (and the connection still works)
-or a close, within 2 s; never the data. Others are served meanwhile."""
+"""A READ larger than the maximum payload is refused without a hang: an
+error reply (and the connection still works) or a close, within 2 s;
+never the data. Others are served meanwhile. The maximum is the
+advertised one (1 MiB here) for a client that asked for block sizes, and
+64 MiB for one that never did (EXPORT_NAME, on a 96 MiB export)."""
 import select
 import struct
 
@@ -13,8 +15,10 @@ from nbdtest import check
 
 def main():
     with nbdtest.Server(badinput.EXPORTS) as srv:
-        for count in ((1 << 20) + 1, 0x80000000, 0xffffffff):
-            c = rawnbd.negotiated(srv.port, "d")
+        cases = [(rawnbd.negotiated, "d", n) for n in ((1 << 20) + 1, 0x80000000, 0xffffffff)]
+        cases += [(badinput.unnegotiated, "big", n) for n in ((64 << 20) + 1, 0xffffffff)]
+        for connect, name, count in cases:
+            c = connect(srv.port, name)
             c.request(rawnbd.CMD_READ, 0, count, cookie=77)
             r, _, _ = select.select([c.sock], [], [], 2)
             check(r, "READ of %d: no reply and no close within 2 s" % count)

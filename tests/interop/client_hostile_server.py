@@ -17,16 +17,13 @@ and udev: tests/kernel/cases/client_hostile_name.sh.
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
+import fake_clientd
 import hostile_nbd
 import nbdtest
-
-BUILD = nbdtest.BUILD
-CLIENTD = os.path.join(BUILD, "nbd-clientd")
-NBDCTL = os.path.join(BUILD, "nbdctl")
+from fake_clientd import CLIENTD, NBDCTL, fail
 DEADLINE = 3            # --negotiate-timeout for the stuck cases
 SLACK = 2.5             # scheduling on a loaded 2-core machine
 
@@ -37,63 +34,6 @@ EVIL = b"x\n<3>nbd-clientd: FAKE line\x1b[2J\x07\r\x7f"
 
 def log(msg):
     print(msg, flush=True)
-
-
-def fail(msg, logfile=None):
-    if logfile:
-        sys.stderr.write("--- daemon log ---\n%s\n" %
-                         open(logfile, errors="replace").read()[-3000:])
-    nbdtest.fail(msg)
-
-
-class Daemon:
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.sock = os.path.join(tmp, "run", "clientd.sock")
-        self.log = os.path.join(tmp, "clientd.log")
-        os.makedirs(os.path.dirname(self.sock), exist_ok=True)
-        conf = os.path.join(tmp, "devices.conf")
-        # A device no host has: "another device" to detach while one
-        # attach is stuck in negotiation.
-        with open(conf, "w") as f:
-            f.write("[nbd999]\nuri = nbd://127.0.0.1:1/other\nbinding = ioctl\n")
-        fake = ("mount -t tmpfs cnbd-fake-sys /sys/block && mkdir /sys/block/nbd0 && "
-                "echo 0 > /sys/block/nbd0/size && exec \"$@\"")
-        self.proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", fake, "sh",
-             CLIENTD, "-f", "-M", "-v", "-c", conf, "-s", self.sock],
-            stderr=open(self.log, "wb"))
-        for _ in range(100):
-            if self.ctl("list").returncode == 0:
-                return
-            time.sleep(0.1)
-        fail("nbd-clientd did not answer", self.log)
-
-    def ctl(self, *args, timeout=30):
-        return subprocess.run([NBDCTL, "--socket", self.sock] + list(args),
-                              capture_output=True, timeout=timeout)
-
-    def ctl_bg(self, *args):
-        return subprocess.Popen([NBDCTL, "--socket", self.sock] + list(args),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def alive(self, what):
-        if self.proc.poll() is not None:
-            fail("the daemon died (%s), status %s" % (what, self.proc.returncode), self.log)
-        t0 = time.monotonic()
-        r = self.ctl("list", timeout=5)
-        if r.returncode != 0 or time.monotonic() - t0 > 1.5:
-            fail("nbdctl list after %s: rc %d in %.1f s: %s" % (
-                what, r.returncode, time.monotonic() - t0, r.stderr), self.log)
-        return r.stdout.decode()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("the daemon did not stop on SIGTERM", self.log)
 
 
 def clean(data, what, logfile=None):
@@ -257,7 +197,9 @@ def main():
             nbdtest.fail("%s is not built" % exe)
     tmp = tempfile.mkdtemp(prefix="cnbd-hostile.")
     srv = hostile_nbd.HostileServer()
-    d = Daemon(tmp)
+    # A device no host has: "another device" to detach while one attach
+    # is stuck in negotiation.
+    d = fake_clientd.Daemon(tmp, "[nbd999]\nuri = nbd://127.0.0.1:1/other\nbinding = ioctl\n")
     try:
         stuck_cases(d, srv)
         string_cases(d, srv)

@@ -225,6 +225,17 @@ def wait_no_workers(master):
 
 def main():
     size = NCONN * BLOCKS * BLOCK
+    margin = RSS_MARGIN_KB
+    if os.environ.get("CNBD_BUILD", "").rstrip("/").endswith("asan"):
+        # AddressSanitizer's allocator keeps what it has mapped: the
+        # quarantine (256 MiB by default, turned off here so freed memory
+        # is reused) and its size-class caches, which hold the high-water
+        # mark of 256 concurrent workers' bookkeeping (a statistics record
+        # each) after they are gone. Leaks are LeakSanitizer's to report,
+        # at the master's exit; the plain build holds the 2 MiB bound.
+        opts = os.environ.get("ASAN_OPTIONS", "")
+        os.environ["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=0"
+        margin = 2 * RSS_MARGIN_KB
     with nbdtest.Server({"disk": {"backend": "memory", "size": size}},
                         server={"control": "off"}) as srv:
         master = srv.proc.pid
@@ -292,7 +303,7 @@ def main():
         check(len(kills) > 0, "no worker was killed")
         check(deaths > 0, "no client noticed a kill")
         check(fds1 == fds0, "the master's descriptors were %r and are %r" % (fds0, fds1))
-        check(rss1 <= rss0 + RSS_MARGIN_KB,
+        check(rss1 <= rss0 + margin,
               "the master's RSS grew from %d kB to %d kB" % (rss0, rss1))
 
 

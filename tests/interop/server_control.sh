@@ -113,7 +113,7 @@ while True:
 sys.stdout.write(out.decode())
 PY
 }
-[ "$(raw 'bogus\n')" = "error: unknown request 'bogus' (known: list, add, remove, reload)" ] ||
+[ "$(raw 'bogus\n')" = "error: unknown request 'bogus' (known: list, add, remove, reload, stats, commit, reset)" ] ||
 	fail "unknown verb: $(raw 'bogus\n')"
 raw '\n' | grep -q "^error: empty request" || fail "empty line: $(raw '\n')"
 [ "$(raw 'list extra\n')" = "error: usage: list" ] || fail "list with arguments: $(raw 'list extra\n')"

@@ -19,28 +19,10 @@ import time
 
 import nbd
 import nbdtest
+from hostile_worker import close, pid_alive, run_attack, served_quickly, workers
 from nbdtest import check
 
-RESULT_OFFSET = 4096
 SECRET = b"SECRET-OF-OTHER-EXPORT\n"
-
-
-def workers(srv):
-    """The master's children (its workers), by /proc."""
-    pids = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == srv.proc.pid:
-            pids.add(int(d))
-    return pids
 
 
 def holding(pids, path):
@@ -77,50 +59,8 @@ def processes_named(comm):
     return found
 
 
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[-1][0] not in "ZX"
-    except OSError:
-        return False
-
-
 def log_lines(srv):
     return srv.log_text().count("\n")
-
-
-def run_attack(srv, cmd):
-    """Connects to the hostile export, sends the command; returns (the
-    handle, the worker's pid, outcome text or None when the worker
-    died)."""
-    before = workers(srv)
-    h = srv.connect("evil")
-    new = workers(srv) - before
-    check(len(new) == 1, "one new worker for the attacker (saw %s)" % sorted(new))
-    pid = new.pop()
-    text = None
-    try:
-        h.pwrite(("HOSTILE:%s\n" % cmd).encode().ljust(512, b"\0"), 0)
-        text = h.pread(256, RESULT_OFFSET).split(b"\0")[0].decode(errors="replace")
-    except nbd.Error as e:
-        print("  the attacker's connection ended: %s" % e.string)
-    return h, pid, text
-
-
-def close(h):
-    try:
-        h.shutdown()
-    except nbd.Error:
-        pass
-
-
-def served_quickly(srv):
-    start = time.monotonic()
-    h = srv.connect("plain")
-    h.pread(512, 0)
-    took = time.monotonic() - start
-    h.shutdown()
-    return took
 
 
 def make_keys(d):
@@ -156,6 +96,9 @@ def main():
         "other": {"backend": "file", "path": None},
         "plain": {"backend": "memory", "size": "1M"},
         "secret": {"backend": "memory", "size": "1M", "tls": "require"},
+        # The attacker's client (127.0.0.1) may not use it: the master
+        # refuses a worker that asks anyway.
+        "guarded": {"backend": "memory", "size": "1M", "deny": "127.0.0.1"},
     }
     attacks = ["fork", "kill:VICTIM", "execve:" + marker, "open-shadow",
                "open-path:OTHER", "flood-master", "mmap-exec"]
@@ -240,6 +183,7 @@ def main():
         # another export, a tls = require one, the key's use, a PSK.
         succeeded += ask_master(srv, [
             ("lease:secret", "export 'secret' is served over TLS only"),
+            ("lease:guarded", "export 'guarded' is not open to this client"),
             ("lease:plain", "this connection already holds export 'evil'"),
             ("sign", ""), ("psk:alice", "")])
     os.unlink(other)

@@ -30,6 +30,10 @@ still found. The checks:
   6. layout: every worker's executable and libc are mapped at addresses
      other than the master's (a fresh address layout: re-executed, not
      just forked).
+  7. stats_pages: every worker maps one statistics page of its own (a
+     one-page memfd named cnbd-stats: its counters, not storage, so the
+     checks above do not count it) and no other worker maps the same one
+     (by inode), so none can write another's counts.
 
 Every check runs and reports, then the test fails if any failed, so one
 run shows the whole picture."""
@@ -250,6 +254,38 @@ def maps(pid):
     return out
 
 
+# A worker's statistics page (server/stats.h): counters it writes and the
+# master reads, one page, made for that worker alone.
+STATS_PAGE = "/memfd:cnbd-stats"
+
+
+def stats_pages(pid):
+    """[(inode, size, perms)] of pid's statistics page mappings."""
+    out = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) > 5 and parts[5].strip().replace(" (deleted)", "") == STATS_PAGE:
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                out.append((int(parts[4]), end - start, parts[1]))
+    return out
+
+
+def check_stats_pages(workers):
+    problems, owner = [], {}
+    for what, pid in workers:
+        pages = stats_pages(pid)
+        if len(pages) != 1 or pages[0][1] != 4096:
+            problems.append("the %s maps %s, not one statistics page of 4096 bytes" %
+                            (what, pages))
+        for inode, _, _ in pages:
+            if inode in owner:
+                problems.append("the %s and the %s map the same statistics page "
+                                "(inode %d)" % (owner[inode], what, inode))
+            owner[inode] = what
+    return problems
+
+
 def describe_fds(pid, rows):
     return "fds of %d:\n" % pid + "\n".join(
         "  %3d -> %s (flags %o)" % (fd, t, fl) for fd, t, fl in rows)
@@ -261,12 +297,16 @@ def storage_held(pid, storage, rows):
     held = {}
     by_path = {path: label for label, path in storage.items()}
     for fd, target, flags in rows:
+        if target.startswith(STATS_PAGE):
+            continue    # its counters (check 7), not storage
         if target.startswith("/memfd:"):
             held.setdefault("memfd (M)", []).append("fd %d -> %s" % (fd, target))
         elif target in by_path:
             held.setdefault(by_path[target], []).append("fd %d (flags %o)" % (fd, flags))
     for start, end, perms, path in maps(pid):
         clean = path.replace(" (deleted)", "")
+        if clean == STATS_PAGE and end - start == 4096:
+            continue    # its counters (check 7), not storage
         if clean.startswith("/memfd:"):
             held.setdefault("memfd (M)", []).append("mapped %x-%x %s" % (start, end, perms))
         elif clean in by_path:
@@ -572,6 +612,9 @@ def run_checks(tmp):
         for what, pid in workers:
             res.run("6 layout: the %s has an address layout of its own" % what,
                     check_layout, pid, what, master_layout)
+
+        res.run("7 stats_pages: each worker has a statistics page of its own",
+                check_stats_pages, workers)
 
         for h in (ha, hr, hs):
             h.shutdown()

@@ -16,6 +16,13 @@ KERNEL_CASES ?=
 KERNEL_RUN = $(if $(KERNEL_CASES),CNBD_KERNEL_CASES='$(KERNEL_CASES)') \
              CNBD_BUILD_DIR='$(abspath $(B))' tests/kernel/run-vm.sh
 
+# attach-api drives the attach API from client_attach_api.sh.
+ATTACH_API_OBJS := $(B)/tests/lib/attach_api_tool.o
+PROGRAMS += $(B)/tests/attach-api
+$(B)/tests/attach-api: $(ATTACH_API_OBJS) $(LIBCNBD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(ATTACH_API_OBJS) $(LIBCNBD) $(LIB_LIBS)
+
 # ktls_unit runs a unit test binary in the guest (kernel TLS needs the
 # guest's tls module); client_tls_keyupdate needs the test-only proxy
 # that injects what kernel TLS cannot follow (tests/kernel/tls_inject.c).

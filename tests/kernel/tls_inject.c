@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include "cnbd/protocol.h"
-#include "conn_io.h"
-#include "wire.h"
+#include "common/conn_io.h"
+#include "common/wire.h"
 
 #define MAX_PLAN	32
 

@@ -8,7 +8,20 @@ import nbdtest
 import rawnbd
 from nbdtest import check
 
-EXPORTS = {"d": {"backend": "memory", "size": "1M", "max-block-size": "1M"}}
+EXPORTS = {"d": {"backend": "memory", "size": "1M", "max-block-size": "1M"},
+           # Larger than what a client that never asked for block sizes
+           # may send (64 MiB): requests past that are refused for their
+           # length, not for reaching past the end.
+           "big": {"backend": "memory", "size": "96M"}}
+
+
+def unnegotiated(port, export):
+    """A raw client in transmission by EXPORT_NAME: it never asked for
+    block sizes."""
+    c = rawnbd.connect_tcp(port)
+    c.handshake()
+    c.export_name(export)
+    return c
 
 
 def good_client_works(srv):

@@ -224,3 +224,30 @@ server_alive() {
 	[ -n "$SERVER_PID" ] && _cnbd_running "$SERVER_PID" ||
 		fail "nbd-serverd (pid ${SERVER_PID:-none}) is no longer running"
 }
+
+# unit_checks UNIT DOC: what an installed unit must be. systemd-analyze
+# verify accepts it (the caller sets MANPATH for Documentation=), each
+# capability its CapabilityBoundingSet= keeps is named in a comment (its
+# reason), and for a service systemd-analyze security rates it no worse
+# than DOC says ("NAME at exposure N.N"), so that the figure stays true.
+unit_checks() {
+	local unit=$1 doc=$2 name want got
+	name=$(basename "$unit")
+	systemd-analyze verify "$unit" >"$tmp/verify" 2>&1 ||
+		fail "systemd-analyze verify refused $name: $(cat "$tmp/verify")"
+	if grep -v 'Failed to connect to bus\|Unit .* not found' "$tmp/verify" | grep -q "$name"; then
+		fail "systemd-analyze verify complained about $name: $(cat "$tmp/verify")"
+	fi
+	for cap in $(sed -n 's/^CapabilityBoundingSet=//p' "$unit"); do
+		grep -q "^#.*\b$cap\b" "$unit" || fail "$name keeps $cap without a comment saying why"
+	done
+	case $name in *.service) ;; *) return 0 ;; esac
+	want=$(grep -o "$name at exposure [0-9.]*" "$doc" | head -1 | awk '{print $NF}')
+	[ -n "$want" ] || fail "$doc records no exposure for $name"
+	got=$(systemd-analyze security --offline=true "$unit" 2>&1 |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+	[ -n "$got" ] || fail "systemd-analyze security rated nothing for $name"
+	awk -v g="$got" -v w="$want" 'BEGIN { exit !(g <= w) }' ||
+		fail "systemd-analyze security rates $name $got, worse than the $want $doc records"
+	log "$name: exposure $got ($doc: $want)"
+}

@@ -14,7 +14,8 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
+#include "proto/messages.h"
 
 /* ---- the in-test disk ---------------------------------------------- */
 
@@ -418,25 +419,24 @@ void cli_handshake(int fd, bool no_zeroes)
 
 void cli_option(int fd, uint32_t option, const void *data, uint32_t len)
 {
-	uint8_t hdr[16];
+	uint8_t hdr[NBD_OPTION_HEADER_SIZE];
 
-	put_be64(hdr, NBD_IHAVEOPT);
-	put_be32(hdr + 8, option);
-	put_be32(hdr + 12, len);
-	cli_write(fd, hdr, 16);
+	proto_option_encode(hdr, option, len);
+	cli_write(fd, hdr, sizeof(hdr));
 	if (len)
 		cli_write(fd, data, len);
 }
 
 void cli_reply(int fd, struct optreply *r)
 {
-	uint8_t hdr[20];
+	uint8_t hdr[NBD_OPTION_REPLY_SIZE];
+	struct proto_option_reply rep;
 
-	cli_read(fd, hdr, 20);
-	assert_true(get_be64(hdr) == NBD_REP_MAGIC);
-	r->option = get_be32(hdr + 8);
-	r->type = get_be32(hdr + 12);
-	r->len = get_be32(hdr + 16);
+	cli_read(fd, hdr, sizeof(hdr));
+	assert_true(proto_option_reply_decode(hdr, &rep));
+	r->option = rep.option;
+	r->type = rep.type;
+	r->len = rep.length;
 	if (r->len > sizeof(r->data))
 		fail_msg("option reply of %u bytes", r->len);
 	cli_read(fd, r->data, r->len);
@@ -509,28 +509,28 @@ void cli_go(int fd, const char *name, struct export_info *out)
 void cli_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
 		 uint64_t offset, uint32_t count, const void *payload)
 {
-	uint8_t r[28];
+	struct proto_request req = {
+		.flags = flags, .type = type, .cookie = cookie,
+		.offset = offset, .count = count,
+	};
+	uint8_t r[NBD_REQUEST_SIZE];
 
-	put_be32(r, NBD_REQUEST_MAGIC);
-	put_be16(r + 4, flags);
-	put_be16(r + 6, type);
-	put_be64(r + 8, cookie);
-	put_be64(r + 16, offset);
-	put_be32(r + 24, count);
-	cli_write(fd, r, 28);
+	proto_request_encode(r, &req);
+	cli_write(fd, r, sizeof(r));
 	if (payload && count)
 		cli_write(fd, payload, count);
 }
 
 uint32_t cli_simple_reply(int fd, uint64_t *cookie)
 {
-	uint8_t r[16];
+	uint8_t r[NBD_SIMPLE_REPLY_SIZE];
+	struct proto_simple_reply rep;
 
-	cli_read(fd, r, 16);
-	if (get_be32(r) != NBD_SIMPLE_REPLY_MAGIC)
-		fail_msg("reply magic 0x%08x", get_be32(r));
-	*cookie = get_be64(r + 8);
-	return get_be32(r + 4);
+	cli_read(fd, r, sizeof(r));
+	if (!proto_simple_reply_decode(r, &rep))
+		fail_msg("reply magic 0x%08x", rep.magic);
+	*cookie = rep.cookie;
+	return rep.error;
 }
 
 uint32_t cli_cmd(int fd, uint16_t flags, uint16_t type, uint64_t offset,

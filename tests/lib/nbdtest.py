@@ -133,8 +133,9 @@ class Server:
     on 127.0.0.1 and (unix=True, the default) a Unix socket in tmp."""
 
     def __init__(self, exports, server=None, unix=True, tcp=True,
-                 verbose=False, start_timeout=10):
+                 verbose=False, start_timeout=10, listen=()):
         self.exports = exports
+        self.extra_listen = list(listen)   # more listen lines, e.g. "[::1]:PORT"
         self.server_opts = server or {}
         self.want_unix = unix
         self.want_tcp = tcp
@@ -156,6 +157,8 @@ class Server:
             listen.append("127.0.0.1:%d" % self.port)
         if self.want_unix:
             listen.append("unix:%s" % self.sock)
+        listen += self.extra_listen
+        self.listen = listen
         self.config = os.path.join(self.tmp, "cnbd.conf")
         with open(self.config, "w") as f:
             f.write(config_text(self.exports, listen, self.server_opts))
@@ -237,6 +240,17 @@ class Server:
     def check_alive(self):
         check(self.alive(), "nbd-serverd is no longer running (exit %s)" %
               (self.proc.returncode if self.proc else None))
+
+    def rewrite_config(self, exports=None, server=None):
+        """Writes the config anew (same listen lines), for a reload."""
+        if exports is not None:
+            self.exports = exports
+        if server is not None:
+            self.server_opts = server
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(config_text(self.exports, self.listen, self.server_opts))
+        os.rename(tmp, self.config)
 
     def print_log_tail(self, n=40):
         try:

@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "cnbd/backend.h"
-#include "extents.h"
+#include "engine/extents.h"
 
 #define KiB	1024ULL
 #define FILE_SIZE	(1024 * KiB)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Loading backends (lib/backend_load.c): the ABI checks, the append-only
+ * Loading backends (lib/backend/backend_load.c): the ABI checks, the append-only
  * struct rule, and refusing code that someone other than root could have
  * replaced. Fixtures are built from tests/unit/fixtures/NAME.c into
  * $CNBD_BUILD/tests/unit/fixtures; the shipped backends come from
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "backend_load.h"
+#include "backend/backend_load.h"
 
 static char fixtures[PATH_MAX / 2];
 static char shipped[PATH_MAX / 2];
@@ -86,6 +86,26 @@ static void test_missing_required_callback_refused(void **state)
 	(void)state;
 	assert_null(load_fixture("no_pread"));
 	assert_err_has("required");
+}
+
+/* ABI 1.3: a layer has its own entry, needs open_layer_conn and nothing
+ * else; a backend's entry must not carry a layer. */
+static void test_layer_entry(void **state)
+{
+	const struct cnbd_backend *l;
+
+	(void)state;
+	l = load_fixture("layer_good");
+	assert_non_null(l);
+	assert_true(backend_is_layer(l));
+	assert_null(l->pread);
+	assert_false(backend_is_layer(load_fixture("good")));
+	assert_null(load_fixture("layer_no_conn"));
+	assert_err_has("has no open_layer_conn");
+	assert_null(load_fixture("layer_as_backend"));
+	assert_err_has("registers with CNBD_LAYER_REGISTER");
+	assert_null(load_fixture("no_entry"));
+	assert_err_has(CNBD_LAYER_ENTRY_SYMBOL);
 }
 
 static void test_missing_file_refused(void **state)
@@ -417,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_missing_entry_refused),
 		cmocka_unit_test(test_null_entry_refused),
 		cmocka_unit_test(test_missing_required_callback_refused),
+		cmocka_unit_test(test_layer_entry),
 		cmocka_unit_test(test_missing_file_refused),
 		cmocka_unit_test(test_bad_name_refused),
 		cmocka_unit_test(test_old_struct_tail_is_zeroed),

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "cnbd/backend.h"
-#include "extents.h"
+#include "engine/extents.h"
 
 #define KiB	1024ULL
 #define MiB	(1024 * KiB)

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cnbd/backend.h"
-#include "extents.h"
+#include "engine/extents.h"
 
 const struct cnbd_backend *cnbd_backend_entry(void);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client.h"
+#include "clientlib/client.h"
 
 static uint32_t pick(bool have, uint32_t min, uint32_t pref, uint32_t max)
 {

@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "client.h"
-#include "wire.h"
+#include "clientlib/client.h"
+#include "common/wire.h"
 
 static int srv = -1;		/* the fake server's end */
 static struct nbd_client c;
@@ -130,9 +130,10 @@ static size_t drain(uint8_t *buf, size_t len)
 	return n < 0 ? 0 : n;
 }
 
-static void want_error(int rc, const char *text)
+/* rc: an enum client_result or client_io_result, and the one expected. */
+static void want_error(int rc, int want, const char *text)
 {
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, want);
 	if (!strstr(c.error, text))
 		fail_msg("error '%s' lacks '%s'", c.error, text);
 	no_hang();
@@ -230,7 +231,7 @@ static void test_export_name_refused(void **state)
 	(void)state;
 	greeting(0);
 	shutdown(srv, SHUT_WR);
-	want_error(client_go(&c, "nope"), "closed the connection after EXPORT_NAME 'nope'");
+	want_error(client_go(&c, "nope"), CLIENT_FAILED, "closed the connection after EXPORT_NAME 'nope'");
 }
 
 static void test_bad_greeting(void **state)
@@ -239,7 +240,7 @@ static void test_bad_greeting(void **state)
 
 	(void)state;
 	send_bytes(g, sizeof(g));
-	want_error(client_go(&c, ""), "not an NBD server");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "not an NBD server");
 }
 
 static void test_oldstyle(void **state)
@@ -250,7 +251,7 @@ static void test_oldstyle(void **state)
 	put_be64(g, NBD_MAGIC);
 	put_be64(g + 8, 0x00420281861253ULL);
 	send_bytes(g, sizeof(g));
-	want_error(client_go(&c, ""), "oldstyle");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "oldstyle");
 }
 
 static void test_bad_reply_magic(void **state)
@@ -262,7 +263,7 @@ static void test_bad_reply_magic(void **state)
 	put_be64(h, 0x1122334455667788ULL);
 	put_be32(h + 8, NBD_OPT_GO);
 	send_bytes(h, sizeof(h));
-	want_error(client_go(&c, ""), "bad option reply magic 0x1122334455667788");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "bad option reply magic 0x1122334455667788");
 }
 
 static void test_wrong_option_echo(void **state)
@@ -270,7 +271,7 @@ static void test_wrong_option_echo(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	ack(NBD_OPT_LIST);
-	want_error(client_go(&c, ""), "answered option GO with a reply for option 3");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "answered option GO with a reply for option 3");
 }
 
 static void test_oversize_reply(void **state)
@@ -284,7 +285,7 @@ static void test_oversize_reply(void **state)
 	put_be32(h + 12, NBD_REP_INFO);
 	put_be32(h + 16, 0xffffffff);
 	send_bytes(h, sizeof(h));	/* and nothing more: reading would hang */
-	want_error(client_go(&c, ""), "claims 4294967295 bytes");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "claims 4294967295 bytes");
 }
 
 static void test_short_reply_closed(void **state)
@@ -300,7 +301,7 @@ static void test_short_reply_closed(void **state)
 	send_bytes(h, sizeof(h));
 	send_bytes("\0\0\0\0\0", 5);
 	shutdown(srv, SHUT_WR);
-	want_error(client_go(&c, ""), "closed the connection while reading the reply to GO");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "closed the connection while reading the reply to GO");
 }
 
 static void test_short_reply_stalled(void **state)
@@ -308,7 +309,7 @@ static void test_short_reply_stalled(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	send_bytes("\0\x03\xe8\x89", 4);	/* part of a header, then silence */
-	want_error(client_go(&c, ""), "timed out after 1 s while reading the reply to GO");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "timed out after 1 s while reading the reply to GO");
 }
 
 /* A greeting a byte every 0.3 s: each read is in time (1 s), only the
@@ -339,7 +340,7 @@ static void test_dripped_greeting_deadline(void **state)
 	client_set_deadline(&c, 1);
 	assert_non_null(client_deadline(&c));
 	assert_int_equal(pthread_create(&t, NULL, drip_greeting, NULL), 0);
-	want_error(client_go(&c, ""),
+	want_error(client_go(&c, ""), CLIENT_FAILED,
 		   "the server did not finish negotiating within 1 s (stuck while reading the greeting)");
 	assert_int_equal(errno, ETIMEDOUT);
 	shutdown(srv, SHUT_RDWR);
@@ -355,7 +356,7 @@ static void test_bad_info_lengths(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	rep(NBD_OPT_GO, NBD_REP_INFO, p, sizeof(p));	/* INFO_EXPORT, 11 bytes */
-	want_error(client_go(&c, ""), "NBD_INFO_EXPORT of 11 bytes (12 expected)");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "NBD_INFO_EXPORT of 11 bytes (12 expected)");
 }
 
 static void test_ack_without_export(void **state)
@@ -364,7 +365,7 @@ static void test_ack_without_export(void **state)
 	greeting(GREET_OK);
 	info_block_size(1, 4096, 1 << 20);
 	ack(NBD_OPT_GO);
-	want_error(client_go(&c, ""), "without sending NBD_INFO_EXPORT");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "without sending NBD_INFO_EXPORT");
 }
 
 static void test_refused_with_message(void **state)
@@ -374,7 +375,7 @@ static void test_refused_with_message(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	rep(NBD_OPT_GO, NBD_REP_ERR_UNKNOWN, msg, sizeof(msg) - 1);
-	want_error(client_go(&c, "gone"), "refused GO for export 'gone': NBD_REP_ERR_UNKNOWN");
+	want_error(client_go(&c, "gone"), CLIENT_REFUSED, "refused GO for export 'gone': NBD_REP_ERR_UNKNOWN");
 	/* The server's words are shown, control bytes defanged. */
 	assert_non_null(strstr(c.error, "no such export??[31m"));
 }
@@ -384,7 +385,7 @@ static void test_bad_block_sizes(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	info_block_size(3, 4096, 1 << 20);
-	want_error(client_go(&c, ""), "minimum block size 3");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "minimum block size 3");
 }
 
 static void test_bad_block_sizes_pref(void **state)
@@ -392,7 +393,7 @@ static void test_bad_block_sizes_pref(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	info_block_size(4096, 512, 1 << 20);
-	want_error(client_go(&c, ""), "preferred block size 512");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "preferred block size 512");
 }
 
 static void test_missing_has_flags(void **state)
@@ -401,7 +402,7 @@ static void test_missing_has_flags(void **state)
 	greeting(GREET_OK);
 	info_export(NBD_OPT_GO, 1 << 20, NBD_FLAG_SEND_FLUSH);
 	ack(NBD_OPT_GO);
-	want_error(client_go(&c, ""), "lack NBD_FLAG_HAS_FLAGS");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "lack NBD_FLAG_HAS_FLAGS");
 }
 
 static void test_oversize_export(void **state)
@@ -410,7 +411,7 @@ static void test_oversize_export(void **state)
 	greeting(GREET_OK);
 	info_export(NBD_OPT_GO, UINT64_MAX, NBD_FLAG_HAS_FLAGS);
 	ack(NBD_OPT_GO);
-	want_error(client_go(&c, ""), "beyond 2^63");
+	want_error(client_go(&c, ""), CLIENT_FAILED, "beyond 2^63");
 }
 
 static int names_seen;
@@ -459,7 +460,7 @@ static void test_list_bad_name_length(void **state)
 	put_be32(p, 1000);
 	memcpy(p + 4, "abcd", 4);
 	rep(NBD_OPT_LIST, NBD_REP_SERVER, p, sizeof(p));
-	want_error(client_list(&c, on_name, NULL), "name length 1000 exceeds the reply's 4 bytes");
+	want_error(client_list(&c, on_name, NULL), CLIENT_FAILED, "name length 1000 exceeds the reply's 4 bytes");
 	assert_int_equal(names_seen, 0);
 }
 
@@ -468,7 +469,46 @@ static void test_list_refused(void **state)
 	(void)state;
 	greeting(GREET_OK);
 	rep(NBD_OPT_LIST, NBD_REP_ERR_POLICY, "not for you", 11);
-	want_error(client_list(&c, on_name, NULL), "refused LIST: NBD_REP_ERR_POLICY (0x80000002): not for you");
+	want_error(client_list(&c, on_name, NULL), CLIENT_REFUSED, "refused LIST: NBD_REP_ERR_POLICY (0x80000002): not for you");
+}
+
+/* An option the server does not know is CLIENT_UNSUPPORTED, not a
+ * failure: the connection is still negotiating and the next option is
+ * answered. */
+static void test_info_unsup_then_list(void **state)
+{
+	struct client_export ex;
+
+	(void)state;
+	names_seen = 0;
+	greeting(GREET_OK);
+	rep(NBD_OPT_INFO, NBD_REP_ERR_UNSUP, NULL, 0);
+	server_entry("disk", "");
+	ack(NBD_OPT_LIST);
+	want_error(client_info(&c, "disk", &ex), CLIENT_UNSUPPORTED,
+		   "refused INFO for export 'disk': NBD_REP_ERR_UNSUP");
+	assert_int_equal(errno, ENOTSUP);
+	assert_int_equal(client_list(&c, on_name, NULL), CLIENT_OK);
+	assert_int_equal(names_seen, 1);
+}
+
+static int stop_at_first(void *opaque, const char *name, const char *desc)
+{
+	(void)opaque;
+	(void)name;
+	(void)desc;
+	return 1;
+}
+
+static void test_list_stopped(void **state)
+{
+	(void)state;
+	greeting(GREET_OK);
+	server_entry("a", "");
+	server_entry("b", "");
+	ack(NBD_OPT_LIST);
+	assert_int_equal(client_list(&c, stop_at_first, NULL), CLIENT_STOPPED);
+	no_hang();
 }
 
 /* A connection in transmission, with what the handshake sent drained. */
@@ -506,7 +546,7 @@ static void test_read_ok_and_server_error(void **state)
 	simple_reply(NBD_SIMPLE_REPLY_MAGIC, NBD_EIO, 1);
 	simple_reply(NBD_SIMPLE_REPLY_MAGIC, 0, 2);
 	send_bytes(data, sizeof(data));
-	want_error(client_pread(&c, buf, sizeof(buf), 4096), "failed READ of 512 bytes at offset 4096: EIO");
+	want_error(client_pread(&c, buf, sizeof(buf), 4096), CLIENT_IO_SERVER_ERROR, "failed READ of 512 bytes at offset 4096: EIO");
 	assert_int_equal(errno, EIO);
 	assert_true(c.transmission);
 	if (client_pread(&c, buf, sizeof(buf), 4096) < 0)
@@ -529,9 +569,9 @@ static void test_reply_wrong_cookie(void **state)
 	(void)state;
 	transmission();
 	simple_reply(NBD_SIMPLE_REPLY_MAGIC, 0, 99);
-	want_error(client_pread(&c, buf, sizeof(buf), 0), "reply cookie 99 does not match the request's 1");
+	want_error(client_pread(&c, buf, sizeof(buf), 0), CLIENT_IO_LOST, "reply cookie 99 does not match the request's 1");
 	assert_false(c.transmission);	/* out of step: not used again */
-	want_error(client_flush(&c), "not connected");
+	want_error(client_flush(&c), CLIENT_IO_INVALID, "not connected");
 }
 
 static void test_reply_wrong_magic(void **state)
@@ -539,7 +579,7 @@ static void test_reply_wrong_magic(void **state)
 	(void)state;
 	transmission();
 	simple_reply(0xdeadbeef, 0, 1);
-	want_error(client_flush(&c), "bad reply magic 0xdeadbeef");
+	want_error(client_flush(&c), CLIENT_IO_LOST, "bad reply magic 0xdeadbeef");
 }
 
 static void test_structured_reply_unasked(void **state)
@@ -547,7 +587,7 @@ static void test_structured_reply_unasked(void **state)
 	(void)state;
 	transmission();
 	simple_reply(NBD_STRUCTURED_REPLY_MAGIC, 0, 1);
-	want_error(client_flush(&c), "structured reply, which was not negotiated");
+	want_error(client_flush(&c), CLIENT_IO_LOST, "structured reply, which was not negotiated");
 }
 
 static void test_short_read_data(void **state)
@@ -558,7 +598,7 @@ static void test_short_read_data(void **state)
 	transmission();
 	simple_reply(NBD_SIMPLE_REPLY_MAGIC, 0, 1);
 	send_bytes(buf, 100);		/* 100 of 512 bytes, then silence */
-	want_error(client_pread(&c, buf, sizeof(buf), 0), "timed out after 1 s while reading data");
+	want_error(client_pread(&c, buf, sizeof(buf), 0), CLIENT_IO_LOST, "timed out after 1 s while reading data");
 }
 
 static void test_client_side_checks(void **state)
@@ -567,8 +607,8 @@ static void test_client_side_checks(void **state)
 
 	(void)state;
 	transmission();
-	want_error(client_pread(&c, buf, 16, (1 << 20) - 8), "beyond the end of the export");
-	want_error(client_pwrite(&c, buf, 16, 0, true), "does not accept FUA");
+	want_error(client_pread(&c, buf, 16, (1 << 20) - 8), CLIENT_IO_INVALID, "beyond the end of the export");
+	want_error(client_pwrite(&c, buf, 16, 0, true), CLIENT_IO_INVALID, "does not accept FUA");
 	assert_true(c.transmission);
 }
 
@@ -585,7 +625,8 @@ int main(void)
 		T(test_refused_with_message), T(test_bad_block_sizes),
 		T(test_bad_block_sizes_pref), T(test_missing_has_flags),
 		T(test_oversize_export), T(test_list), T(test_list_bad_name_length),
-		T(test_list_refused), T(test_read_ok_and_server_error),
+		T(test_list_refused), T(test_info_unsup_then_list), T(test_list_stopped),
+		T(test_read_ok_and_server_error),
 		T(test_reply_wrong_cookie), T(test_reply_wrong_magic),
 		T(test_structured_reply_unasked), T(test_short_read_data),
 		T(test_client_side_checks),

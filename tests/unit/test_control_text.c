@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "control_text.h"
+#include "common/control_text.h"
 
 static void test_round_trip(void **state)
 {

@@ -16,7 +16,7 @@
 
 #include "cnbd/protocol.h"
 #include "cnbd/server.h"
-#include "wire.h"
+#include "common/wire.h"
 
 static uint8_t disk[4096];
 

@@ -18,7 +18,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define DISK_SIZE (1024 * 1024)
 
@@ -397,6 +397,51 @@ static void test_lease_refused_export_name_closes(void **state)
 	assert_int_equal(w->h.releases, 0);
 }
 
+/* An export its owner refuses to this client (access control): left
+ * out of LIST, POLICY for INFO, GO and SET_META_CONTEXT, EXPORT_NAME
+ * closed; never acquired; another export still served. */
+static void test_refused_export(void **state)
+{
+	struct world *w = *state;
+	struct optreply r;
+	struct export_info info;
+	uint8_t buf[64];
+	size_t listed = 0;
+	int fd;
+
+	w->h.exports[0].refused = true;	/* "disk" */
+	fd = start(w, 0);
+	cli_handshake(fd, true);
+	cli_option(fd, NBD_OPT_LIST, NULL, 0);
+	for (cli_reply(fd, &r); r.type == NBD_REP_SERVER; cli_reply(fd, &r)) {
+		assert_false(get_be32(r.data) == 4 && !memcmp(r.data + 4, "disk", 4));
+		listed++;
+	}
+	assert_int_equal(r.type, NBD_REP_ACK);
+	assert_int_equal(listed, w->h.nexports - 1);
+	assert_int_equal(cli_info(fd, NBD_OPT_INFO, "disk", NULL, 0, &info), NBD_REP_ERR_POLICY);
+	assert_int_equal(cli_info(fd, NBD_OPT_GO, "disk", NULL, 0, &info), NBD_REP_ERR_POLICY);
+	cli_option(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+	cli_reply(fd, &r);
+	put_be32(buf, 4);
+	memcpy(buf + 4, "disk", 4);
+	put_be32(buf + 8, 0);
+	cli_option(fd, NBD_OPT_SET_META_CONTEXT, buf, 12);
+	cli_reply(fd, &r);
+	assert_int_equal(r.type, NBD_REP_ERR_POLICY);
+	assert_non_null(memmem(r.data, r.len, "export 'disk' is not open to this client", 40));
+	assert_int_equal(w->h.acquires, 0);
+	assert_int_equal(cli_info(fd, NBD_OPT_GO, "small", NULL, 0, &info), NBD_REP_ACK);
+	engine_stop(&w->e);
+
+	fd = start(w, 0);
+	cli_handshake(fd, true);
+	cli_option(fd, NBD_OPT_EXPORT_NAME, "disk", 4);
+	assert_true(cli_closed_within(fd, 2000));
+	engine_wait(&w->e, 2000);
+	assert_int_equal(w->h.acquires, 1);	/* the GO of "small" above */
+}
+
 static void test_option_too_long(void **state)
 {
 	struct world *w = *state;
@@ -573,6 +618,7 @@ int main(void)
 		T(test_abort),
 		T(test_lease_refused),
 		T(test_lease_refused_export_name_closes),
+		T(test_refused_export),
 		T(test_option_too_long),
 		T(test_bad_option_magic),
 		T(test_handshake_timeout),

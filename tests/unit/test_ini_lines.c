@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/ini_lines.h: every key reaches the handler with the
+/* Unit tests for lib/common/ini_lines.h: every key reaches the handler with the
  * line it stands on, errors name the right line, and the _ex interface
  * reports headers and refuses what inih would take silently. */
 #include <regex.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ini_lines.h"
+#include "common/ini_lines.h"
 
 #define MAX_SEEN 32
 

@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "binding.h"
-#include "ioctl_bind.h"
+#include "attach/binding.h"
+#include "attach/ioctl_bind.h"
 
 int __wrap_ioctl(int fd, unsigned long req, ...);
 
@@ -189,9 +189,12 @@ static void test_order(void **state)
 	(void)state;
 	make_fds(fds, 2);
 	p = params(fds, 2, false);
-	b = ioctl_binding.bind(&p, err, sizeof(err));
+	b = ioctl_binding_ops.bind(&p, err, sizeof(err));
 	if (!b)
 		fail_msg("bind: %s", err);
+	assert_ptr_equal(b->ops, &ioctl_binding_ops);
+	assert_null(b->ops->dead);	/* it cannot replace a connection */
+	assert_null(b->ops->adopt);
 	/* The order nbd.ko needs: flags before the sockets, DO_IT last. */
 	expect(0, NBD_SET_BLKSIZE, 4096);
 	expect(1, NBD_SET_SIZE, 1UL << 30);
@@ -204,8 +207,8 @@ static void test_order(void **state)
 	assert_int_equal(ncalls, 8);
 	assert_false(fd_closed(fds[0]));
 
-	assert_int_equal(ioctl_binding.disconnect(b, err, sizeof(err)), 0);
-	assert_int_equal(ioctl_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(ioctl_binding_ops.disconnect(b, err, sizeof(err)), 0);
+	assert_int_equal(ioctl_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 	assert_int_equal(error, 0);
 	expect(8, NBD_DISCONNECT, 0);
 	expect(9, NBD_CLEAR_SOCK, 0);	/* after DO_IT returned */
@@ -225,7 +228,7 @@ static void test_readonly(void **state)
 	(void)state;
 	make_fds(fds, 1);
 	p = params(fds, 1, true);
-	b = ioctl_binding.bind(&p, err, sizeof(err));
+	b = ioctl_binding_ops.bind(&p, err, sizeof(err));
 	if (!b)
 		fail_msg("bind: %s", err);
 	expect(3, NBD_SET_FLAGS, 0x10d);
@@ -233,8 +236,8 @@ static void test_readonly(void **state)
 	expect(5, NBD_SET_TIMEOUT, 30);
 	expect(6, NBD_SET_SOCK, fds[0]);
 	expect(7, NBD_DO_IT, 0);
-	assert_int_equal(ioctl_binding.disconnect(b, err, sizeof(err)), 0);
-	assert_int_equal(ioctl_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(ioctl_binding_ops.disconnect(b, err, sizeof(err)), 0);
+	assert_int_equal(ioctl_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 	/* Read-only is the block device's, not the connection's: undone. */
 	expect(ncalls - 2, NBD_CLEAR_SOCK, 0);
 	expect(ncalls - 1, BLKROSET, 0);
@@ -255,7 +258,7 @@ static void test_busy_retried(void **state)
 	busy_left = 3;		/* udevd probing the new device */
 	p = params(fds, 1, false);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	b = ioctl_binding.bind(&p, err, sizeof(err));
+	b = ioctl_binding_ops.bind(&p, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!b)
 		fail_msg("bind gave up on a short EBUSY: %s", err);
@@ -264,8 +267,8 @@ static void test_busy_retried(void **state)
 	for (int i = 5; i < 9; i++)
 		expect(i, NBD_SET_SOCK, fds[0]);
 	expect(9, NBD_DO_IT, 0);
-	assert_int_equal(ioctl_binding.disconnect(b, err, sizeof(err)), 0);
-	assert_int_equal(ioctl_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(ioctl_binding_ops.disconnect(b, err, sizeof(err)), 0);
+	assert_int_equal(ioctl_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 }
 
 static void test_busy_gives_up(void **state)
@@ -280,7 +283,7 @@ static void test_busy_gives_up(void **state)
 	busy_req = NBD_SET_SOCK;
 	busy_left = 1000;
 	p = params(fds, 2, false);
-	assert_null(ioctl_binding.bind(&p, err, sizeof(err)));
+	assert_null(ioctl_binding_ops.bind(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "NBD_SET_SOCK on /dev/nbd0"));
 	assert_non_null(strstr(err, "in use by another task"));
 	for (int i = 0; i < ncalls; i++)
@@ -301,7 +304,7 @@ static void test_other_error_not_retried(void **state)
 	make_fds(fds, 1);
 	do_it_result = EINVAL;
 	p = params(fds, 1, false);
-	assert_null(ioctl_binding.bind(&p, err, sizeof(err)));
+	assert_null(ioctl_binding_ops.bind(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "NBD_DO_IT on /dev/nbd0: Invalid argument"));
 	assert_true(fd_closed(fds[0]));
 	int do_its = 0;
@@ -330,11 +333,11 @@ static void lost(int how, int want_error)
 
 	make_fds(fds, 1);
 	p = params(fds, 1, false);
-	b = ioctl_binding.bind(&p, err, sizeof(err));
+	b = ioctl_binding_ops.bind(&p, err, sizeof(err));
 	if (!b)
 		fail_msg("bind: %s", err);
 	pthread_create(&t, NULL, lose_later, (void *)(intptr_t)how);
-	assert_int_equal(ioctl_binding.wait(b, &error), BIND_END_LOST);
+	assert_int_equal(ioctl_binding_ops.wait(b, &error), BIND_END_LOST);
 	pthread_join(t, NULL);
 	assert_int_equal(error, want_error);
 	assert_int_equal(ended_calls, 1);
@@ -364,7 +367,7 @@ static void test_no_device(void **state)
 	make_fds(fds, 1);
 	p = params(fds, 1, false);
 	p.device = "nbd7";
-	assert_null(ioctl_binding.bind(&p, err, sizeof(err)));
+	assert_null(ioctl_binding_ops.bind(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot open"));
 	assert_non_null(strstr(err, "nbd7"));
 	assert_int_equal(ncalls, 0);

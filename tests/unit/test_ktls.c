@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel TLS keys from a real GnuTLS session (lib/ktls.c), the daemon's
- * relay (client/tls_relay.c) and the server engine's connection I/O
- * under kernel TLS (lib/conn_io.c). Both ends of each session run in
- * this process, the server's handshake on a thread, with a throwaway
+ * Kernel TLS keys from a real GnuTLS session (lib/common/ktls.c), the
+ * daemon's relay (lib/attach/tls_relay.c) and the server engine's
+ * connection I/O under kernel TLS (lib/common/conn_io.c). Both ends of
+ * each session run in this process, the server's handshake on a thread,
+ * with a throwaway
  * self-signed ECDSA certificate made here (a TLS 1.3 PSK would be bound
  * to SHA-256 and rule out AES-256-GCM) and a priority string that forces
  * the version and cipher.
@@ -49,9 +50,9 @@
 #include <cmocka.h>
 #include <gnutls/x509.h>
 
-#include "conn_io.h"
-#include "ktls.h"
-#include "tls_relay.h"
+#include "attach/tls_relay.h"
+#include "common/conn_io.h"
+#include "common/ktls.h"
 
 struct pair {
 	gnutls_session_t client, server;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* lib/log_escape.c: what a peer's string becomes in a log line. */
+/* lib/common/log_escape.c: what a peer's string becomes in a log line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "common/log.h"
 
 static void test_forms(void **state)
 {

@@ -29,9 +29,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "binding.h"
-#include "netlink_bind.h"
-#include "netlink_call.h"
+#include "attach/binding.h"
+#include "attach/netlink_bind.h"
+#include "attach/netlink_call.h"
 
 #define FAMILY	0x1c
 #define MAXC	4
@@ -302,9 +302,10 @@ static struct binding *bind_ok(const char *device, int *fds, unsigned n)
 
 	make_fds(fds, n);
 	p = params(device, fds, n);
-	b = netlink_binding.bind(&p, err, sizeof(err));
+	b = netlink_binding_ops.bind(&p, err, sizeof(err));
 	if (!b)
 		fail_msg("bind: %s", err);
+	assert_ptr_equal(b->ops, &netlink_binding_ops);
 	return b;
 }
 
@@ -321,10 +322,10 @@ static void test_bind_and_disconnect(void **state)
 	assert_int_equal(k.nk, 2);
 	assert_true(same_socket(k.kfd[0], fds[0]) && same_socket(k.kfd[1], fds[1]));
 	assert_string_equal(k.identifier, "nbd://h/d");
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
-	assert_int_equal(netlink_binding.disconnect(b, err, sizeof(err)), 0);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 0);
+	assert_int_equal(netlink_binding_ops.disconnect(b, err, sizeof(err)), 0);
 	assert_string_equal(err, "");		/* flushed the "device" */
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 	assert_int_equal(k.disconnects, 1);
 	assert_int_equal(ended_calls, 1);
 	assert_true(fd_closed(fds[0]) && fd_closed(fds[1]));
@@ -340,8 +341,8 @@ static void test_kernel_picks(void **state)
 	b = bind_ok("", fds, 1);
 	assert_int_equal(k.index_asked, -1);
 	assert_string_equal(chosen, "nbd7");
-	netlink_binding.disconnect(b, err, sizeof(err));
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	netlink_binding_ops.disconnect(b, err, sizeof(err));
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 }
 
 static void test_busy_retried(void **state)
@@ -360,8 +361,8 @@ static void test_busy_retried(void **state)
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 250);
 	assert_int_equal(k.connects, 4);
-	netlink_binding.disconnect(b, err, sizeof(err));
-	netlink_binding.wait(b, &error);
+	netlink_binding_ops.disconnect(b, err, sizeof(err));
+	netlink_binding_ops.wait(b, &error);
 }
 
 static void test_busy_gives_up(void **state)
@@ -375,7 +376,7 @@ static void test_busy_gives_up(void **state)
 	k.busy_left = 1000;
 	make_fds(fds, 2);
 	p = params("nbd3", fds, 2);
-	assert_null(netlink_binding.bind(&p, err, sizeof(err)));
+	assert_null(netlink_binding_ops.bind(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "NBD_CMD_CONNECT on nbd3: the device is in use"));
 	assert_true(fd_closed(fds[0]) && fd_closed(fds[1]));
 	assert_int_equal(ended_calls, 0);
@@ -400,14 +401,14 @@ static void test_dead_replaced(void **state)
 	b = bind_ok("nbd3", fds, 2);
 	kernel_kills(1);
 	wait_for(&changed_calls, 1);
-	assert_int_equal(netlink_binding.dead(b, why, sizeof(why)), 1);
+	assert_int_equal(netlink_binding_ops.dead(b, why, sizeof(why)), 1);
 	assert_non_null(strstr(why, "shut down"));
 	make_fds(fresh, 1);
-	if (netlink_binding.replace(b, fresh[0], err, sizeof(err)) < 0)
+	if (netlink_binding_ops.replace(b, fresh[0], err, sizeof(err)) < 0)
 		fail_msg("replace: %s", err);
 	assert_int_equal(k.reconfigures, 1);
 	assert_true(same_socket(k.kfd[1], fresh[0]));
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 0);
 	assert_true(fd_closed(fds[1]));		/* the old one, let go */
 	assert_false(fd_closed(fresh[0]));	/* watched now */
 
@@ -415,16 +416,16 @@ static void test_dead_replaced(void **state)
 	kernel_kills(0);
 	kernel_kills(1);
 	wait_for(&changed_calls, 2);
-	for (int tries = 0; netlink_binding.dead(b, NULL, 0) < 2 && tries < 100; tries++)
+	for (int tries = 0; netlink_binding_ops.dead(b, NULL, 0) < 2 && tries < 100; tries++)
 		usleep(10000);
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 2);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 2);
 	make_fds(fresh + 1, 1);
-	assert_int_equal(netlink_binding.replace(b, fresh[1], err, sizeof(err)), 0);
+	assert_int_equal(netlink_binding_ops.replace(b, fresh[1], err, sizeof(err)), 0);
 	assert_true(same_socket(k.kfd[0], fresh[1]));
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 1);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 1);
 	assert_true(fd_closed(fds[0]));
-	netlink_binding.disconnect(b, err, sizeof(err));
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	netlink_binding_ops.disconnect(b, err, sizeof(err));
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 }
 
 static void test_replace_dropped(void **state)
@@ -439,13 +440,13 @@ static void test_replace_dropped(void **state)
 	kernel_kills(0);
 	wait_for(&changed_calls, 1);
 	make_fds(fresh, 1);
-	assert_int_equal(netlink_binding.replace(b, fresh[0], err, sizeof(err)), -1);
+	assert_int_equal(netlink_binding_ops.replace(b, fresh[0], err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "the kernel dropped the new socket"));
 	assert_true(fd_closed(fresh[0]));
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 1);
-	netlink_binding.disconnect(b, err, sizeof(err));
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 1);
+	netlink_binding_ops.disconnect(b, err, sizeof(err));
 	assert_string_equal(err, "no live connection: not flushed");
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 }
 
 /* Someone else disconnected the device: the binding ends, lost. */
@@ -461,7 +462,7 @@ static void test_configuration_gone(void **state)
 	k.configured = false;
 	pthread_mutex_unlock(&lock);
 	wait_for(&ended_calls, 1);
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_LOST);
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_LOST);
 	assert_true(k.statuses >= 1);
 	assert_true(fd_closed(fds[0]));
 }
@@ -494,15 +495,17 @@ static void test_adopt(void **state)
 
 	(void)state;
 	kernel_has(2);
-	b = netlink_adopt(&p, err, sizeof(err));
+	b = netlink_binding_ops.adopt(&p, err, sizeof(err));
 	if (!b)
 		fail_msg("adopt: %s", err);
+	assert_ptr_equal(b->ops, &netlink_binding_ops);
 	assert_int_equal(k.connects, 0);
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 0);
 
 	/* All alive: the kernel drops the probe's socket. */
 	make_fds(fresh, 1);
-	assert_int_equal(netlink_probe(b, fresh[0], err, sizeof(err)), 0);
+	assert_int_equal(netlink_binding_ops.probe(b, fresh[0], err, sizeof(err)),
+			 BIND_PROBE_ALL_LIVE);
 	assert_int_equal(k.reconfigures, 1);
 	assert_true(fd_closed(fresh[0]));
 
@@ -512,28 +515,29 @@ static void test_adopt(void **state)
 	assert_int_equal(changed_calls, 0);
 	netlink_link_dead(3);
 	wait_for(&changed_calls, 1);
-	assert_int_equal(netlink_binding.dead(b, why, sizeof(why)), 1);
+	assert_int_equal(netlink_binding_ops.dead(b, why, sizeof(why)), 1);
 	assert_non_null(strstr(why, "LINK_DEAD"));
 	make_fds(fresh + 1, 1);
-	if (netlink_binding.replace(b, fresh[1], err, sizeof(err)) < 0)
+	if (netlink_binding_ops.replace(b, fresh[1], err, sizeof(err)) < 0)
 		fail_msg("replace: %s", err);
 	assert_true(same_socket(k.kfd[1], fresh[1]));
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 0);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 0);
 	assert_false(fd_closed(fresh[1]));	/* watched from now on */
 
 	/* A death while no daemon ran: the probe's socket replaces it. */
 	kernel_kills(0);
 	make_fds(fresh + 2, 1);
-	assert_int_equal(netlink_probe(b, fresh[2], err, sizeof(err)), 1);
+	assert_int_equal(netlink_binding_ops.probe(b, fresh[2], err, sizeof(err)),
+			 BIND_PROBE_REPLACED);
 	assert_true(same_socket(k.kfd[0], fresh[2]));
 	assert_false(fd_closed(fresh[2]));
 
 	/* Both now have descriptors: a hang-up is seen without LINK_DEAD. */
 	kernel_kills(0);
 	wait_for(&changed_calls, 2);
-	assert_int_equal(netlink_binding.dead(b, NULL, 0), 1);
-	netlink_binding.disconnect(b, err, sizeof(err));
-	assert_int_equal(netlink_binding.wait(b, &error), BIND_END_REQUESTED);
+	assert_int_equal(netlink_binding_ops.dead(b, NULL, 0), 1);
+	netlink_binding_ops.disconnect(b, err, sizeof(err));
+	assert_int_equal(netlink_binding_ops.wait(b, &error), BIND_END_REQUESTED);
 	assert_true(fd_closed(fresh[1]) && fd_closed(fresh[2]));
 }
 
@@ -546,7 +550,7 @@ static void test_adopt_gone(void **state)
 	(void)state;
 	kernel_has(1);
 	k.configured = false;
-	assert_null(netlink_adopt(&p, err, sizeof(err)));
+	assert_null(netlink_binding_ops.adopt(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "nbd3 is no longer connected"));
 	assert_int_equal(ended_calls, 0);
 }

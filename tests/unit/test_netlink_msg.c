@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netlink_msg.h"
+#include "attach/netlink_msg.h"
 
 #define FAMILY	0x1c
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/parse.h: sizes, booleans, bounded integers. */
+/* Unit tests for lib/common/parse.h: sizes, booleans, bounded integers. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cnbd/backend.h"
-#include "parse.h"
+#include "common/parse.h"
 
 static int64_t size_ok(const char *s)
 {

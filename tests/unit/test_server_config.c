@@ -224,7 +224,8 @@ static void test_unknown_server_key(void **state)
 	parse_bad("[server]\nlisten = 127.0.0.1:1\nbogus = 1\n[a]\nbackend = null\n",
 		  "t.conf:3: unknown key 'bogus' in [server] (known: listen, user, backend-dir, "
 		  "default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, "
-		  "tls, tls-certificates, tls-psk-file, tls-verify-peer)");
+		  "tls, tls-certificates, tls-psk-file, tls-verify-peer, allow, deny, statistics, "
+		  "statistics-file, statistics-interval)");
 }
 
 static void test_bad_size(void **state)
@@ -650,6 +651,54 @@ static void test_description_limit(void **state)
 	ini_max_line = saved;
 }
 
+/* allow and deny, in [server] and in exports: repeatable, comma lists,
+ * each bad entry refused with its line and the entry. */
+static void test_access_lists(void **state)
+{
+	const struct cnbd_param rt[] = { { "backend", "null" }, { "allow", "10.0.0.0/8,uid:0" },
+					 { "deny", "10.0.0.9" } };
+	const struct cnbd_param rt_bad[] = { { "backend", "null" }, { "allow", "10.0.0.1/8" } };
+	struct server_config *cfg;
+	struct export_config ec;
+
+	(void)state;
+	cfg = parse_ok("[server]\nallow = 127.0.0.1, ::1 ,unix\nallow = 10.0.0.0/8\n"
+		       "deny = 10.1.0.0/16\n[a]\nbackend = null\nallow = uid:0, user:root, "
+		       "gid:0, group:root\ndeny = 192.168.0.0/16\n[b]\nbackend = null\n");
+	assert_int_equal(cfg->acl.allow.n, 4);
+	assert_int_equal(cfg->acl.deny.n, 1);
+	assert_int_equal(cfg->exports[0].acl.allow.n, 4);
+	assert_int_equal(cfg->exports[0].acl.allow.v[1].kind, ACL_UID);
+	assert_int_equal(cfg->exports[0].acl.allow.v[1].id, 0);
+	assert_int_equal(cfg->exports[0].acl.deny.n, 1);
+	assert_true(acl_is_empty(&cfg->exports[1].acl));
+	config_free(cfg);
+
+	parse_bad("[server]\nallow = 10.0.0.0/33\n[a]\nbackend = null\n",
+		  "t.conf:2: allow: '10.0.0.0/33': the prefix length must be from 0 to 32");
+	parse_bad("[a]\nbackend = null\n\ndeny = 10.0.0.1/8\n",
+		  "t.conf:4: deny: '10.0.0.1/8': bits are set past the /8 prefix");
+	parse_bad("[a]\nbackend = null\nallow = ::1, user:no-such-user-here\n",
+		  "t.conf:3: allow: 'user:no-such-user-here': no such user");
+	parse_bad("[a]\nbackend = null\nallow = group:no-such-group-here\n",
+		  "t.conf:3: allow: 'group:no-such-group-here': no such group");
+	parse_bad("[a]\nbackend = null\nallow = uid:x\n",
+		  "t.conf:3: allow: 'uid:x': not a number");
+	parse_bad("[a]\nbackend = null\nallow = 127.0.0.1,,::1\n",
+		  "t.conf:3: allow: an empty entry (entries are separated by commas)");
+	parse_bad("[a]\nbackend = null\nallow = localhost\n",
+		  "t.conf:3: allow: 'localhost' is not an IPv4 or IPv6 address or network "
+		  "(10.0.0.0/8, fd00::/8), uid:N, gid:N, user:NAME, group:NAME or unix");
+	parse_bad("[a]\nbackend = null\nallow = fd00::1/8\n",
+		  "t.conf:3: allow: 'fd00::1/8': bits are set past the /8 prefix");
+
+	assert_int_equal(config_export_runtime("x", rt, 3, &ec, err, sizeof(err)), 0);
+	assert_int_equal(ec.acl.allow.n, 2);
+	assert_int_equal(ec.acl.deny.n, 1);
+	config_export_free(&ec);
+	runtime_bad("x", rt_bad, 2, "export 'x': allow: '10.0.0.1/8': bits are set past the /8 prefix");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_no_exports_allowed),
 		cmocka_unit_test(test_control_key),
 		cmocka_unit_test(test_runtime_export),
+		cmocka_unit_test(test_access_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

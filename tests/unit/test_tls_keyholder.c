@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A worker's TLS without its keys (lib/tls_keyholder.c, lib/tls_remote.c):
+ * A worker's TLS without its keys (lib/engine/tls_keyholder.c, lib/engine/tls_remote.c):
  * the master's struct cnbd_tls loaded from files made here with certtool,
  * a worker's built from the public blob alone, whose ops call the
  * master's functions; then real handshakes between a GnuTLS client in a
@@ -28,10 +28,10 @@
 
 #include "cnbd/protocol.h"
 #include "cnbd/serve.h"
-#include "conn_io.h"
-#include "tls_creds.h"
-#include "tls_keyholder.h"
-#include "tls_server.h"
+#include "common/conn_io.h"
+#include "engine/tls_creds.h"
+#include "engine/tls_keyholder.h"
+#include "engine/tls_server.h"
 
 static char dir[] = "/tmp/cnbd-tlskey-XXXXXX";
 static char path[512];

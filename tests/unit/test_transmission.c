@@ -21,7 +21,7 @@
 
 #include "cnbd/protocol.h"
 #include "engine_harness.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define SIZE (1024 * 1024)
 #define MAXP (256 * 1024)
@@ -325,6 +325,56 @@ static void test_oversize_read(void **state)
 	assert_true(w->disk.preads <= 1);
 }
 
+/* A client that never asked for block sizes is served READ and WRITE
+ * of 64 MiB, more than the 32 MiB advertised; 64 MiB + 1 is refused
+ * (READ: EINVAL, the connection goes on; WRITE: EINVAL, then closed). A
+ * client that asked is held to what it was told. */
+static void test_unnegotiated_64m(void **state)
+{
+	const uint32_t big = 64U << 20;
+	struct world *w = *state;
+	struct export_info info;
+	static struct tdisk d;
+	uint8_t *out = malloc(big + 1), *in = malloc(big + 1);
+	uint64_t cookie;
+	int fd;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	tdisk_init(&d, 80U << 20);
+	harness_add(&w->h, "big", NULL, &tdisk_full, &d);
+	fill(out, big + 1, 3);
+
+	fd = engine_start(&w->e, &w->h, 0);
+	cli_handshake(fd, true);
+	assert_int_equal(cli_info(fd, NBD_OPT_GO, "big", NULL, 0, &info), NBD_REP_ACK);
+	assert_true(info.have_block);	/* sent anyway: the advertised sizes */
+	assert_int_equal(info.block[2], NBD_DEFAULT_MAX_PAYLOAD);
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_WRITE, 4096, big, out, NULL), 0);
+	assert_memory_equal(d.data + 4096, out, big);
+	memset(in, 0, big);
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_READ, 4096, big, NULL, in), 0);
+	assert_memory_equal(in, out, big);
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_READ, 0, big + 1, NULL, in), NBD_EINVAL);
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_READ, 4096, 512, NULL, in), 0);
+	assert_memory_equal(in, out, 512);
+	cli_request(fd, 0, NBD_CMD_WRITE, 44, 0, big + 1, NULL);
+	assert_int_equal(cli_simple_reply(fd, &cookie), NBD_EINVAL);
+	assert_int_equal(cookie, 44);
+	assert_true(cli_closed_within(fd, 2000));
+	engine_stop(&w->e);
+
+	fd = engine_start(&w->e, &w->h, 0);
+	cli_go(fd, "big", &info);	/* asks for NBD_INFO_BLOCK_SIZE */
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_READ, 0, NBD_DEFAULT_MAX_PAYLOAD + 1, NULL, in),
+			 NBD_EINVAL);
+	assert_int_equal(cli_cmd(fd, 0, NBD_CMD_READ, 0, NBD_DEFAULT_MAX_PAYLOAD, NULL, in), 0);
+	engine_stop(&w->e);
+	tdisk_free(&d);
+	free(out);
+	free(in);
+}
+
 static void test_oversize_write_closes(void **state)
 {
 	struct world *w = *state;
@@ -587,6 +637,7 @@ int main(void)
 		T(test_backend_errors_mapped),
 		T(test_oversize_read),
 		T(test_oversize_write_closes),
+		T(test_unnegotiated_64m),
 		T(test_bad_request_magic_closes),
 		T(test_disc_after_writes),
 		T(test_slow_request_does_not_block_others),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The walk root trusts paths with (lib/trusted_path.c): each component
+ * The walk root trusts paths with (lib/common/trusted_path.c): each component
  * from "/" owned by root and not writable by others, a sticky ancestor
  * allowed, symbolic links and ".." refused, every refusal naming the
  * component and why; the descriptor returned is the object checked.
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "trusted_path.h"
+#include "common/trusted_path.h"
 
 #define NOBODY 65534
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "uri.h"
+#include "clientlib/uri.h"
 
 static struct nbd_uri uri;
 static char err[512];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/wire.h: all-or-nothing socket I/O and big-endian
+/* Unit tests for lib/common/wire.h: all-or-nothing socket I/O and big-endian
  * field access. */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 static void fill_pattern(uint8_t *p, size_t n, unsigned seed)
 {
