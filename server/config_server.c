@@ -131,7 +131,7 @@ int config_server_key(struct config_parse *p, const char *key, const char *value
 	if (!strcmp(key, "statistics-interval"))
 		return set_interval(cfg, l, line, value, err, errlen);
 	snprintf(err, errlen,
-		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer, allow, deny, statistics, statistics-file, statistics-interval)",
+		 "unknown key '%s' in [server] (known: listen, user, backend-dir, default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, tls, tls-certificates, tls-psk-file, tls-verify-peer, tls-kernel, allow, deny, statistics, statistics-file, statistics-interval)",
 		 key);
 	return -1;
 }

@@ -298,13 +298,21 @@ static int add_network(scmp_filter_ctx ctx)
  * - a thread arena's heap shrinking after a large free reads
  *   /proc/sys/vm/overcommit_memory once: a trim threshold no heap
  *   reaches (a thread heap is at most 64 MiB) means no heap shrinks.
- *   Requests above the mmap threshold (128 KiB) are still unmapped
- *   when freed; what stays is the peak of the small allocations;
+ *   A fixed trim threshold also fixes glibc's mmap threshold at 128
+ *   KiB, so every larger request buffer (a 1 MiB read under TLS or
+ *   from a layer, a 1 MiB write) would be a fresh mapping whose pages
+ *   fault and are cleared on each request (docs/performance.md): the
+ *   threshold is raised to glibc's maximum (32 MiB, the largest request
+ *   a client is told of), and the heaps keep the connection's peak of
+ *   request buffers, as they keep the rest;
  * - the time zone, read on the first localtime (syslog's time stamp). */
+#define REQUEST_BUFFER_HEAP_MAX	(32 << 20)	/* glibc's largest mmap threshold */
+
 static void settle_lazy_files(void)
 {
 	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	mallopt(M_MMAP_THRESHOLD, REQUEST_BUFFER_HEAP_MAX);
 	tzset();
 }
 

@@ -224,7 +224,7 @@ static void test_unknown_server_key(void **state)
 	parse_bad("[server]\nlisten = 127.0.0.1:1\nbogus = 1\n[a]\nbackend = null\n",
 		  "t.conf:3: unknown key 'bogus' in [server] (known: listen, user, backend-dir, "
 		  "default-export, handshake-timeout, max-workers, pidfile, unix-mode, exports-dir, control, "
-		  "tls, tls-certificates, tls-psk-file, tls-verify-peer, allow, deny, statistics, "
+		  "tls, tls-certificates, tls-psk-file, tls-verify-peer, tls-kernel, allow, deny, statistics, "
 		  "statistics-file, statistics-interval)");
 }
 
