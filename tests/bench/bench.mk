@@ -30,11 +30,20 @@ $(CONNRATE): $(B)/tests/bench/connrate.o
 # the system calls, so every row can be read as a multiple of it.
 FLOOR_SERVER = $(B)/tests/bench/floor_server
 
-$(FLOOR_SERVER): $(B)/tests/bench/floor_server.o
+$(FLOOR_SERVER): $(B)/tests/bench/floor_server.o $(B)/tests/bench/floor_handshake.o
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $<
+	$(CC) $(LDFLAGS) -o $@ $^
 
-bench: all $(CONNRATE) $(FLOOR_SERVER)
+# The same floor with its transmission loop on io_uring (multishot receive
+# into a provided buffer ring, one send per completion burst): whether
+# io_uring lowers the floor itself. Needs liburing-dev (deps/packages.txt).
+FLOOR_URING = $(B)/tests/bench/floor_uring
+
+$(FLOOR_URING): $(B)/tests/bench/floor_uring.o $(B)/tests/bench/floor_handshake.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -luring
+
+bench: all $(CONNRATE) $(FLOOR_SERVER) $(FLOOR_URING)
 	/usr/bin/python3 tests/bench/bench.py --build $(abspath $(B)) --out $(BENCH_OUT)
 
 bench-kernel: all

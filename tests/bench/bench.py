@@ -53,9 +53,9 @@ import tls  # noqa: E402
 
 GIB = 1 << 30
 PARTS = ["fio", "tls", "iperf", "sparse", "connrate", "syscalls"]
-# The rows whose system calls are counted (strace is slow: three is enough
-# to compare the engine with its peer and with the floor).
-SYSCALL_ROWS = ["floor", "cnbd memory", "nbdkit memory"]
+# The rows whose system calls are counted (strace is slow: these are enough
+# to compare the engine with its peer and with both floors).
+SYSCALL_ROWS = ["floor", "floor io_uring", "cnbd memory", "nbdkit memory"]
 # What each part runs; the peers are needed whatever BENCH_SERVERS keeps,
 # so that a machine without one never prints a table that lacks it.
 PEERS = ["nbdkit", "nbd-server", "qemu-nbd", "nbdinfo"]
@@ -101,6 +101,7 @@ def start_all(build, groups, work, size, datafile, keep):
         ("nbd-server file", lambda: servers.nbd_server(groups, work, size, datafile)),
         ("qemu-nbd file", lambda: servers.qemu_nbd(groups, work, size, datafile)),
         ("floor", lambda: servers.floor(build, groups, work, size)),
+        ("floor io_uring", lambda: servers.floor(build, groups, work, size, uring=True)),
     ]
     running = []
     for name, make in makers:
@@ -191,9 +192,10 @@ def run(build, out, parts):
         sys.exit("bench: missing tools: %s (every peer is a Debian package)" % " ".join(missing))
     if not os.access(os.path.join(build, "nbd-serverd"), os.X_OK):
         sys.exit("bench: %s/nbd-serverd is not built" % build)
-    floor_bin = os.path.join(build, "tests", "bench", "floor_server")
-    if ("fio" in parts or "syscalls" in parts) and not os.access(floor_bin, os.X_OK):
-        sys.exit("bench: %s is not built (make bench builds it)" % floor_bin)
+    for prog in ("floor_server", "floor_uring"):
+        floor_bin = os.path.join(build, "tests", "bench", prog)
+        if ("fio" in parts or "syscalls" in parts) and not os.access(floor_bin, os.X_OK):
+            sys.exit("bench: %s is not built (make bench builds it)" % floor_bin)
     if "connrate" in parts and not os.access(conn_bin, os.X_OK):
         sys.exit("bench: %s is not built (make bench builds it)" % conn_bin)
 

@@ -169,12 +169,14 @@ def cnbd_cow(build, groups, workdir, size, path):
     return s.start([os.path.join(build, "nbd-serverd"), "-f", "-c", conf], size)
 
 
-def floor(build, groups, workdir, size):
+def floor(build, groups, workdir, size, uring=False):
     """tests/bench/floor_server.c: no checks, no storage, batched system
-    calls. Not a peer: the cost every row is read against."""
-    s = Server("floor", "floor", "none", groups, workdir)
-    argv = [os.path.join(build, "tests", "bench", "floor_server"), "-s", str(size),
-            str(s.port)]
+    calls. Not a peer: the cost every row is read against. uring=True:
+    tests/bench/floor_uring.c, the same floor on io_uring (a row of its
+    own; the reference stays the recv/writev floor)."""
+    name, prog = ("floor io_uring", "floor_uring") if uring else ("floor", "floor_server")
+    s = Server(name, "floor", "none", groups, workdir)
+    argv = [os.path.join(build, "tests", "bench", prog), "-s", str(size), str(s.port)]
     return s.start(argv, size)
 
 
